@@ -1,0 +1,92 @@
+//! `metric-metadata`: describes metrics from the mapping files in S3.
+//! Routes: `GET /metrics/{resourceId}`, `GET /metrics/{resourceId}/{metricId}`,
+//! `GET /ids/resources`, `GET /ids/metrics/{resourceId}`, `GET /-/health`, `GET /-/info`.
+
+use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use telltale::config::MappingsConfig;
+use telltale::metrics::api::{metadata_routes, BuildInfo};
+use telltale::metrics::store::MappingStore;
+
+const INFO: BuildInfo = BuildInfo {
+    function: "metric-metadata",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+async fn handler(store: &MappingStore, req: Request) -> Result<Response<Body>, Error> {
+    Ok(metadata_routes(store, &INFO, &req).await)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telltale::telemetry::init();
+    let config = MappingsConfig::from_env()?;
+    let sdk = telltale::aws::sdk_config().await;
+    let store = MappingStore::new(telltale::aws::s3_client(&sdk), config);
+    // Cold-start work: fetch and validate the mappings before the first request arrives.
+    store.view().await;
+    run(service_fn(|req| handler(&store, req))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use telltale::aws::tables;
+    use telltale::testkit::{moto::moto, repo_root, unique};
+
+    fn events_dir() -> PathBuf {
+        repo_root().join("events/metric-metadata")
+    }
+
+    /// Every sample event in `events/metric-metadata/` runs through the handler against the
+    /// demo mappings in moto's S3 and gets the status its file name announces (`*.404.json`).
+    #[tokio::test]
+    async fn every_sample_event_gets_its_expected_answer() {
+        let sdk = moto().sdk_config().await;
+        let s3 = telltale::aws::s3_client(&sdk);
+        let bucket = unique("events");
+        tables::ensure_bucket(&s3, &bucket).await.unwrap();
+        for name in ["metadata_mappings.json", "metrics_mappings.json"] {
+            let body = std::fs::read(repo_root().join("demo").join(name)).unwrap();
+            tables::put_object(&s3, &bucket, name, body).await.unwrap();
+        }
+        let store = MappingStore::new(
+            s3,
+            MappingsConfig {
+                bucket,
+                metadata_key: "metadata_mappings.json".into(),
+                metrics_key: "metrics_mappings.json".into(),
+                revalidate_after: std::time::Duration::from_secs(60),
+            },
+        );
+        let mut files: Vec<_> = std::fs::read_dir(events_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 6, "one sample event per route");
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let expected: u16 = name
+                .split('.')
+                .rev()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(200);
+            let text = std::fs::read_to_string(&file).unwrap();
+            let req = lambda_http::request::from_str(&text)
+                .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
+            let resp = handler(&store, req).await.unwrap();
+            assert_eq!(resp.status().as_u16(), expected, "{name}");
+            let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
+                .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
+            if expected >= 400 {
+                assert_eq!(body["status"], expected, "{name}: {body}");
+                assert!(
+                    body["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{name}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the tests need, only what is missing.
+# Safe to run again: every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MOTO_VERSION=5.2.5
+CARGO_LAMBDA_VERSION=1.9.2
+CFN_LINT_VERSION=1.58.0
+VENV=${TELLTALE_VENV:-.venv}
+
+need_apt=()
+command -v prometheus >/dev/null || need_apt+=(prometheus)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v influxd >/dev/null || need_apt+=(influxdb)
+command -v prometheus-pushgateway >/dev/null || need_apt+=(prometheus-pushgateway)
+command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} with apt-get" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  # The packages' own service units are not wanted: the scripts start what they need on loopback.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating virtualenv $VENV" >&2
+  python3 -m venv "$VENV"
+fi
+want="moto==$MOTO_VERSION cargo-lambda==$CARGO_LAMBDA_VERSION cfn-lint==$CFN_LINT_VERSION"
+have=$("$VENV/bin/pip" freeze 2>/dev/null | tr '\n' ' ')
+missing=0
+for pkg in $want; do
+  case " $have " in *" $pkg "*) ;; *) missing=1 ;; esac
+done
+if [ "$missing" = 1 ]; then
+  echo "setup: installing moto[server]==$MOTO_VERSION cargo-lambda==$CARGO_LAMBDA_VERSION cfn-lint==$CFN_LINT_VERSION" >&2
+  "$VENV/bin/pip" install -q --disable-pip-version-check \
+    "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+fi
+
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
+echo "setup: ok" >&2

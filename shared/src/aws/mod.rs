@@ -1,0 +1,59 @@
+//! AWS clients, built once per cold start from the standard `aws-config` chain.
+//!
+//! Local runs point every client at the emulator with the standard `AWS_ENDPOINT_URL`
+//! variable; nothing here knows about the emulator except that S3 then needs path-style
+//! addressing (bucket names cannot be resolved as host names on loopback).
+
+pub mod keys;
+pub mod s3;
+pub mod tables;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = config.endpoint_url().is_some();
+    let conf = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+/// The most precise text of an SDK error: service code and message where the service sent
+/// them, otherwise the transport failure (connection refused, timeout, ...).
+pub fn describe<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_s3::error::SdkError;
+    match err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            match (e.code(), e.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_string(),
+                _ => e.to_string(),
+            }
+        }
+        other => {
+            // The Display of transport errors is terse ("dispatch failure"); the source chain
+            // says what actually happened.
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    }
+}

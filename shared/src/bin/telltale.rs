@@ -1,0 +1,207 @@
+//! `telltale`: the command line of the bundle, for operators and developers.
+//!
+//! - `telltale mappings validate <metadata> <metrics>`: check a pair of mapping files before
+//!   uploading them; every problem is printed with its line and JSON path.
+//! - `telltale keys create --name N --role R`: create an API key; it is printed once and only
+//!   its hash is stored.
+//! - `telltale keys revoke --name N`: delete the keys of that name.
+//! - `telltale local setup`: create the table(s) and bucket on the local emulator and upload
+//!   mapping files (used by `make dev`).
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use telltale::auth::{generate_key, hash_key, Role, StoredKey};
+use telltale::aws::{self, keys::ApiKeys, tables};
+use telltale::metrics::locate::add_lines;
+use telltale::metrics::mappings::{parse_metadata, parse_metrics, Problem};
+
+#[derive(Parser)]
+#[command(
+    name = "telltale",
+    version,
+    about = "telltale operator and developer commands"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with the metric mapping files.
+    Mappings {
+        #[command(subcommand)]
+        command: MappingsCommand,
+    },
+    /// Manage API keys (stored hashed in DynamoDB).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Prepare the local emulator for `cargo lambda watch`.
+    Local {
+        #[command(subcommand)]
+        command: LocalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MappingsCommand {
+    /// Validate a metadata file and a metrics file; exit status 1 if anything is wrong.
+    Validate { metadata: PathBuf, metrics: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key, print it once, store only its SHA-256.
+    Create {
+        /// Who the key is for; shown in status histories and logs.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long, env = "API_KEYS_TABLE")]
+        table: String,
+    },
+    /// Delete every key with this name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "API_KEYS_TABLE")]
+        table: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LocalCommand {
+    /// Create the API-key table and the mappings bucket, and upload the mapping files.
+    Setup {
+        #[arg(long, env = "API_KEYS_TABLE")]
+        keys_table: String,
+        #[arg(long, env = "MAPPINGS_BUCKET")]
+        bucket: String,
+        /// Folder holding metadata_mappings.json and metrics_mappings.json.
+        #[arg(long, default_value = "demo")]
+        mappings_dir: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Mappings {
+            command: MappingsCommand::Validate { metadata, metrics },
+        } => validate(&metadata, &metrics),
+        Command::Keys { command } => {
+            let sdk = aws::sdk_config().await;
+            let client = aws::dynamodb_client(&sdk);
+            match command {
+                KeysCommand::Create { name, role, table } => {
+                    if name.trim().is_empty() {
+                        bail!("--name must not be empty");
+                    }
+                    let key = generate_key();
+                    let record = StoredKey {
+                        key_hash: hash_key(&key),
+                        name,
+                        role,
+                    };
+                    let now = time::OffsetDateTime::now_utc()
+                        .format(&time::format_description::well_known::Rfc3339)?;
+                    ApiKeys::new(client, table).put(&record, &now).await?;
+                    eprintln!(
+                        "created {} key '{}'; it is shown only now:",
+                        role.as_str(),
+                        record.name
+                    );
+                    println!("{key}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                KeysCommand::Revoke { name, table } => {
+                    let removed = ApiKeys::new(client, table).revoke(&name).await?;
+                    println!("revoked {removed} key(s) named '{name}'");
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        Command::Local {
+            command:
+                LocalCommand::Setup {
+                    keys_table,
+                    bucket,
+                    mappings_dir,
+                },
+        } => {
+            let sdk = aws::sdk_config().await;
+            let dynamodb = aws::dynamodb_client(&sdk);
+            let s3 = aws::s3_client(&sdk);
+            tables::ensure_api_keys_table(&dynamodb, &keys_table)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            tables::ensure_bucket(&s3, &bucket)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            for name in [
+                telltale::config::DEFAULT_METADATA_KEY,
+                telltale::config::DEFAULT_METRICS_KEY,
+            ] {
+                let path = mappings_dir.join(name);
+                let body =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                tables::put_object(&s3, &bucket, name, body)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
+            eprintln!("local setup done: table {keys_table}, bucket {bucket}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn validate(metadata: &Path, metrics: &Path) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    let checks: [(&Path, fn(&[u8]) -> Result<usize, Vec<Problem>>); 2] = [
+        (metadata, |b| {
+            parse_metadata(b).map(|m| m.values().map(|r| r.metrics.len()).sum())
+        }),
+        (metrics, |b| {
+            parse_metrics(b).map(|m| m.values().map(|r| r.len()).sum())
+        }),
+    ];
+    for (path, check) in checks {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        match check(text.as_bytes()) {
+            Ok(count) => println!("{}: ok, {count} metric(s)", path.display()),
+            Err(mut problems) => {
+                failed = true;
+                add_lines(&text, &mut problems);
+                for p in &problems {
+                    match p.line {
+                        Some(line) => {
+                            println!("{}:{line}: {}: {}", path.display(), p.path(), p.message)
+                        }
+                        None => println!("{}: {}: {}", path.display(), p.path(), p.message),
+                    }
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,155 @@
+//! Typed configuration, read once per cold start from the environment.
+//!
+//! Each function reads only the section it needs, so a missing variable that a function does not
+//! use never stops it from starting. Errors name the variable and what was wrong with it.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("environment variable {name} is required but not set")]
+    Missing { name: &'static str },
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// Reads variables through a lookup function so tests need not touch the process environment.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl Env<fn(&str) -> Option<String>> {
+    pub fn process() -> Self {
+        Env(|name| std::env::var(name).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => Ok(v),
+            _ => Err(ConfigError::Missing { name }),
+        }
+    }
+
+    pub fn or(&self, name: &'static str, default: &str) -> String {
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => v,
+            _ => default.to_string(),
+        }
+    }
+
+    pub fn parsed_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => {
+                v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    value: v.clone(),
+                    reason: e.to_string(),
+                })
+            }
+            _ => Ok(default),
+        }
+    }
+}
+
+pub const DEFAULT_METADATA_KEY: &str = "metadata_mappings.json";
+pub const DEFAULT_METRICS_KEY: &str = "metrics_mappings.json";
+
+/// Where the two mapping files live and how often a warm container re-checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappingsConfig {
+    pub bucket: String,
+    pub metadata_key: String,
+    pub metrics_key: String,
+    pub revalidate_after: Duration,
+}
+
+impl MappingsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            bucket: env.required("MAPPINGS_BUCKET")?,
+            metadata_key: env.or("METADATA_MAPPINGS_KEY", DEFAULT_METADATA_KEY),
+            metrics_key: env.or("METRICS_MAPPINGS_KEY", DEFAULT_METRICS_KEY),
+            revalidate_after: Duration::from_secs(
+                env.parsed_or::<u64>("MAPPINGS_REVALIDATE_SECONDS", 60)?,
+            ),
+        })
+    }
+}
+
+/// The DynamoDB table that holds API key hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthConfig {
+    pub api_keys_table: String,
+}
+
+impl AuthConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            api_keys_table: env.required("API_KEYS_TABLE")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(move |k: &str| map.get(k).cloned())
+    }
+
+    #[test]
+    fn mappings_defaults_apply() {
+        let cfg = MappingsConfig::read(&env(&[("MAPPINGS_BUCKET", "b")])).unwrap();
+        assert_eq!(cfg.metadata_key, "metadata_mappings.json");
+        assert_eq!(cfg.metrics_key, "metrics_mappings.json");
+        assert_eq!(cfg.revalidate_after, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn missing_bucket_is_named() {
+        let err = MappingsConfig::read(&env(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable MAPPINGS_BUCKET is required but not set"
+        );
+    }
+
+    #[test]
+    fn invalid_number_is_explained() {
+        let err = MappingsConfig::read(&env(&[
+            ("MAPPINGS_BUCKET", "b"),
+            ("MAPPINGS_REVALIDATE_SECONDS", "soon"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "MAPPINGS_REVALIDATE_SECONDS",
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("\"soon\""));
+    }
+}

@@ -1,0 +1,78 @@
+//! The one error type of the library. Every fallible operation that a route can surface ends
+//! here; `crate::http::error` is the single place that turns it into an HTTP response.
+
+use std::fmt;
+
+/// Which outside system failed, so a 5xx always says whom to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    S3,
+    DynamoDb,
+    Ses,
+    Prometheus,
+    Mappings,
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dependency::S3 => "S3",
+            Dependency::DynamoDb => "DynamoDB",
+            Dependency::Ses => "SES",
+            Dependency::Prometheus => "Prometheus",
+            Dependency::Mappings => "mapping files",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Missing, unknown or insufficient credentials (403, as POEM answers).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The addressed thing does not exist (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The method is not served on this path (405).
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
+    /// The body is larger than the route accepts (413).
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// A dependency could not be reached or is not usable (503).
+    #[error("{dependency} unavailable: {message}")]
+    Unavailable {
+        dependency: Dependency,
+        message: String,
+    },
+    /// A dependency answered with an error of its own (502).
+    #[error("{dependency} answered with an error: {message}")]
+    BadGateway {
+        dependency: Dependency,
+        message: String,
+    },
+    /// Our own fault, described precisely; never a panic (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn unavailable(dependency: Dependency, message: impl Into<String>) -> Self {
+        Error::Unavailable {
+            dependency,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_gateway(dependency: Dependency, message: impl Into<String>) -> Self {
+        Error::BadGateway {
+            dependency,
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

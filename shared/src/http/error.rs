@@ -1,0 +1,82 @@
+//! The one place where library errors become HTTP responses.
+//!
+//! Two body shapes exist because two families of clients exist: the metrics routes answer like
+//! the Spring service they replace (`status`, `error`, `message`, `path`), the probe routes like
+//! POEM (`detail`). The status code is chosen here, once, for both.
+
+use super::json;
+use crate::error::Error;
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+pub fn status_of(err: &Error) -> u16 {
+    match err {
+        Error::BadRequest(_) => 400,
+        Error::Forbidden(_) => 403,
+        Error::NotFound(_) => 404,
+        Error::MethodNotAllowed { .. } => 405,
+        Error::PayloadTooLarge { .. } => 413,
+        Error::Internal(_) => 500,
+        Error::BadGateway { .. } => 502,
+        Error::Unavailable { .. } => 503,
+    }
+}
+
+pub fn reason_phrase(status: u16) -> &'static str {
+    lambda_http::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
+}
+
+fn log(err: &Error, status: u16) {
+    if status >= 500 {
+        tracing::error!(status, error = %err, "request failed");
+    } else {
+        tracing::info!(status, error = %err, "request refused");
+    }
+}
+
+/// `{"status": 404, "error": "Not Found", "message": "...", "path": "/metrics/x/y"}`
+pub fn spring(err: &Error, path: &str) -> Response<Body> {
+    let status = status_of(err);
+    log(err, status);
+    json(
+        status,
+        &json!({
+            "status": status,
+            "error": reason_phrase(status),
+            "message": err.to_string(),
+            "path": path,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Dependency;
+
+    #[test]
+    fn spring_shape() {
+        let resp = spring(
+            &Error::NotFound("unknown resource 'x'".into()),
+            "/metrics/x",
+        );
+        assert_eq!(resp.status(), 404);
+        let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(
+            body,
+            json!({"status": 404, "error": "Not Found", "message": "unknown resource 'x'", "path": "/metrics/x"})
+        );
+    }
+
+    #[test]
+    fn dependency_failures_name_the_dependency() {
+        let resp = spring(&Error::unavailable(Dependency::S3, "timeout"), "/");
+        assert_eq!(resp.status(), 503);
+        let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(body["message"], "S3 unavailable: timeout");
+        assert_eq!(body["error"], "Service Unavailable");
+    }
+}

@@ -1,0 +1,64 @@
+//! Matching a request path against route templates such as `/metrics/{resourceId}/{metricId}`.
+//!
+//! The path is matched segment by segment and parameters are percent-decoded here, so a
+//! function behaves the same under API Gateway, under `cargo lambda watch`'s router and when a
+//! sample event is fed to the handler in a test.
+
+use percent_encoding::percent_decode_str;
+
+/// Path parameters of a matched route, in template order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    /// The value of `{name}`; templates and lookups are written together, so a miss is a bug
+    /// in the route table and answers as an empty string rather than a panic.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+/// Matches `path` against `template`; a trailing slash is ignored.
+pub fn matches(template: &'static str, path: &str) -> Option<Params> {
+    let mut params = Vec::new();
+    let mut t = segments(template);
+    let mut p = segments(path);
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(Params(params)),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    let value = percent_decode_str(ps).decode_utf8().ok()?.into_owned();
+                    params.push((name, value));
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_and_parameter_segments() {
+        let p = matches("/metrics/{resourceId}/{metricId}", "/metrics/r%20x/m1/").unwrap();
+        assert_eq!(p.get("resourceId"), "r x");
+        assert_eq!(p.get("metricId"), "m1");
+        assert!(matches("/metrics/{resourceId}", "/metrics/a/b").is_none());
+        assert!(matches("/ids/resources", "/ids/resources").is_some());
+        assert!(matches("/ids/resources", "/ids/other").is_none());
+        assert!(matches("/metrics/{r}", "/metrics/%FF").is_none());
+    }
+}

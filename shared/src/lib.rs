@@ -1,0 +1,18 @@
+//! telltale: the library every Lambda function of the bundle links.
+//!
+//! Organised by concern: `metrics` (mapping files and the metric routes), `auth` (API keys),
+//! `aws` (SDK clients and table/bucket access), `http` (routing, responses, the error mapping),
+//! `config` (environment), `error` (the error type), `telemetry` (JSON logs).
+
+pub mod auth;
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod telemetry;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{Dependency, Error, Result};

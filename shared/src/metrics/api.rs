@@ -1,0 +1,86 @@
+//! The routes of the `metric-metadata` function: the request becomes a catalog lookup, the
+//! result a JSON response in the Spring service's shapes.
+
+use super::catalog;
+use super::store::MappingStore;
+use crate::error::{Error, Result};
+use crate::http::{error::spring, json, route::matches};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::json;
+
+/// Build facts for `GET /-/info`.
+pub struct BuildInfo {
+    pub function: &'static str,
+    pub version: &'static str,
+}
+
+/// Serves every `metric-metadata` route.
+pub async fn metadata_routes(
+    store: &MappingStore,
+    info: &BuildInfo,
+    req: &Request,
+) -> Response<Body> {
+    // Without the API Gateway stage prefix, so paths read as the routes are written.
+    let path = req.raw_http_path().to_string();
+    match serve(store, info, req, &path).await {
+        Ok(resp) => resp,
+        Err(err) => spring(&err, &path),
+    }
+}
+
+async fn serve(
+    store: &MappingStore,
+    info: &BuildInfo,
+    req: &Request,
+    path: &str,
+) -> Result<Response<Body>> {
+    let known = [
+        "/-/health",
+        "/-/info",
+        "/ids/resources",
+        "/ids/metrics/{resourceId}",
+        "/metrics/{resourceId}",
+        "/metrics/{resourceId}/{metricId}",
+    ];
+    if !known.iter().any(|t| matches(t, path).is_some()) {
+        return Err(Error::NotFound(format!("no route for {path}")));
+    }
+    if req.method() != lambda_http::http::Method::GET {
+        return Err(Error::MethodNotAllowed {
+            method: req.method().to_string(),
+            path: path.to_string(),
+        });
+    }
+    if matches("/-/info", path).is_some() {
+        return Ok(json(
+            200,
+            &json!({"name": "telltale", "function": info.function, "version": info.version}),
+        ));
+    }
+    if matches("/-/health", path).is_some() {
+        let health = store.health().await;
+        let status = if health.status == "UP" { 200 } else { 503 };
+        return Ok(json(status, &health));
+    }
+    let view = store.view().await;
+    let metadata = view.metadata()?;
+    if matches("/ids/resources", path).is_some() {
+        return Ok(json(
+            200,
+            &json!({"items": catalog::resource_ids(metadata)}),
+        ));
+    }
+    if let Some(p) = matches("/ids/metrics/{resourceId}", path) {
+        let items = catalog::metric_ids(metadata, p.get("resourceId"))?;
+        return Ok(json(200, &json!({"items": items})));
+    }
+    if let Some(p) = matches("/metrics/{resourceId}/{metricId}", path) {
+        let m = catalog::metric(metadata, p.get("resourceId"), p.get("metricId"))?;
+        return Ok(json(200, m));
+    }
+    let p = matches("/metrics/{resourceId}", path).unwrap_or_default();
+    Ok(json(
+        200,
+        catalog::metrics_of(metadata, p.get("resourceId"))?,
+    ))
+}

@@ -1,0 +1,48 @@
+//! Lookups behind the metadata routes, with the 404s the spec names.
+
+use super::mappings::{MetadataMappings, MetricMetadata, ResourceMetadata};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
+pub fn resource<'a>(
+    mappings: &'a MetadataMappings,
+    resource_id: &str,
+) -> Result<&'a ResourceMetadata> {
+    mappings
+        .get(resource_id)
+        .ok_or_else(|| Error::NotFound(format!("unknown resource '{resource_id}'")))
+}
+
+pub fn metric<'a>(
+    mappings: &'a MetadataMappings,
+    resource_id: &str,
+    metric_id: &str,
+) -> Result<&'a MetricMetadata> {
+    resource(mappings, resource_id)?
+        .metrics
+        .get(metric_id)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "unknown metric '{metric_id}' of resource '{resource_id}'"
+            ))
+        })
+}
+
+pub fn metrics_of<'a>(
+    mappings: &'a MetadataMappings,
+    resource_id: &str,
+) -> Result<&'a BTreeMap<String, MetricMetadata>> {
+    Ok(&resource(mappings, resource_id)?.metrics)
+}
+
+/// Sorted, as the spec asks (the maps are ordered).
+pub fn resource_ids(mappings: &MetadataMappings) -> Vec<&str> {
+    mappings.keys().map(String::as_str).collect()
+}
+
+pub fn metric_ids<'a>(mappings: &'a MetadataMappings, resource_id: &str) -> Result<Vec<&'a str>> {
+    Ok(metrics_of(mappings, resource_id)?
+        .keys()
+        .map(String::as_str)
+        .collect())
+}

@@ -1,0 +1,235 @@
+//! The mapping files as a warm container sees them: fetched from S3 at cold start, re-checked
+//! with a conditional GET at most once per interval, and replaced only by a version that
+//! validated completely. A bad upload is logged and ignored; the last good version keeps serving.
+
+use super::mappings::{parse_metadata, parse_metrics, MetadataMappings, MetricsMappings, Problem};
+use crate::aws::s3::{get_if_changed, Fetched};
+use crate::config::MappingsConfig;
+use crate::error::{Dependency, Error, Result};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+/// While a file has never loaded, retry this often rather than once per full interval, so a
+/// bucket fixed by an operator is picked up quickly.
+const RETRY_WHILE_EMPTY: Duration = Duration::from_secs(1);
+
+/// A validated version of one mapping file.
+#[derive(Debug)]
+pub struct Version<T> {
+    pub value: T,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub loaded_at: String,
+}
+
+struct FileState<T> {
+    key: String,
+    good: Option<Arc<Version<T>>>,
+    /// ETag of the last version fetched, good or rejected, so a rejected upload is not
+    /// downloaded and parsed again at every revalidation.
+    seen_etag: Option<String>,
+    last_error: Option<String>,
+}
+
+impl<T> FileState<T> {
+    fn new(key: &str) -> Self {
+        Self {
+            key: key.to_string(),
+            good: None,
+            seen_etag: None,
+            last_error: None,
+        }
+    }
+
+    fn health(&self, bucket: &str) -> FileHealth {
+        FileHealth {
+            bucket: bucket.to_string(),
+            key: self.key.clone(),
+            loaded: self.good.is_some(),
+            etag: self.good.as_ref().and_then(|g| g.etag.clone()),
+            last_modified: self.good.as_ref().and_then(|g| g.last_modified.clone()),
+            loaded_at: self.good.as_ref().map(|g| g.loaded_at.clone()),
+            last_error: self.last_error.clone(),
+        }
+    }
+
+    fn current(&self, what: &str) -> Result<Arc<Version<T>>, String> {
+        self.good.clone().ok_or_else(|| {
+            format!(
+                "{what} mappings are not loaded: {}",
+                self.last_error.as_deref().unwrap_or("not fetched yet")
+            )
+        })
+    }
+}
+
+struct State {
+    metadata: FileState<MetadataMappings>,
+    metrics: FileState<MetricsMappings>,
+    checked_at: Option<Instant>,
+}
+
+pub struct MappingStore {
+    s3: aws_sdk_s3::Client,
+    config: MappingsConfig,
+    state: Mutex<State>,
+}
+
+/// What a request works with: each file's current good version, or why there is none.
+pub struct View {
+    pub metadata: Result<Arc<Version<MetadataMappings>>, String>,
+    pub metrics: Result<Arc<Version<MetricsMappings>>, String>,
+}
+
+impl View {
+    pub fn metadata(&self) -> Result<&MetadataMappings> {
+        self.metadata
+            .as_ref()
+            .map(|v| &v.value)
+            .map_err(|e| Error::unavailable(Dependency::Mappings, e.clone()))
+    }
+
+    pub fn metrics(&self) -> Result<&MetricsMappings> {
+        self.metrics
+            .as_ref()
+            .map(|v| &v.value)
+            .map_err(|e| Error::unavailable(Dependency::Mappings, e.clone()))
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileHealth {
+    pub bucket: String,
+    pub key: String,
+    pub loaded: bool,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub loaded_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// `UP` when both files have a good version (even if a newer upload was rejected).
+    pub status: &'static str,
+    pub mappings: HealthFiles,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HealthFiles {
+    pub metadata: FileHealth,
+    pub metrics: FileHealth,
+}
+
+impl MappingStore {
+    pub fn new(s3: aws_sdk_s3::Client, config: MappingsConfig) -> Self {
+        let state = State {
+            metadata: FileState::new(&config.metadata_key),
+            metrics: FileState::new(&config.metrics_key),
+            checked_at: None,
+        };
+        Self {
+            s3,
+            config,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The current versions, revalidating first when the interval has passed.
+    pub async fn view(&self) -> View {
+        let mut state = self.state.lock().await;
+        self.revalidate_if_due(&mut state).await;
+        View {
+            metadata: state.metadata.current("metadata"),
+            metrics: state.metrics.current("metrics"),
+        }
+    }
+
+    pub async fn health(&self) -> Health {
+        let mut state = self.state.lock().await;
+        self.revalidate_if_due(&mut state).await;
+        let metadata = state.metadata.health(&self.config.bucket);
+        let metrics = state.metrics.health(&self.config.bucket);
+        Health {
+            status: if metadata.loaded && metrics.loaded {
+                "UP"
+            } else {
+                "DOWN"
+            },
+            mappings: HealthFiles { metadata, metrics },
+        }
+    }
+
+    async fn revalidate_if_due(&self, state: &mut State) {
+        let empty = state.metadata.good.is_none() || state.metrics.good.is_none();
+        let interval = if empty {
+            self.config.revalidate_after.min(RETRY_WHILE_EMPTY)
+        } else {
+            self.config.revalidate_after
+        };
+        if state.checked_at.is_some_and(|t| t.elapsed() < interval) {
+            return;
+        }
+        let (metadata, metrics) = (&mut state.metadata, &mut state.metrics);
+        tokio::join!(
+            refresh(&self.s3, &self.config.bucket, metadata, parse_metadata),
+            refresh(&self.s3, &self.config.bucket, metrics, parse_metrics),
+        );
+        state.checked_at = Some(Instant::now());
+    }
+}
+
+async fn refresh<T>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    file: &mut FileState<T>,
+    parse: fn(&[u8]) -> Result<T, Vec<Problem>>,
+) {
+    let fetched = get_if_changed(s3, bucket, &file.key, file.seen_etag.as_deref()).await;
+    match fetched {
+        Ok(Fetched::NotModified) => {}
+        Ok(Fetched::Body {
+            bytes,
+            etag,
+            last_modified,
+        }) => {
+            file.seen_etag = etag.clone();
+            match parse(&bytes) {
+                Ok(value) => {
+                    tracing::info!(bucket, key = %file.key, etag = ?etag, "mapping file loaded");
+                    file.good = Some(Arc::new(Version {
+                        value,
+                        etag,
+                        last_modified,
+                        loaded_at: OffsetDateTime::now_utc()
+                            .format(&Rfc3339)
+                            .unwrap_or_default(),
+                    }));
+                    file.last_error = None;
+                }
+                Err(problems) => {
+                    let listed: Vec<String> = problems.iter().map(Problem::to_string).collect();
+                    let message = format!(
+                        "s3://{bucket}/{} (ETag {}) was rejected, {} problem(s): {}",
+                        file.key,
+                        etag.as_deref().unwrap_or("none"),
+                        problems.len(),
+                        listed.join("; ")
+                    );
+                    tracing::error!(bucket, key = %file.key, kept_previous = file.good.is_some(), "{message}");
+                    file.last_error = Some(message);
+                }
+            }
+        }
+        Err(message) => {
+            tracing::error!(bucket, key = %file.key, kept_previous = file.good.is_some(), "{message}");
+            // A transport failure says nothing about the object; keep the ETag we had.
+            file.last_error = Some(message);
+        }
+    }
+}

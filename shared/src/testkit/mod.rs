@@ -1,0 +1,42 @@
+//! Real local services for integration tests, started once per test binary on free ports.
+//!
+//! Every service is tied to the test process: it reads its standard input until end-of-file, so
+//! when the test binary exits (however it exits) the pipe closes and the service stops. A
+//! service whose binary is missing fails the test with the command that installs it.
+
+pub mod moto;
+
+use std::path::PathBuf;
+
+pub const INSTALL_HINT: &str = "run `make setup` (scripts/setup.sh) to install the local services";
+
+/// The repository root (the library crate sits in `shared/`).
+pub fn repo_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+/// A program from the project's virtualenv (`TELLTALE_VENV`, default `.venv`).
+pub fn venv_bin(name: &str) -> PathBuf {
+    let venv = std::env::var("TELLTALE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".venv"));
+    let venv = if venv.is_absolute() {
+        venv
+    } else {
+        repo_root().join(venv)
+    };
+    let path = venv.join("bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: {INSTALL_HINT}",
+        path.display()
+    );
+    path
+}
+
+/// A name no other test (or test binary) uses: lowercase, valid for buckets and tables.
+pub fn unique(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..12])
+}

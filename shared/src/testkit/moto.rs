@@ -1,0 +1,83 @@
+//! moto server: DynamoDB, S3 and SES on loopback.
+
+use super::venv_bin;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// Starts moto on a port the OS picks, prints the port, and stops when stdin closes.
+const LAUNCHER: &str = r#"
+import sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+server.stop()
+"#;
+
+pub struct Moto {
+    pub endpoint: String,
+    _child: Mutex<Child>,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The test binary's moto server, started on first use.
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(|| {
+        let python = venv_bin("python");
+        let mut child = Command::new(&python)
+            .args(["-c", LAUNCHER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting moto with {}: {e}", python.display()));
+        let stdout = child.stdout.take().expect("moto stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading moto's port");
+        let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "moto did not start (said {line:?}); is moto[server] installed? {}",
+                super::INSTALL_HINT
+            )
+        });
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+impl Moto {
+    /// SDK configuration pointing at this server, as `AWS_ENDPOINT_URL` would.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing", "testing", None, None, "testkit",
+            ))
+            .load()
+            .await
+    }
+
+    /// Environment for a process (a function under `cargo lambda watch`, the CLI) that should
+    /// talk to this server through the standard variables.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
