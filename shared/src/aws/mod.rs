@@ -9,9 +9,20 @@ pub mod s3;
 pub mod tables;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
 
+/// Loaded once in `main`. Timeouts are bounded so a stuck dependency becomes a clear 503
+/// instead of an invocation that runs until Lambda kills it.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(12))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
 }
 
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
