@@ -23,8 +23,21 @@ fn cli(args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn a_created_key_authenticates_with_its_role_and_only_its_hash_is_stored() {
     let (client, name) = table().await;
-    let out = cli(&["keys", "create", "--name", "ops-team", "--role", "monitoring", "--table", &name]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&[
+        "keys",
+        "create",
+        "--name",
+        "ops-team",
+        "--role",
+        "monitoring",
+        "--table",
+        &name,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(key.starts_with("tt_"), "{key}");
 
@@ -37,8 +50,13 @@ async fn a_created_key_authenticates_with_its_role_and_only_its_hash_is_stored()
     assert!(stored.contains(&hash_key(&key)));
 
     let keys = ApiKeys::new(client, name.clone());
-    let caller = authenticate(&keys, Some(&key), Role::Monitoring).await.unwrap();
-    assert_eq!((caller.name.as_str(), caller.role), ("ops-team", Role::Monitoring));
+    let caller = authenticate(&keys, Some(&key), Role::Monitoring)
+        .await
+        .unwrap();
+    assert_eq!(
+        (caller.name.as_str(), caller.role),
+        ("ops-team", Role::Monitoring)
+    );
     let err = authenticate(&keys, Some("tt_wrong"), Role::Submitter)
         .await
         .unwrap_err();
@@ -46,19 +64,35 @@ async fn a_created_key_authenticates_with_its_role_and_only_its_hash_is_stored()
 
     let out = cli(&["keys", "revoke", "--name", "ops-team", "--table", &name]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "revoked 1 key(s) named 'ops-team'");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "revoked 1 key(s) named 'ops-team'"
+    );
     assert!(keys.find(&hash_key(&key)).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn a_submitter_key_is_refused_on_monitoring_routes() {
     let (client, name) = table().await;
-    let out = cli(&["keys", "create", "--name", "tenant", "--role", "submitter", "--table", &name]);
+    let out = cli(&[
+        "keys",
+        "create",
+        "--name",
+        "tenant",
+        "--role",
+        "submitter",
+        "--table",
+        &name,
+    ]);
     assert!(out.status.success());
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let keys = ApiKeys::new(client, name);
-    assert!(authenticate(&keys, Some(&key), Role::Submitter).await.is_ok());
-    let err = authenticate(&keys, Some(&key), Role::Monitoring).await.unwrap_err();
+    assert!(authenticate(&keys, Some(&key), Role::Submitter)
+        .await
+        .is_ok());
+    let err = authenticate(&keys, Some(&key), Role::Monitoring)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("'monitoring' role"), "{err}");
 }
 

@@ -98,13 +98,23 @@ async fn an_update_is_picked_up_after_the_revalidation_interval() {
     f.put(METADATA, SIMPLE_SHAPE).await;
     f.put(METRICS, METRICS_OK).await;
     let store = f.store(Duration::from_secs(2));
-    assert_eq!(metric_name(&store, "res", "m1").await.as_deref(), Some("first"));
+    assert_eq!(
+        metric_name(&store, "res", "m1").await.as_deref(),
+        Some("first")
+    );
 
-    f.put(METADATA, &SIMPLE_SHAPE.replace("first", "second")).await;
+    f.put(METADATA, &SIMPLE_SHAPE.replace("first", "second"))
+        .await;
     // Within the interval the warm container keeps what it has, without asking S3.
-    assert_eq!(metric_name(&store, "res", "m1").await.as_deref(), Some("first"));
+    assert_eq!(
+        metric_name(&store, "res", "m1").await.as_deref(),
+        Some("first")
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(metric_name(&store, "res", "m1").await.as_deref(), Some("second"));
+    assert_eq!(
+        metric_name(&store, "res", "m1").await.as_deref(),
+        Some("second")
+    );
     let health = store.health().await;
     assert_eq!(health.status, "UP");
     assert!(health.mappings.metadata.etag.is_some());
@@ -116,15 +126,25 @@ async fn an_invalid_upload_is_ignored_and_the_old_version_keeps_serving() {
     f.put(METADATA, SIMPLE_SHAPE).await;
     f.put(METRICS, METRICS_OK).await;
     let store = f.store(Duration::from_millis(300));
-    assert_eq!(metric_name(&store, "res", "m1").await.as_deref(), Some("first"));
+    assert_eq!(
+        metric_name(&store, "res", "m1").await.as_deref(),
+        Some("first")
+    );
     let good_etag = store.health().await.mappings.metrics.etag;
 
     // A PromQL syntax error and a wrong type: the new version must not replace the old one.
-    f.put(METRICS, r#"{"res": {"m1": {"query": "sum(rate(x[5m])"}}}"#).await;
-    f.put(METADATA, r#"{"res": {"m1": {"name": "broken", "type": "GAUGE"}}}"#)
+    f.put(METRICS, r#"{"res": {"m1": {"query": "sum(rate(x[5m])"}}}"#)
         .await;
+    f.put(
+        METADATA,
+        r#"{"res": {"m1": {"name": "broken", "type": "GAUGE"}}}"#,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(metric_name(&store, "res", "m1").await.as_deref(), Some("first"));
+    assert_eq!(
+        metric_name(&store, "res", "m1").await.as_deref(),
+        Some("first")
+    );
     let health = store.health().await;
     assert_eq!(health.status, "UP", "last good versions still serve");
     assert_eq!(health.mappings.metrics.etag, good_etag);
@@ -134,9 +154,13 @@ async fn an_invalid_upload_is_ignored_and_the_old_version_keeps_serving() {
     assert!(error.contains("$.res.m1.type"), "{error}");
 
     // Fixing the upload clears the error and serves the new version.
-    f.put(METADATA, &SIMPLE_SHAPE.replace("first", "fixed")).await;
+    f.put(METADATA, &SIMPLE_SHAPE.replace("first", "fixed"))
+        .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(metric_name(&store, "res", "m1").await.as_deref(), Some("fixed"));
+    assert_eq!(
+        metric_name(&store, "res", "m1").await.as_deref(),
+        Some("fixed")
+    );
     assert!(store.health().await.mappings.metadata.last_error.is_none());
 }
 
@@ -180,7 +204,9 @@ async fn an_unreachable_s3_is_a_503_naming_the_mappings() {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url("http://127.0.0.1:9")
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("t", "t", None, None, "t"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
         .load()
         .await;
     let store = MappingStore::new(

@@ -16,9 +16,15 @@ fn validate(metadata: &std::path::Path, metrics: &std::path::Path) -> (bool, Str
 #[test]
 fn the_demo_files_are_valid() {
     let demo = repo_root().join("demo");
-    let (ok, out) = validate(&demo.join("metadata_mappings.json"), &demo.join("metrics_mappings.json"));
+    let (ok, out) = validate(
+        &demo.join("metadata_mappings.json"),
+        &demo.join("metrics_mappings.json"),
+    );
     assert!(ok, "{out}");
-    assert!(out.contains("metadata_mappings.json: ok, 4 metric(s)"), "{out}");
+    assert!(
+        out.contains("metadata_mappings.json: ok, 4 metric(s)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -43,10 +49,27 @@ fn every_problem_is_reported_with_line_and_path() {
     let md = metadata.display().to_string();
     let mt = metrics.display().to_string();
     assert_eq!(lines.len(), 5, "{out}");
-    assert_eq!(lines[0], format!("{md}:4: $.r.metrics.a.type: must be \"STATE\" or \"EVENT\", not \"gauge\""));
-    assert_eq!(lines[1], format!("{md}:5: $.r.metrics.b.unit: must be a string or null, not a number"));
-    assert!(lines[2].starts_with(&format!("{mt}:3: $.r.a.query: not a valid PromQL expression")), "{out}");
-    assert_eq!(lines[3], format!("{mt}:5: $.r.c.isCounter: must be true, false, \"true\" or \"false\", not 1"));
-    assert_eq!(lines[4], format!("{mt}:5: $.r.c: the field \"query\" is required"));
+    assert_eq!(
+        lines[0],
+        format!("{md}:4: $.r.metrics.a.type: must be \"STATE\" or \"EVENT\", not \"gauge\"")
+    );
+    assert_eq!(
+        lines[1],
+        format!("{md}:5: $.r.metrics.b.unit: must be a string or null, not a number")
+    );
+    assert!(
+        lines[2].starts_with(&format!(
+            "{mt}:3: $.r.a.query: not a valid PromQL expression"
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        lines[3],
+        format!("{mt}:5: $.r.c.isCounter: must be true, false, \"true\" or \"false\", not 1")
+    );
+    assert_eq!(
+        lines[4],
+        format!("{mt}:5: $.r.c: the field \"query\" is required")
+    );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -1,5 +1,6 @@
-//! Definitions of the DynamoDB tables and the S3 bucket, for local runs and tests. The SAM
-//! template declares the same tables for AWS; a test checks that the two agree.
+//! Creating the DynamoDB tables and the S3 bucket on the local emulator, for `make dev` and the
+//! tests. In AWS the SAM template (`infra/template.yaml`) declares them; keep the key schemas
+//! here and there the same.
 
 use super::describe;
 use aws_sdk_dynamodb::types::{

@@ -170,9 +170,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Parses one mapping file; `Ok` carries how many metrics it defines.
+type Check = fn(&[u8]) -> Result<usize, Vec<Problem>>;
+
 fn validate(metadata: &Path, metrics: &Path) -> anyhow::Result<ExitCode> {
     let mut failed = false;
-    let checks: [(&Path, fn(&[u8]) -> Result<usize, Vec<Problem>>); 2] = [
+    let checks: [(&Path, Check); 2] = [
         (metadata, |b| {
             parse_metadata(b).map(|m| m.values().map(|r| r.metrics.len()).sum())
         }),

@@ -187,22 +187,19 @@ pub fn parse_metadata(bytes: &[u8]) -> Result<MetadataMappings, Vec<Problem>> {
             ),
             metrics: BTreeMap::new(),
         };
-        let (metrics, base): (Box<dyn Iterator<Item = (&String, &Value)>>, Vec<&str>) =
-            if is_full_shape(resource) {
-                let Some(Value::Object(m)) = resource.get("metrics") else {
-                    unreachable!()
-                };
-                (Box::new(m.iter()), vec![rid, "metrics"])
-            } else {
-                (
-                    Box::new(
-                        resource
-                            .iter()
-                            .filter(|(k, _)| k.as_str() != "eoscInstallationId"),
-                    ),
-                    vec![rid],
-                )
-            };
+        let full = is_full_shape(resource);
+        let base: Vec<&str> = if full {
+            vec![rid, "metrics"]
+        } else {
+            vec![rid]
+        };
+        let members = match resource.get("metrics") {
+            Some(Value::Object(m)) if full => m,
+            _ => resource,
+        };
+        let metrics = members
+            .iter()
+            .filter(|(k, _)| full || k.as_str() != "eoscInstallationId");
         for (mid, mv) in metrics {
             let mut at = base.clone();
             at.push(mid);

@@ -201,7 +201,7 @@ async fn refresh<T>(
             file.seen_etag = etag.clone();
             match parse(&bytes) {
                 Ok(value) => {
-                    tracing::info!(bucket, key = %file.key, etag = ?etag, "mapping file loaded");
+                    tracing::info!(bucket, key = %file.key, etag = etag.as_deref().unwrap_or(""), "mapping file loaded");
                     file.good = Some(Arc::new(Version {
                         value,
                         etag,

@@ -5,6 +5,7 @@
 //! service whose binary is missing fails the test with the command that installs it.
 
 pub mod moto;
+pub mod watch;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,18 @@
+# The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
+.PHONY: setup dev test bench build
+
+setup:
+	bash scripts/setup.sh
+
+dev:
+	bash scripts/dev.sh
+
+test:
+	bash scripts/test.sh
+
+FUNCTIONS := $(notdir $(wildcard functions/*))
+
+# Release binaries for every function in target/lambda/<function>/bootstrap (the SAM CodeUri).
+build:
+	bash scripts/setup.sh
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --compiler cargo $(addprefix -p ,$(FUNCTIONS))

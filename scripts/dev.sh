@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `make dev`: the whole bundle on this machine. Installs what is missing, starts the local
+# services on loopback, creates the table and bucket, uploads the demo mappings, prints a demo
+# API key and runs `cargo lambda watch` with its router on localhost:$INVOKE_PORT.
+# Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+INVOKE_PORT=${INVOKE_PORT:-9000}
+MOTO_PORT=${MOTO_PORT:-5000}
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
+INFLUXDB_PORT=${INFLUXDB_PORT:-8086}
+PUSHGATEWAY_PORT=${PUSHGATEWAY_PORT:-9091}
+ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
+STATE_DIR=.local
+mkdir -p "$STATE_DIR"
+
+source scripts/services.sh
+trap stop_services EXIT
+trap 'exit 130' INT TERM
+
+start_moto "$MOTO_PORT"
+start_pushgateway "$PUSHGATEWAY_PORT"
+start_prometheus "$PROMETHEUS_PORT"
+start_influxdb "$INFLUXDB_PORT"
+start_alertmanager "$ALERTMANAGER_PORT"
+
+# The functions' configuration, as the SAM template sets it in AWS.
+cat >"$STATE_DIR/dev.env" <<ENV
+AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_EC2_METADATA_DISABLED=true
+MAPPINGS_BUCKET=telltale-mappings
+MAPPINGS_REVALIDATE_SECONDS=10
+API_KEYS_TABLE=telltale-api-keys
+PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
+INFLUXDB_URL=http://127.0.0.1:$INFLUXDB_PORT
+PUSHGATEWAY_URL=http://127.0.0.1:$PUSHGATEWAY_PORT
+ALERTMANAGER_URL=http://127.0.0.1:$ALERTMANAGER_PORT
+RUST_LOG=info
+ENV
+set -a; source "$STATE_DIR/dev.env"; set +a
+
+cargo build -q -p telltale --bin telltale
+./target/debug/telltale local setup --mappings-dir demo
+key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/null)
+
+cat <<MSG
+
+  telltale is starting on http://localhost:$INVOKE_PORT
+  demo API key (monitoring role): $key
+  try:  curl localhost:$INVOKE_PORT/ids/resources
+        curl localhost:$INVOKE_PORT/metrics/argo-monitoring/probe-submissions
+  services: moto :$MOTO_PORT, Prometheus :$PROMETHEUS_PORT, InfluxDB :$INFLUXDB_PORT,
+            Pushgateway :$PUSHGATEWAY_PORT, Alertmanager :$ALERTMANAGER_PORT (logs in $STATE_DIR/)
+  Ctrl-C stops everything.
+
+MSG
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env"

@@ -1,0 +1,87 @@
+# Functions to start the local services on loopback; sourced by dev.sh.
+# Each start_* runs the service in the background, records its pid in PIDS and waits until it answers.
+
+STATE_DIR=${STATE_DIR:-.local}
+PIDS=()
+
+wait_http() { # url name
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "$2 did not come up at $1; its log is in $STATE_DIR/$2.log" >&2
+  return 1
+}
+
+start_moto() { # port
+  moto_server -H 127.0.0.1 -p "$1" >"$STATE_DIR/moto.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$1/moto-api/" moto
+}
+
+start_prometheus() { # port
+  local dir="$STATE_DIR/prometheus"
+  rm -rf "$dir" && mkdir -p "$dir"
+  python3 scripts/demo_series.py 48 >"$dir/demo.om"
+  promtool tsdb create-blocks-from openmetrics "$dir/demo.om" "$dir/data" >/dev/null
+  cat >"$dir/prometheus.yml" <<YML
+global:
+  scrape_interval: 15s
+scrape_configs:
+  - job_name: pushgateway
+    honor_labels: true
+    static_configs:
+      - targets: ["127.0.0.1:${PUSHGATEWAY_PORT}"]
+YML
+  prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$1" >"$STATE_DIR/prometheus.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$1/-/ready" prometheus
+}
+
+start_influxdb() { # http port
+  local dir="$STATE_DIR/influxdb"
+  mkdir -p "$dir"
+  cat >"$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$(( $1 + 2 ))"
+[meta]
+  dir = "$PWD/$dir/meta"
+[data]
+  dir = "$PWD/$dir/data"
+  wal-dir = "$PWD/$dir/wal"
+[http]
+  bind-address = "127.0.0.1:$1"
+  log-enabled = false
+CONF
+  influxd -config "$dir/influxdb.conf" >"$STATE_DIR/influxdb.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$1/ping" influxdb
+}
+
+start_pushgateway() { # port
+  prometheus-pushgateway --web.listen-address="127.0.0.1:$1" >"$STATE_DIR/pushgateway.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$1/-/ready" pushgateway
+}
+
+start_alertmanager() { # port
+  local dir="$STATE_DIR/alertmanager"
+  mkdir -p "$dir"
+  cat >"$dir/alertmanager.yml" <<YML
+route:
+  receiver: default
+receivers:
+  - name: default
+YML
+  prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$1" --cluster.listen-address= >"$STATE_DIR/alertmanager.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$1/-/ready" alertmanager
+}
+
+stop_services() {
+  [ ${#PIDS[@]} -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null
+  wait 2>/dev/null
+  return 0
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make test`: everything CI checks. Installs what is missing, then formatting, lints, the
+# SAM template, and every test (unit, integration against local services, black-box).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+# Local services only; never the instance-metadata address.
+export AWS_EC2_METADATA_DISABLED=true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cfn-lint infra/template.yaml"
+cfn-lint infra/template.yaml
+echo "== cargo test"
+cargo test --workspace --locked

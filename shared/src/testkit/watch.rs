@@ -1,0 +1,76 @@
+//! `cargo lambda watch` with the workspace router, on a free port, for black-box tests.
+
+use super::{repo_root, venv_bin};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Watch {
+    pub base_url: String,
+    child: Child,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral port on loopback")
+}
+
+impl Watch {
+    /// Starts the emulator with `env` for the functions and waits until it accepts connections.
+    /// Functions are compiled on their first request, so that request may take a while.
+    pub fn start(env: &[(String, String)]) -> Watch {
+        let port = free_port();
+        let env_file = std::env::temp_dir().join(format!("telltale-watch-{port}.env"));
+        let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&env_file, text).expect("writing the functions' env file");
+        let cargo_lambda = venv_bin("cargo-lambda");
+        let log =
+            std::fs::File::create(std::env::temp_dir().join(format!("telltale-watch-{port}.log")))
+                .expect("creating the watch log");
+        let child = Command::new(&cargo_lambda)
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--quiet",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args(["--invoke-port", &port.to_string()])
+            .arg("--env-file")
+            .arg(&env_file)
+            .current_dir(repo_root())
+            // Its own process group, so dropping the guard also stops the function processes.
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", cargo_lambda.display()));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not open port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Watch {
+            base_url: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
