@@ -25,11 +25,33 @@ impl fmt::Display for Dependency {
     }
 }
 
+/// A field of a request body and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request is malformed (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The body broke one or more rules (400); the first is the headline.
+    #[error("{}", .0.first().map(|e| e.message.as_str()).unwrap_or("invalid request"))]
+    Validation(Vec<FieldError>),
+    /// The body is not of a media type the route reads (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The request conflicts with the resource's state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The resource changed since the version the client named (412).
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// Well-formed but refused, e.g. an idempotency key reused for another body (422).
+    #[error("{0}")]
+    Unprocessable(String),
     /// Missing, unknown or insufficient credentials (403, as POEM answers).
     #[error("{0}")]
     Forbidden(String),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod probes;
 pub mod telemetry;
 
 #[cfg(feature = "testkit")]

@@ -5,7 +5,9 @@
 //! addressing (bucket names cannot be resolved as host names on loopback).
 
 pub mod keys;
+pub mod probes;
 pub mod s3;
+pub mod ses;
 pub mod tables;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -31,6 +33,10 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
         .force_path_style(path_style)
         .build();
     aws_sdk_s3::Client::from_conf(conf)
+}
+
+pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(config)
 }
 
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {

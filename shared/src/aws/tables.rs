@@ -4,7 +4,8 @@
 
 use super::describe;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 /// Partition key of the API-key table.
@@ -91,4 +92,101 @@ pub async fn put_object(
         .await
         .map(|_| ())
         .map_err(|e| format!("uploading s3://{bucket}/{key}: {}", describe(&e)))
+}
+
+fn attr(name: &str) -> Result<AttributeDefinition, String> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, String> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Creates the probe table (see `aws::probes` for its design) if it does not exist yet.
+pub async fn ensure_probes_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), String> {
+    use super::probes::{EMAILS_DUE_INDEX, STATUS_INDEX};
+    let result = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("id")?)
+        .attribute_definitions(attr("status")?)
+        .attribute_definitions(attr("name_key")?)
+        .attribute_definitions(attr("due")?)
+        .key_schema(key("id", KeyType::Hash)?)
+        .global_secondary_indexes(index(STATUS_INDEX, "status", "name_key")?)
+        .global_secondary_indexes(index(EMAILS_DUE_INDEX, "due", "id")?)
+        .send()
+        .await;
+    match result {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(format!("creating table {table}: {}", describe(&e))),
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("enabling TTL on {table}: {}", describe(&e)))
+}
+
+/// Lets SES send from this address (locally: moto accepts it at once).
+pub async fn ensure_email_identity(
+    client: &aws_sdk_sesv2::Client,
+    address: &str,
+) -> Result<(), String> {
+    match client
+        .create_email_identity()
+        .email_identity(address)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!("creating SES identity {address}: {}", describe(&e))),
+    }
 }

@@ -11,7 +11,11 @@ use serde_json::json;
 
 pub fn status_of(err: &Error) -> u16 {
     match err {
-        Error::BadRequest(_) => 400,
+        Error::BadRequest(_) | Error::Validation(_) => 400,
+        Error::UnsupportedMediaType(_) => 415,
+        Error::Conflict(_) => 409,
+        Error::PreconditionFailed(_) => 412,
+        Error::Unprocessable(_) => 422,
         Error::Forbidden(_) => 403,
         Error::NotFound(_) => 404,
         Error::MethodNotAllowed { .. } => 405,
@@ -50,6 +54,22 @@ pub fn spring(err: &Error, path: &str) -> Response<Body> {
             "path": path,
         }),
     )
+}
+
+/// POEM's shape, `{"detail": "..."}`, which its clients parse; validation failures also list
+/// every problem in `errors`.
+pub fn poem(err: &Error) -> Response<Body> {
+    let status = status_of(err);
+    log(err, status);
+    let body = match err {
+        Error::Validation(errors) => json!({"detail": err.to_string(), "errors": errors}),
+        // Django REST framework's wording, which POEM's clients see today.
+        Error::MethodNotAllowed { method, .. } => {
+            json!({"detail": format!("Method \"{method}\" not allowed.")})
+        }
+        _ => json!({"detail": err.to_string()}),
+    };
+    json(status, &body)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! What every HTTP function shares: route matching, JSON responses, the error mapping.
 
+pub mod body;
 pub mod error;
 pub mod route;
 

@@ -4,7 +4,30 @@
 //! function behaves the same under API Gateway, under `cargo lambda watch`'s router and when a
 //! sample event is fed to the handler in a test.
 
+use lambda_http::{Request, RequestExt};
 use percent_encoding::percent_decode_str;
+
+/// The request path without the API Gateway stage; for a request that did not come from an
+/// API Gateway event (tests, other front ends), the URI's path.
+pub fn request_path(req: &Request) -> String {
+    match req.raw_http_path() {
+        "" => req.uri().path().to_string(),
+        raw => raw.to_string(),
+    }
+}
+
+/// A query parameter, from the event's parsed parameters or else from the URI.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    if let Some(v) = req
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+    {
+        return Some(v.to_string());
+    }
+    url::form_urlencoded::parse(req.uri().query()?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
 
 /// Path parameters of a matched route, in template order.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -4,8 +4,9 @@
 use super::catalog;
 use super::store::MappingStore;
 use crate::error::{Error, Result};
-use crate::http::{error::spring, json, route::matches};
-use lambda_http::{Body, Request, RequestExt, Response};
+use crate::http::route::{matches, request_path};
+use crate::http::{error::spring, json};
+use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 /// Build facts for `GET /-/info`.
@@ -21,7 +22,7 @@ pub async fn metadata_routes(
     req: &Request,
 ) -> Response<Body> {
     // Without the API Gateway stage prefix, so paths read as the routes are written.
-    let path = req.raw_http_path().to_string();
+    let path = request_path(req);
     match serve(store, info, req, &path).await {
         Ok(resp) => resp,
         Err(err) => spring(&err, &path),

@@ -81,3 +81,57 @@ impl Moto {
         .collect()
     }
 }
+
+/// An email moto's SES accepted, as `/moto-api/data.json` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    pub source: String,
+    pub to: Vec<String>,
+    pub bcc: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Moto {
+    /// Every email SES accepted so far (all tests of this binary; filter by recipient).
+    pub async fn sent_emails(&self) -> Vec<SentEmail> {
+        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
+            .await
+            .expect("reading moto's data.json")
+            .json()
+            .await
+            .expect("moto's data.json is JSON");
+        let list = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        data["ses"]["Message"]
+            .as_array()
+            .map(|msgs| {
+                msgs.iter()
+                    .map(|m| SentEmail {
+                        source: m["source"].as_str().unwrap_or_default().to_string(),
+                        to: list(&m["destinations"]["ToAddresses"]),
+                        bcc: list(&m["destinations"]["BccAddresses"]),
+                        subject: m["subject"].as_str().unwrap_or_default().to_string(),
+                        body: m["body"].as_str().unwrap_or_default().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The emails accepted for one recipient.
+    pub async fn emails_to(&self, address: &str) -> Vec<SentEmail> {
+        self.sent_emails()
+            .await
+            .into_iter()
+            .filter(|e| e.to.iter().any(|t| t == address))
+            .collect()
+    }
+}

@@ -1,0 +1,143 @@
+//! Probe candidates as stored and as answered.
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Submitted,
+    Processing,
+    Testing,
+    Deployed,
+    Rejected,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Submitted,
+        Status::Processing,
+        Status::Testing,
+        Status::Deployed,
+        Status::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Submitted => "submitted",
+            Status::Processing => "processing",
+            Status::Testing => "testing",
+            Status::Deployed => "deployed",
+            Status::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// One change of status: who made it, when, and whether a rule was overridden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub from: Option<Status>,
+    pub to: Status,
+    pub at: String,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
+}
+
+/// A probe candidate. Field names are POEM's; timestamps are RFC 3339 UTC with seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub docurl: String,
+    pub command: String,
+    pub contact: String,
+    pub rpm: Option<String>,
+    pub yum_baseurl: Option<String>,
+    pub script: Option<String>,
+    pub status: Status,
+    pub service_type: Option<String>,
+    pub devel_url: Option<String>,
+    pub production_url: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub created: String,
+    pub last_update: String,
+    pub status_changed_at: String,
+    /// Incremented by every change; the optimistic-locking token.
+    pub version: u64,
+    /// Name of the API key that submitted it.
+    pub submitted_by: String,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// An RFC 3339 timestamp with whole seconds, as stored.
+pub fn timestamp(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// POEM's list date format, `%Y-%m-%d %H:%M:%S` in UTC; the stored text if it cannot be read.
+pub fn poem_date(stored: &str) -> String {
+    OffsetDateTime::parse(stored, &Rfc3339)
+        .ok()
+        .and_then(|t| {
+            t.to_offset(time::UtcOffset::UTC)
+                .format(format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]"
+                ))
+                .ok()
+        })
+        .unwrap_or_else(|| stored.to_string())
+}
+
+/// An item of `GET /api/v2/probes/`: POEM's four fields plus `id` and `status_changed_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListItem {
+    pub name: String,
+    pub status: Status,
+    pub created: String,
+    pub last_update: String,
+    pub id: String,
+    pub status_changed_at: String,
+}
+
+impl From<&Candidate> for ListItem {
+    fn from(c: &Candidate) -> Self {
+        ListItem {
+            name: c.name.clone(),
+            status: c.status,
+            created: poem_date(&c.created),
+            last_update: poem_date(&c.last_update),
+            id: c.id.clone(),
+            status_changed_at: poem_date(&c.status_changed_at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_use_poems_format_in_utc() {
+        assert_eq!(poem_date("2026-11-21T07:40:26Z"), "2026-11-21 07:40:26");
+        assert_eq!(
+            poem_date("2026-11-21T09:40:26+02:00"),
+            "2026-11-21 07:40:26"
+        );
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(
+            timestamp(t + time::Duration::milliseconds(250)),
+            "2023-11-14T22:13:20Z"
+        );
+    }
+}

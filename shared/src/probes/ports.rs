@@ -1,0 +1,94 @@
+//! What the probe rules need from the outside world, as narrow traits with one real
+//! implementation each (DynamoDB in `aws::probes`, SES in `aws::ses`).
+
+use super::email::Email;
+use super::model::{Candidate, Status};
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// A retried submission is recognised by this record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of the caller's key name and the `Idempotency-Key` header.
+    pub key_id: String,
+    /// SHA-256 of the validated submission, to refuse the same key for another body.
+    pub request_hash: String,
+    /// Unix seconds after which the record may be deleted (DynamoDB TTL).
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// The idempotency key was seen before: the candidate created then.
+    Replay {
+        candidate_id: String,
+        request_hash: String,
+    },
+}
+
+/// An email waiting in (or gone through) the outbox: one per candidate and status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEmail {
+    pub id: String,
+    pub candidate_id: String,
+    pub status: Status,
+    pub email: Email,
+    /// `pending` or `sent`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+    pub message_id: Option<String>,
+}
+
+pub fn email_id(candidate_id: &str, status: Status) -> String {
+    format!("email#{candidate_id}#{}", status.as_str())
+}
+
+pub trait CandidateStore {
+    /// Stores a new candidate together with its pending email (and the idempotency record),
+    /// all or nothing.
+    fn create(
+        &self,
+        candidate: &Candidate,
+        email: &OutboxEmail,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> impl Future<Output = Result<Created>> + Send;
+
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Candidate>>> + Send;
+
+    /// Candidates with this status, or all; in no particular order.
+    fn list(&self, status: Option<Status>) -> impl Future<Output = Result<Vec<Candidate>>> + Send;
+}
+
+pub trait Outbox {
+    /// Takes the email for sending if it is still pending and nobody else holds it; the
+    /// claim lapses after `lease_seconds` so a crashed sender does not block it forever.
+    fn claim(
+        &self,
+        id: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> impl Future<Output = Result<Option<OutboxEmail>>> + Send;
+
+    fn mark_sent(
+        &self,
+        id: &str,
+        message_id: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn mark_failed(&self, id: &str, reason: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Ids of the emails not sent yet.
+    fn pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    fn get_email(&self, id: &str) -> impl Future<Output = Result<Option<OutboxEmail>>> + Send;
+}
+
+pub trait Mailer {
+    /// Hands the email to the mail service; returns its message id, or why it refused.
+    fn send(&self, email: &Email) -> impl Future<Output = Result<String, String>> + Send;
+}

@@ -1,0 +1,161 @@
+//! Submitting and listing probe candidates: the rules of `POST` and `GET /api/v2/probes/`.
+
+use super::email::{compose, EmailSettings};
+use super::model::{timestamp, Candidate, HistoryEntry, ListItem, Status};
+use super::outbox::{deliver, Delivery};
+use super::ports::{
+    email_id, CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail,
+};
+use super::validate::{validate, Submission};
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// How long a retried request with the same `Idempotency-Key` returns the first result.
+pub const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
+
+#[derive(Debug)]
+pub struct Submitted {
+    pub candidate: Candidate,
+    /// True when an earlier request with the same `Idempotency-Key` created it.
+    pub replayed: bool,
+    /// Set when the confirmation email could not be sent now (it will be retried).
+    pub warning: Option<String>,
+}
+
+fn sha256(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(h.finalize())
+}
+
+fn submission_hash(s: &Submission) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    sha256(&[
+        &s.name,
+        &opt(&s.description),
+        &s.docurl,
+        &s.command,
+        &s.contact,
+        &opt(&s.rpm),
+        &opt(&s.yum_baseurl),
+        &opt(&s.script),
+    ])
+}
+
+pub async fn submit<S: CandidateStore + Outbox>(
+    store: &S,
+    mailer: &impl Mailer,
+    settings: &EmailSettings,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    idempotency_key: Option<&str>,
+) -> Result<Submitted> {
+    let submission = validate(body).map_err(Error::Validation)?;
+    let now = OffsetDateTime::now_utc();
+    let at = timestamp(now);
+    let candidate = Candidate {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: submission.name.clone(),
+        description: submission.description.clone(),
+        docurl: submission.docurl.clone(),
+        command: submission.command.clone(),
+        contact: submission.contact.clone(),
+        rpm: submission.rpm.clone(),
+        yum_baseurl: submission.yum_baseurl.clone(),
+        script: submission.script.clone(),
+        status: Status::Submitted,
+        service_type: None,
+        devel_url: None,
+        production_url: None,
+        rejection_reason: None,
+        created: at.clone(),
+        last_update: at.clone(),
+        status_changed_at: at.clone(),
+        version: 1,
+        submitted_by: caller.name.clone(),
+        history: vec![HistoryEntry {
+            from: None,
+            to: Status::Submitted,
+            at: at.clone(),
+            by: caller.name.clone(),
+            forced: false,
+        }],
+    };
+    let email = OutboxEmail {
+        id: email_id(&candidate.id, Status::Submitted),
+        candidate_id: candidate.id.clone(),
+        status: Status::Submitted,
+        email: compose(Status::Submitted, &candidate, settings),
+        state: "pending".into(),
+        attempts: 0,
+        last_error: None,
+        sent_at: None,
+        message_id: None,
+    };
+    let request_hash = submission_hash(&submission);
+    let idempotency = idempotency_key.map(|key| IdempotencyRecord {
+        key_id: sha256(&[&caller.name, key]),
+        request_hash: request_hash.clone(),
+        expires_at: (now + IDEMPOTENCY_WINDOW).unix_timestamp(),
+    });
+
+    match store
+        .create(&candidate, &email, idempotency.as_ref())
+        .await?
+    {
+        Created::New => {
+            let warning = match deliver(store, mailer, &email.id).await? {
+                Delivery::Failed(reason) => Some(format!(
+                    "Probe was stored, but the confirmation email was not sent: {reason}. It will be retried."
+                )),
+                Delivery::Sent | Delivery::NotDue => None,
+            };
+            Ok(Submitted {
+                candidate,
+                replayed: false,
+                warning,
+            })
+        }
+        Created::Replay {
+            candidate_id,
+            request_hash: first_hash,
+        } => {
+            if first_hash != request_hash {
+                return Err(Error::Unprocessable(
+                    "This Idempotency-Key was already used for a different probe submission".into(),
+                ));
+            }
+            let candidate = store.get(&candidate_id).await?.ok_or_else(|| {
+                Error::Internal(format!(
+                    "candidate {candidate_id} of an idempotency record is missing"
+                ))
+            })?;
+            Ok(Submitted {
+                candidate,
+                replayed: true,
+                warning: None,
+            })
+        }
+    }
+}
+
+/// POEM's list: sorted by name (then creation time and id, so the order is stable).
+pub async fn list(store: &impl CandidateStore, status: Option<&str>) -> Result<Vec<ListItem>> {
+    let status = match status {
+        None | Some("") => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "Unknown status '{s}'; use one of: submitted, processing, testing, deployed, rejected"
+            ))
+        })?),
+    };
+    let mut candidates = store.list(status).await?;
+    candidates.sort_by(|a, b| (&a.name, &a.created, &a.id).cmp(&(&b.name, &b.created, &b.id)));
+    Ok(candidates.iter().map(ListItem::from).collect())
+}
