@@ -38,6 +38,9 @@ AWS_EC2_METADATA_DISABLED=true
 MAPPINGS_BUCKET=telltale-mappings
 MAPPINGS_REVALIDATE_SECONDS=10
 API_KEYS_TABLE=telltale-api-keys
+PROBES_TABLE=telltale-probes
+EMAIL_FROM="ARGO Monitoring <no-reply@telltale.localhost>"
+TEAM_EMAIL=monitoring-team@telltale.localhost
 PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 INFLUXDB_URL=http://127.0.0.1:$INFLUXDB_PORT
 PUSHGATEWAY_URL=http://127.0.0.1:$PUSHGATEWAY_PORT
@@ -53,9 +56,11 @@ key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/n
 cat <<MSG
 
   telltale is starting on http://localhost:$INVOKE_PORT
-  demo API key (monitoring role): $key
+  demo API key (monitoring role): $key   (KEY=$key)
   try:  curl localhost:$INVOKE_PORT/ids/resources
         curl localhost:$INVOKE_PORT/metrics/argo-monitoring/probe-submissions
+        curl -H "x-api-key: \$KEY" localhost:$INVOKE_PORT/api/v2/probes/
+  emails SES accepted: http://127.0.0.1:$MOTO_PORT/moto-api/data.json (under "ses")
   services: moto :$MOTO_PORT, Prometheus :$PROMETHEUS_PORT, InfluxDB :$INFLUXDB_PORT,
             Pushgateway :$PUSHGATEWAY_PORT, Alertmanager :$ALERTMANAGER_PORT (logs in $STATE_DIR/)
   Ctrl-C stops everything.

@@ -3,19 +3,14 @@
 
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
-use telltale::auth::{generate_key, hash_key, Role, StoredKey};
-use telltale::aws::{
-    dynamodb_client, keys::ApiKeys, probes::ProbeTable, ses::Ses, ses_client, tables,
-};
+use telltale::auth::Role;
+use telltale::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses, tables};
 use telltale::probes::api::{submit_routes, ProbeApi};
-use telltale::probes::email::EmailSettings;
 use telltale::probes::model::Status;
 use telltale::probes::outbox::deliver_pending;
 use telltale::probes::ports::{email_id, Outbox};
+use telltale::testkit::probes::{contact, ProbeFixture, FROM, TEAM};
 use telltale::testkit::{moto::moto, unique};
-
-const FROM: &str = "ARGO Monitoring <no-reply@telltale.test>";
-const TEAM: &str = "monitoring-team@telltale.test";
 
 struct Fixture {
     api: ProbeApi<ProbeTable, Ses, ApiKeys>,
@@ -24,45 +19,11 @@ struct Fixture {
 }
 
 async fn fixture_from(from: &str) -> Fixture {
-    let sdk = moto().sdk_config().await;
-    let dynamodb = dynamodb_client(&sdk);
-    let ses = ses_client(&sdk);
-    let (probes, keys) = (unique("probes"), unique("keys"));
-    tables::ensure_probes_table(&dynamodb, &probes)
-        .await
-        .unwrap();
-    tables::ensure_api_keys_table(&dynamodb, &keys)
-        .await
-        .unwrap();
-    tables::ensure_email_identity(&ses, "no-reply@telltale.test")
-        .await
-        .unwrap();
-    let key = generate_key();
-    let key_store = ApiKeys::new(dynamodb.clone(), keys);
-    key_store
-        .put(
-            &StoredKey {
-                key_hash: hash_key(&key),
-                name: "tenant-a".into(),
-                role: Role::Submitter,
-            },
-            "2026-01-01T00:00:00Z",
-        )
-        .await
-        .unwrap();
+    let f = ProbeFixture::new(Role::Submitter).await;
     Fixture {
-        api: ProbeApi {
-            store: ProbeTable::new(dynamodb, probes),
-            mailer: Ses::new(ses.clone()),
-            keys: key_store,
-            email: EmailSettings {
-                from: from.into(),
-                team: vec![TEAM.into()],
-                providers_portal_url: "https://providers.example.org".into(),
-            },
-        },
-        key,
-        ses,
+        api: f.api(from),
+        key: f.key,
+        ses: f.ses,
     }
 }
 
@@ -80,10 +41,6 @@ fn rpm_body(name: &str, contact: &str) -> Value {
         "command": "/usr/libexec/argo/probes/argo-servicestatus/check_status.py -u <URL> -t 30",
         "contact": contact
     })
-}
-
-fn contact() -> String {
-    format!("{}@example.org", unique("owner"))
 }
 
 struct Answer {

@@ -30,16 +30,11 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use telltale::aws::tables;
-    use telltale::testkit::{moto::moto, repo_root, unique};
-
-    fn events_dir() -> PathBuf {
-        repo_root().join("events/metric-metadata")
-    }
+    use telltale::testkit::{events::sample_events, moto::moto, repo_root, unique};
 
     /// Every sample event in `events/metric-metadata/` runs through the handler against the
-    /// demo mappings in moto's S3 and gets the status its file name announces (`*.404.json`).
+    /// demo mappings in moto's S3 and gets the status its file name announces.
     #[tokio::test]
     async fn every_sample_event_gets_its_expected_answer() {
         let sdk = moto().sdk_config().await;
@@ -59,29 +54,16 @@ mod tests {
                 revalidate_after: std::time::Duration::from_secs(60),
             },
         );
-        let mut files: Vec<_> = std::fs::read_dir(events_dir())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        assert!(files.len() >= 6, "one sample event per route");
-        for file in files {
-            let name = file.file_name().unwrap().to_string_lossy().to_string();
-            let expected: u16 = name
-                .split('.')
-                .rev()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(200);
-            let text = std::fs::read_to_string(&file).unwrap();
-            let req = lambda_http::request::from_str(&text)
-                .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
-            let resp = handler(&store, req).await.unwrap();
-            assert_eq!(resp.status().as_u16(), expected, "{name}");
+        let events = sample_events("metric-metadata");
+        assert!(events.len() >= 6, "one sample event per route");
+        for event in events {
+            let name = event.name;
+            let resp = handler(&store, event.request).await.unwrap();
+            assert_eq!(resp.status().as_u16(), event.expected_status, "{name}");
             let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
                 .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
-            if expected >= 400 {
-                assert_eq!(body["status"], expected, "{name}: {body}");
+            if event.expected_status >= 400 {
+                assert_eq!(body["status"], event.expected_status, "{name}: {body}");
                 assert!(
                     body["message"].as_str().is_some_and(|m| !m.is_empty()),
                     "{name}"

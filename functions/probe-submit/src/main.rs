@@ -27,3 +27,39 @@ async fn main() -> Result<(), Error> {
     };
     run(service_fn(|req| handler(&api, req))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale::auth::Role;
+    use telltale::aws::tables::SAMPLE_EVENTS_KEY;
+    use telltale::testkit::events::sample_events;
+    use telltale::testkit::probes::{ProbeFixture, FROM};
+
+    /// Every sample event in `events/probe-submit/` runs through the handler against moto and
+    /// gets the status its file name announces; errors carry POEM's `detail`.
+    #[tokio::test]
+    async fn every_sample_event_gets_its_expected_answer() {
+        let f = ProbeFixture::new(Role::Submitter).await;
+        f.add_key(SAMPLE_EVENTS_KEY, "sample-events", Role::Submitter)
+            .await;
+        let api = f.api(FROM);
+        let events = sample_events("probe-submit");
+        assert!(events.len() >= 8);
+        for event in events {
+            let name = event.name;
+            let resp = handler(&api, event.request).await.unwrap();
+            assert_eq!(resp.status().as_u16(), event.expected_status, "{name}");
+            let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
+                .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
+            match event.expected_status {
+                201 => assert_eq!(body["status"], "submitted", "{name}: {body}"),
+                200 => assert!(body.is_array(), "{name}: {body}"),
+                _ => assert!(
+                    body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{name}: {body}"
+                ),
+            }
+        }
+    }
+}

@@ -8,6 +8,11 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
+/// The key the sample events in `events/` carry. `telltale local setup`, which only talks to
+/// an emulator, registers it so `cargo lambda invoke --data-file` works locally; it is never
+/// created in AWS.
+pub const SAMPLE_EVENTS_KEY: &str = "tt_sample-events-key-for-local-emulator-only";
+
 /// Partition key of the API-key table.
 pub const API_KEYS_HASH_KEY: &str = "key_hash";
 
@@ -20,29 +25,30 @@ pub async fn ensure_api_keys_table(
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(API_KEYS_HASH_KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(API_KEYS_HASH_KEY)
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
+        .attribute_definitions(attr(API_KEYS_HASH_KEY)?)
+        .key_schema(key(API_KEYS_HASH_KEY, KeyType::Hash)?)
         .send()
         .await;
+    created_or_existing(table, result).map(|_| ())
+}
+
+/// `Ok(true)` if the table was created now, `Ok(false)` if it already existed.
+fn created_or_existing<T>(
+    table: &str,
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::create_table::CreateTableError,
+        >,
+    >,
+) -> Result<bool, String> {
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
         {
-            Ok(())
+            Ok(false)
         }
         Err(e) => Err(format!("creating table {table}: {}", describe(&e))),
     }

@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use telltale::auth::{generate_key, hash_key, Role, StoredKey};
+use telltale::auth::{generate_key, hash_key, KeyLookup, Role, StoredKey};
 use telltale::aws::{self, keys::ApiKeys, tables};
 use telltale::metrics::locate::add_lines;
 use telltale::metrics::mappings::{parse_metadata, parse_metrics, Problem};
@@ -76,10 +76,16 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum LocalCommand {
-    /// Create the API-key table and the mappings bucket, and upload the mapping files.
+    /// Create the tables, the mappings bucket and the SES identity on the emulator named by
+    /// AWS_ENDPOINT_URL, upload the mapping files, and register the sample events' key.
     Setup {
         #[arg(long, env = "API_KEYS_TABLE")]
         keys_table: String,
+        #[arg(long, env = "PROBES_TABLE")]
+        probes_table: String,
+        /// The sender address to verify in SES.
+        #[arg(long, env = "EMAIL_FROM")]
+        email_from: String,
         #[arg(long, env = "MAPPINGS_BUCKET")]
         bucket: String,
         /// Folder holding metadata_mappings.json and metrics_mappings.json.
@@ -140,16 +146,46 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command:
                 LocalCommand::Setup {
                     keys_table,
+                    probes_table,
+                    email_from,
                     bucket,
                     mappings_dir,
                 },
         } => {
             let sdk = aws::sdk_config().await;
+            if sdk.endpoint_url().is_none() {
+                bail!(
+                    "local setup only talks to an emulator: set AWS_ENDPOINT_URL (make dev does)"
+                );
+            }
             let dynamodb = aws::dynamodb_client(&sdk);
             let s3 = aws::s3_client(&sdk);
             tables::ensure_api_keys_table(&dynamodb, &keys_table)
                 .await
                 .map_err(anyhow::Error::msg)?;
+            tables::ensure_probes_table(&dynamodb, &probes_table)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let (_, address) = email_from
+                .rsplit_once('<')
+                .map(|(n, a)| (n, a.trim_end_matches('>')))
+                .unwrap_or(("", email_from.as_str()));
+            tables::ensure_email_identity(&aws::ses_client(&sdk), address)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let keys = ApiKeys::new(dynamodb.clone(), keys_table.clone());
+            if keys
+                .find(&hash_key(tables::SAMPLE_EVENTS_KEY))
+                .await?
+                .is_none()
+            {
+                let sample = StoredKey {
+                    key_hash: hash_key(tables::SAMPLE_EVENTS_KEY),
+                    name: "sample-events".into(),
+                    role: Role::Monitoring,
+                };
+                keys.put(&sample, "1970-01-01T00:00:00Z").await?;
+            }
             tables::ensure_bucket(&s3, &bucket)
                 .await
                 .map_err(anyhow::Error::msg)?;
@@ -164,7 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await
                     .map_err(anyhow::Error::msg)?;
             }
-            eprintln!("local setup done: table {keys_table}, bucket {bucket}");
+            eprintln!("local setup done: tables {keys_table} and {probes_table}, bucket {bucket}, SES identity {address}");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -4,7 +4,9 @@
 //! when the test binary exits (however it exits) the pipe closes and the service stops. A
 //! service whose binary is missing fails the test with the command that installs it.
 
+pub mod events;
 pub mod moto;
+pub mod probes;
 pub mod watch;
 
 use std::path::PathBuf;

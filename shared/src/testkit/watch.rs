@@ -24,13 +24,15 @@ impl Watch {
     pub fn start(env: &[(String, String)]) -> Watch {
         let port = free_port();
         let env_file = std::env::temp_dir().join(format!("telltale-watch-{port}.env"));
-        let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let text: String = env
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
         std::fs::write(&env_file, text).expect("writing the functions' env file");
         let cargo_lambda = venv_bin("cargo-lambda");
-        let log =
-            std::fs::File::create(std::env::temp_dir().join(format!("telltale-watch-{port}.log")))
-                .expect("creating the watch log");
-        let child = Command::new(&cargo_lambda)
+        let log_path = std::env::temp_dir().join(format!("telltale-watch-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("creating the watch log");
+        let mut child = Command::new(&cargo_lambda)
             .args([
                 "lambda",
                 "watch",
@@ -52,10 +54,11 @@ impl Watch {
             .unwrap_or_else(|e| panic!("starting {}: {e}", cargo_lambda.display()));
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not open port {port}"
-            );
+            let exited = child.try_wait().ok().flatten().is_some();
+            if exited || Instant::now() > deadline {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("cargo lambda watch did not open port {port}:\n{log}");
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
         Watch {
