@@ -397,3 +397,49 @@ async fn a_refused_email_stays_pending_and_is_sent_exactly_once_later() {
         "sent"
     );
 }
+
+#[tokio::test]
+async fn each_poem_message_is_answered_for_its_case_over_the_route() {
+    let f = fixture().await;
+    let owner = contact();
+    let base = rpm_body("cases", &owner);
+    let edit = |changes: &[(&str, Option<Value>)]| {
+        let mut b = base.clone();
+        for (field, value) in changes {
+            match value {
+                Some(v) => b[*field] = v.clone(),
+                None => {
+                    b.as_object_mut().unwrap().remove(*field);
+                }
+            }
+        }
+        b
+    };
+    let cases = [
+        (edit(&[("name", None)]), "Field 'name' is mandatory"),
+        (edit(&[("docurl", None)]), "Field 'docurl' is mandatory"),
+        (edit(&[("command", None)]), "Field 'command' is mandatory"),
+        (edit(&[("contact", None)]), "Field 'contact' is mandatory"),
+        (edit(&[("rpm", None), ("yum_baseurl", None)]), "You must provide either 'rpm' or 'script' field"),
+        (edit(&[("docurl", Some(json!("docs/README.md")))]), "Field 'docurl' must be defined as valid URL"),
+        (
+            edit(&[("yum_baseurl", None)]),
+            "Field 'yum_baseurl' is mandatory with 'rpm' field, unless 'rpm' field is defined as valid URL",
+        ),
+        (edit(&[("yum_baseurl", Some(json!("rpm-repo/centos7")))]), "Field 'yum_baseurl' must be defined as valid URL"),
+        (edit(&[("script", Some(json!("check.sh")))]), "Field 'script' must be defined as valid URL"),
+        (edit(&[("contact", Some(json!("owner at example.org")))]), "Field 'contact' is not valid email"),
+        (
+            edit(&[("command", Some(json!("check.py -u <URL> --time 30")))]),
+            telltale::probes::validate::GUIDELINES_MESSAGE,
+        ),
+    ];
+    for (body, detail) in cases {
+        let a = post(&f, &body, None).await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert_eq!(a.body["detail"], detail);
+        assert_eq!(a.body["errors"][0]["message"], detail);
+    }
+    assert!(list(&f, "").await.is_empty());
+    assert!(moto().emails_to(&owner).await.is_empty());
+}
