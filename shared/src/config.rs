@@ -111,6 +111,8 @@ impl AuthConfig {
 pub struct ProbesConfig {
     pub table: String,
     pub email: crate::probes::email::EmailSettings,
+    /// Minimum stay in `testing` before `deployed` (`TESTING_MIN_DAYS`, default 3).
+    pub min_testing: time::Duration,
 }
 
 impl ProbesConfig {
@@ -140,6 +142,7 @@ impl ProbesConfig {
                 providers_portal_url: env
                     .or("PROVIDERS_PORTAL_URL", "https://providers.eosc-portal.eu"),
             },
+            min_testing: time::Duration::days(env.parsed_or::<u16>("TESTING_MIN_DAYS", 3)?.into()),
         })
     }
 }

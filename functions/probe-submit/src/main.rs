@@ -24,6 +24,7 @@ async fn main() -> Result<(), Error> {
         mailer: Ses::new(telltale::aws::ses_client(&sdk)),
         keys: ApiKeys::new(dynamodb, auth.api_keys_table),
         email: probes.email,
+        min_testing: probes.min_testing,
     };
     run(service_fn(|req| handler(&api, req))).await
 }

@@ -95,6 +95,49 @@ impl ProbeTable {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Runs a transaction; `Ok(Err(reasons))` when it was cancelled by a condition, with one
+    /// reason code per write. Transactions that collide with one in flight are retried.
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        what: &str,
+    ) -> Result<Result<(), Vec<String>>> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        for attempt in 0..5u64 {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) => e,
+            };
+            let (reasons, in_progress) = match err.as_service_error() {
+                Some(E::TransactionCanceledException(t)) => (
+                    t.cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_string())
+                        .collect(),
+                    false,
+                ),
+                Some(E::TransactionInProgressException(_)) => (Vec::new(), true),
+                _ => return Err(store_error(what, describe(&err))),
+            };
+            let conflict = in_progress || reasons.iter().any(|c| c == "TransactionConflict");
+            if conflict && attempt < 4 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
+                continue;
+            }
+            if conflict {
+                return Err(store_error(what, "too many conflicting writes"));
+            }
+            return Ok(Err(reasons));
+        }
+        Err(store_error(what, "too many conflicting writes"))
+    }
+
     async fn query_all(&self, index: &str, key: &str, value: &str) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
@@ -145,32 +188,20 @@ impl CandidateStore for ProbeTable {
             ]);
             writes.push(self.put(item)?);
         }
-        // A conflicting transaction in flight on the same key is retried; a committed one
-        // shows up as a failed condition on the idempotency record.
-        for attempt in 0..5u64 {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(Created::New),
-                Err(e) => e,
-            };
-            let reasons: Vec<String> = err
-                .as_service_error()
-                .and_then(|se| match se {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
-                        Some(t.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_string()).collect())
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let idem_failed = reasons
-                .get(2)
-                .is_some_and(|c| c == "ConditionalCheckFailed");
-            if let (true, Some(id)) = (idem_failed, &idem_id) {
+        match self.transact(writes, "storing the candidate").await? {
+            Ok(()) => Ok(Created::New),
+            Err(reasons) => {
+                // A committed request with the same key shows up as a failed condition on the
+                // idempotency record.
+                let idem_failed = reasons
+                    .get(2)
+                    .is_some_and(|c| c == "ConditionalCheckFailed");
+                let (true, Some(id)) = (idem_failed, &idem_id) else {
+                    return Err(store_error(
+                        "storing the candidate",
+                        format!("transaction cancelled: {reasons:?}"),
+                    ));
+                };
                 let item = self
                     .get_item(id)
                     .await?
@@ -181,25 +212,40 @@ impl CandidateStore for ProbeTable {
                         .cloned()
                         .unwrap_or_default()
                 };
-                return Ok(Created::Replay {
+                Ok(Created::Replay {
                     candidate_id: text("candidate_id"),
                     request_hash: text("request_hash"),
-                });
+                })
             }
-            let conflict = reasons.iter().any(|c| c == "TransactionConflict")
-                || err.as_service_error().is_some_and(|se| {
-                    matches!(se, aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionInProgressException(_))
-                });
-            if conflict && attempt < 4 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
-                continue;
-            }
-            return Err(store_error("storing the candidate", describe(&err)));
         }
-        Err(store_error(
-            "storing the candidate",
-            "too many conflicting writes",
-        ))
+    }
+
+    async fn replace(
+        &self,
+        candidate: &Candidate,
+        expected_version: u64,
+        email: Option<&OutboxEmail>,
+    ) -> Result<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(candidate_item(candidate)?))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+            .build()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(e) = email {
+            writes.push(self.put(email_item(e)?)?);
+        }
+        match self.transact(writes, "changing the candidate").await? {
+            Ok(()) => Ok(()),
+            Err(reasons) if reasons.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Err(Error::PreconditionFailed(format!(
+                    "Probe candidate was changed by someone else since version {expected_version}; reload it and try again"
+                )))
+            }
+            Err(reasons) => Err(store_error("changing the candidate", format!("transaction cancelled: {reasons:?}"))),
+        }
     }
 
     async fn get(&self, id: &str) -> Result<Option<Candidate>> {

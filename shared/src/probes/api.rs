@@ -3,6 +3,7 @@
 
 use super::email::EmailSettings;
 use super::ports::{CandidateStore, Mailer, Outbox};
+use super::status::{change_status, details, parse_change, Details};
 use super::submit::{list, submit};
 use crate::auth::{authenticate, KeyLookup, Role};
 use crate::error::{Error, Result};
@@ -19,6 +20,8 @@ pub struct ProbeApi<S, M, K> {
     pub mailer: M,
     pub keys: K,
     pub email: EmailSettings,
+    /// How long a candidate stays in `testing` before it may be `deployed` without `force`.
+    pub min_testing: time::Duration,
 }
 
 pub const COLLECTION: &str = "/api/v2/probes";
@@ -88,4 +91,71 @@ where
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
+}
+
+/// Serves `GET /api/v2/probes/{id}` and `PUT /api/v2/probes/{id}/status` (monitoring role).
+pub async fn status_routes<S, M, K>(api: &ProbeApi<S, M, K>, req: &Request) -> Response<Body>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
+    match serve_status(api, req).await {
+        Ok(resp) => resp,
+        Err(err) => poem(&err),
+    }
+}
+
+fn with_etag(status: u16, details: &Details) -> Response<Body> {
+    let mut resp = json(status, details);
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", details.version)) {
+        resp.headers_mut().insert("etag", v);
+    }
+    resp
+}
+
+async fn serve_status<S, M, K>(api: &ProbeApi<S, M, K>, req: &Request) -> Result<Response<Body>>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
+    let path = request_path(req);
+    let (route, params) = if let Some(p) = matches("/api/v2/probes/{id}/status", &path) {
+        ("status", p)
+    } else if let Some(p) = matches("/api/v2/probes/{id}", &path) {
+        ("candidate", p)
+    } else {
+        return Err(Error::NotFound("Not found.".into()));
+    };
+    let method = req.method().clone();
+    let expected = if route == "status" {
+        Method::PUT
+    } else {
+        Method::GET
+    };
+    if method != expected {
+        return Err(Error::MethodNotAllowed {
+            method: method.to_string(),
+            path: path.to_string(),
+        });
+    }
+    let caller = authenticate(&api.keys, header(req, "x-api-key"), Role::Monitoring).await?;
+    let id = params.get("id");
+    if route == "candidate" {
+        return Ok(with_etag(200, &details(&api.store, id).await?));
+    }
+    let body = json_object(req)?;
+    let change = parse_change(&body, header(req, "if-match"))?;
+    let updated = change_status(
+        &api.store,
+        &api.mailer,
+        &api.email,
+        api.min_testing,
+        &caller,
+        id,
+        change,
+    )
+    .await?;
+    Ok(with_etag(200, &updated))
 }

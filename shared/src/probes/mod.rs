@@ -6,5 +6,6 @@ pub mod email;
 pub mod model;
 pub mod outbox;
 pub mod ports;
+pub mod status;
 pub mod submit;
 pub mod validate;

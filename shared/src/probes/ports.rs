@@ -59,6 +59,15 @@ pub trait CandidateStore {
 
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<Candidate>>> + Send;
 
+    /// Replaces the candidate if it is still at `expected_version` (else
+    /// `Error::PreconditionFailed`), writing the email of the new status with it.
+    fn replace(
+        &self,
+        candidate: &Candidate,
+        expected_version: u64,
+        email: Option<&OutboxEmail>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Candidates with this status, or all; in no particular order.
     fn list(&self, status: Option<Status>) -> impl Future<Output = Result<Vec<Candidate>>> + Send;
 }

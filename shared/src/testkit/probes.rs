@@ -71,6 +71,7 @@ impl ProbeFixture {
             mailer: Ses::new(self.ses.clone()),
             keys: ApiKeys::new(self.dynamodb.clone(), &self.keys_table),
             email: self.email_settings(from),
+            min_testing: time::Duration::days(3),
         }
     }
 
