@@ -28,3 +28,44 @@ async fn main() -> Result<(), Error> {
     };
     run(service_fn(|req| handler(&api, req))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale::auth::Role;
+    use telltale::aws::tables::{ensure_sample_candidate, SAMPLE_EVENTS_KEY};
+    use telltale::testkit::events::sample_events;
+    use telltale::testkit::probes::{ProbeFixture, FROM};
+
+    /// Every sample event in `events/probe-status/` runs, in file-name order, through the
+    /// handler against the sample candidate in moto, and gets the status its name announces.
+    #[tokio::test]
+    async fn every_sample_event_gets_its_expected_answer() {
+        let f = ProbeFixture::new(Role::Monitoring).await;
+        f.add_key(SAMPLE_EVENTS_KEY, "sample-events", Role::Monitoring)
+            .await;
+        let api = f.api(FROM);
+        ensure_sample_candidate(&api.store).await.unwrap();
+        let events = sample_events("probe-status");
+        assert!(events.len() >= 7);
+        for event in events {
+            let name = event.name;
+            let resp = handler(&api, event.request).await.unwrap();
+            assert_eq!(resp.status().as_u16(), event.expected_status, "{name}");
+            let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
+                .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
+            if event.expected_status == 200 {
+                assert_eq!(
+                    body["id"],
+                    telltale::aws::tables::SAMPLE_CANDIDATE_ID,
+                    "{name}"
+                );
+            } else {
+                assert!(
+                    body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{name}: {body}"
+                );
+            }
+        }
+    }
+}

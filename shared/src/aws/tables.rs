@@ -13,6 +13,68 @@ use aws_sdk_dynamodb::types::{
 /// created in AWS.
 pub const SAMPLE_EVENTS_KEY: &str = "tt_sample-events-key-for-local-emulator-only";
 
+/// The candidate the sample events of `probe-status` address; `local setup` creates it.
+pub const SAMPLE_CANDIDATE_ID: &str = "5a3e0c1d-7b2f-4e8a-9c61-0d4f2b8e7a10";
+
+/// Stores the sample candidate (status `submitted`, version 1) unless it exists. Its email is
+/// recorded as already sent, so seeding it mails nobody.
+pub async fn ensure_sample_candidate(
+    table: &super::probes::ProbeTable,
+) -> crate::error::Result<()> {
+    use crate::probes::model::{Candidate, HistoryEntry, Status};
+    use crate::probes::ports::{email_id, CandidateStore, OutboxEmail};
+    if table.get(SAMPLE_CANDIDATE_ID).await?.is_some() {
+        return Ok(());
+    }
+    let at = "2026-01-05T09:30:00Z".to_string();
+    let candidate = Candidate {
+        id: SAMPLE_CANDIDATE_ID.into(),
+        name: "sample-probe".into(),
+        description: Some("The candidate the sample events address.".into()),
+        docurl: "https://example.org/sample-probe/README.md".into(),
+        command: "check_sample.py -H <hostname> -t 30".into(),
+        contact: "sample-owner@example.org".into(),
+        rpm: None,
+        yum_baseurl: None,
+        script: Some("https://example.org/sample-probe/check_sample.py".into()),
+        status: Status::Submitted,
+        service_type: None,
+        devel_url: None,
+        production_url: None,
+        rejection_reason: None,
+        created: at.clone(),
+        last_update: at.clone(),
+        status_changed_at: at.clone(),
+        version: 1,
+        submitted_by: "sample-events".into(),
+        history: vec![HistoryEntry {
+            from: None,
+            to: Status::Submitted,
+            at: at.clone(),
+            by: "sample-events".into(),
+            forced: false,
+        }],
+    };
+    let email = OutboxEmail {
+        id: email_id(SAMPLE_CANDIDATE_ID, Status::Submitted),
+        candidate_id: SAMPLE_CANDIDATE_ID.into(),
+        status: Status::Submitted,
+        email: crate::probes::email::Email {
+            from: String::new(),
+            to: candidate.contact.clone(),
+            bcc: vec![],
+            subject: crate::probes::email::subject(Status::Submitted),
+            text: String::new(),
+        },
+        state: "sent".into(),
+        attempts: 0,
+        last_error: None,
+        sent_at: Some(at),
+        message_id: None,
+    };
+    table.create(&candidate, &email, None).await.map(|_| ())
+}
+
 /// Partition key of the API-key table.
 pub const API_KEYS_HASH_KEY: &str = "key_hash";
 

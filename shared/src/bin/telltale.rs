@@ -5,6 +5,8 @@
 //! - `telltale keys create --name N --role R`: create an API key; it is printed once and only
 //!   its hash is stored.
 //! - `telltale keys revoke --name N`: delete the keys of that name.
+//! - `telltale probes list|show|set-status`: the monitoring team's day-to-day work on probe
+//!   candidates, through the API (`TELLTALE_API_URL`, `TELLTALE_API_KEY`).
 //! - `telltale local setup`: create the table(s) and bucket on the local emulator and upload
 //!   mapping files (used by `make dev`).
 
@@ -13,9 +15,10 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use telltale::auth::{generate_key, hash_key, KeyLookup, Role, StoredKey};
-use telltale::aws::{self, keys::ApiKeys, tables};
+use telltale::aws::{self, keys::ApiKeys, probes::ProbeTable, tables};
 use telltale::metrics::locate::add_lines;
 use telltale::metrics::mappings::{parse_metadata, parse_metrics, Problem};
+use telltale::probes::client::{render_details, render_list, ProbeClient};
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +42,23 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Probe candidates, through the API (needs a monitoring key to show or change them).
+    Probes {
+        /// Base URL of the API, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod
+        #[arg(
+            long,
+            env = "TELLTALE_API_URL",
+            default_value = "http://localhost:9000"
+        )]
+        api_url: String,
+        #[arg(long, env = "TELLTALE_API_KEY", hide_env_values = true)]
+        api_key: String,
+        /// Print the API's JSON instead of tables.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: ProbesCommand,
     },
     /// Prepare the local emulator for `cargo lambda watch`.
     Local {
@@ -71,6 +91,39 @@ enum KeysCommand {
         name: String,
         #[arg(long, env = "API_KEYS_TABLE")]
         table: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProbesCommand {
+    /// List candidates, sorted by name.
+    List {
+        /// Only this status: submitted, processing, testing, deployed or rejected.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show one candidate with its history and emails.
+    Show { id: String },
+    /// Move a candidate to another status; give the field that status needs.
+    SetStatus {
+        id: String,
+        /// processing (needs --service-type), testing (--devel-url), deployed (--production-url)
+        /// or rejected (--rejection-reason).
+        status: String,
+        #[arg(long)]
+        service_type: Option<String>,
+        #[arg(long)]
+        devel_url: Option<String>,
+        #[arg(long)]
+        production_url: Option<String>,
+        #[arg(long)]
+        rejection_reason: Option<String>,
+        /// Deploy before the minimum time in testing has passed (recorded in the history).
+        #[arg(long)]
+        force: bool,
+        /// Refuse the change if the candidate is no longer at this version (see `show`).
+        #[arg(long)]
+        expected_version: Option<u64>,
     },
 }
 
@@ -142,6 +195,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Probes {
+            api_url,
+            api_key,
+            json,
+            command,
+        } => probes(&ProbeClient::new(&api_url, &api_key), json, command).await,
         Command::Local {
             command:
                 LocalCommand::Setup {
@@ -173,6 +232,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tables::ensure_email_identity(&aws::ses_client(&sdk), address)
                 .await
                 .map_err(anyhow::Error::msg)?;
+            tables::ensure_sample_candidate(&ProbeTable::new(dynamodb.clone(), &probes_table))
+                .await?;
             let keys = ApiKeys::new(dynamodb.clone(), keys_table.clone());
             if keys
                 .find(&hash_key(tables::SAMPLE_EVENTS_KEY))
@@ -202,6 +263,60 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             eprintln!("local setup done: tables {keys_table} and {probes_table}, bucket {bucket}, SES identity {address}");
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn probes(
+    client: &ProbeClient,
+    json: bool,
+    command: ProbesCommand,
+) -> anyhow::Result<ExitCode> {
+    let (answer, render): (_, fn(&serde_json::Value) -> String) = match command {
+        ProbesCommand::List { status } => (client.list(status.as_deref()).await, render_list),
+        ProbesCommand::Show { id } => (client.show(&id).await, render_details),
+        ProbesCommand::SetStatus {
+            id,
+            status,
+            service_type,
+            devel_url,
+            production_url,
+            rejection_reason,
+            force,
+            expected_version,
+        } => {
+            let mut body = serde_json::json!({ "status": status });
+            for (field, value) in [
+                ("service_type", service_type),
+                ("devel_url", devel_url),
+                ("production_url", production_url),
+                ("rejection_reason", rejection_reason),
+            ] {
+                if let Some(v) = value {
+                    body[field] = serde_json::Value::String(v);
+                }
+            }
+            if force {
+                body["force"] = serde_json::Value::Bool(true);
+            }
+            (
+                client.set_status(&id, &body, expected_version).await,
+                render_details,
+            )
+        }
+    };
+    match answer {
+        Ok(value) if json => {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(value) => {
+            println!("{}", render(&value));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

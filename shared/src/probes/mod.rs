@@ -2,6 +2,7 @@
 //! the routes of `probe-submit`.
 
 pub mod api;
+pub mod client;
 pub mod email;
 pub mod model;
 pub mod outbox;

@@ -43,3 +43,23 @@ pub fn unique(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("{prefix}-{}", &id[..12])
 }
+
+/// The `telltale` command line, built once for tests outside the library's own package.
+pub fn cli_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "telltale", "--bin", "telltale"])
+                .current_dir(repo_root())
+                .status()
+                .expect("running cargo build for the telltale CLI");
+            assert!(status.success(), "building the telltale CLI failed");
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| repo_root().join("target"));
+            target.join("debug").join("telltale")
+        })
+        .clone()
+}

@@ -1,0 +1,163 @@
+//! The monitoring team's command line drives a candidate through its whole lifecycle against
+//! the functions running under `cargo lambda watch`, over plain HTTP.
+
+use serde_json::{json, Value};
+use std::process::Command;
+use telltale::auth::Role;
+use telltale::testkit::probes::{contact, ProbeFixture};
+use telltale::testkit::{cli_binary, moto::moto, watch::Watch};
+
+struct Cli {
+    url: String,
+    key: String,
+}
+
+impl Cli {
+    /// Runs `telltale probes ARGS`; returns success, stdout, stderr.
+    fn probes(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(cli_binary())
+            .arg("probes")
+            .args(args)
+            .env("TELLTALE_API_URL", &self.url)
+            .env("TELLTALE_API_KEY", &self.key)
+            .output()
+            .expect("running telltale");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
+    let f = ProbeFixture::new(Role::Monitoring).await;
+    let watch = Watch::start(&f.env());
+    let cli = Cli {
+        url: watch.base_url.clone(),
+        key: f.key.clone(),
+    };
+    let owner = contact();
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let created: Value = http
+        .post(format!("{}/api/v2/probes/", watch.base_url))
+        .header("x-api-key", &f.key)
+        .json(&json!({
+            "name": "argo-probe-cli", "docurl": "https://example.org/README.md",
+            "script": "https://example.org/check.py", "command": "check.py -H <host> --timeout=20",
+            "contact": owner
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("created").to_string();
+
+    let (ok, out, err) = cli.probes(&["list", "--status", "submitted"]);
+    assert!(ok, "{err}");
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.starts_with("ID") && header.contains("NAME") && header.contains("STATUS"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains(&id) && l.contains("argo-probe-cli") && l.contains("submitted")),
+        "{out}"
+    );
+
+    let (ok, out, err) = cli.probes(&[
+        "set-status",
+        &id,
+        "processing",
+        "--service-type",
+        "eu.argo.cli",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("processing") && out.contains("eu.argo.cli"),
+        "{out}"
+    );
+
+    // A missing required field is explained, and nothing changes.
+    let (ok, _, err) = cli.probes(&["set-status", &id, "testing"]);
+    assert!(!ok);
+    assert!(
+        err.contains("Devel URL is mandatory when probe status is 'testing' (HTTP 400)"),
+        "{err}"
+    );
+
+    let (ok, _, err) = cli.probes(&[
+        "set-status",
+        &id,
+        "testing",
+        "--devel-url",
+        "https://devel.argo.example.org/cli",
+    ]);
+    assert!(ok, "{err}");
+
+    let (ok, _, err) = cli.probes(&[
+        "set-status",
+        &id,
+        "deployed",
+        "--production-url",
+        "https://argo.example.org/cli",
+    ]);
+    assert!(!ok, "three days in testing are required");
+    assert!(err.contains("HTTP 409") && err.contains("force"), "{err}");
+
+    let (ok, out, err) = cli.probes(&[
+        "set-status",
+        &id,
+        "deployed",
+        "--production-url",
+        "https://argo.example.org/cli",
+        "--force",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("deployed"), "{out}");
+
+    let (ok, out, err) = cli.probes(&["show", &id]);
+    assert!(ok, "{err}");
+    let history: Vec<&str> = out
+        .split("History")
+        .nth(1)
+        .unwrap()
+        .split("Emails")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("tenant-a"))
+        .collect();
+    assert_eq!(history.len(), 4, "{out}");
+    assert!(
+        history[3].contains("testing")
+            && history[3].contains("deployed")
+            && history[3].contains("yes"),
+        "{out}"
+    );
+
+    let (ok, out, _) = cli.probes(&["--json", "list", "--status", "deployed"]);
+    assert!(ok);
+    let items: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(items[0]["id"], id.as_str());
+
+    let (ok, _, err) = cli.probes(&["set-status", &id, "rejected", "--rejection-reason", "late"]);
+    assert!(!ok);
+    assert!(err.contains("final"), "{err}");
+
+    let subjects: Vec<String> = moto()
+        .emails_to(&owner)
+        .await
+        .into_iter()
+        .map(|e| e.subject)
+        .collect();
+    assert_eq!(subjects.len(), 4, "{subjects:?}");
+    assert_eq!(subjects[3], "[ARGO Monitoring] Probe deployed");
+}
