@@ -60,6 +60,7 @@ cat <<MSG
   try:  curl localhost:$INVOKE_PORT/ids/resources
         curl localhost:$INVOKE_PORT/metrics/argo-monitoring/probe-submissions
         curl -H "x-api-key: \$KEY" localhost:$INVOKE_PORT/api/v2/probes/
+  team CLI:  TELLTALE_API_KEY=\$KEY ./target/debug/telltale probes list
   emails SES accepted: http://127.0.0.1:$MOTO_PORT/moto-api/data.json (under "ses")
   services: moto :$MOTO_PORT, Prometheus :$PROMETHEUS_PORT, InfluxDB :$INFLUXDB_PORT,
             Pushgateway :$PUSHGATEWAY_PORT, Alertmanager :$ALERTMANAGER_PORT (logs in $STATE_DIR/)

@@ -21,14 +21,14 @@ pub const SAMPLE_CANDIDATE_ID: &str = "5a3e0c1d-7b2f-4e8a-9c61-0d4f2b8e7a10";
 pub async fn ensure_sample_candidate(
     table: &super::probes::ProbeTable,
 ) -> crate::error::Result<()> {
-    use crate::probes::model::{Candidate, HistoryEntry, Status};
+    use crate::probes::model::{Candidate, Status};
     use crate::probes::ports::{email_id, CandidateStore, OutboxEmail};
+    use crate::probes::validate::Submission;
     if table.get(SAMPLE_CANDIDATE_ID).await?.is_some() {
         return Ok(());
     }
     let at = "2026-01-05T09:30:00Z".to_string();
-    let candidate = Candidate {
-        id: SAMPLE_CANDIDATE_ID.into(),
+    let submission = Submission {
         name: "sample-probe".into(),
         description: Some("The candidate the sample events address.".into()),
         docurl: "https://example.org/sample-probe/README.md".into(),
@@ -37,24 +37,9 @@ pub async fn ensure_sample_candidate(
         rpm: None,
         yum_baseurl: None,
         script: Some("https://example.org/sample-probe/check_sample.py".into()),
-        status: Status::Submitted,
-        service_type: None,
-        devel_url: None,
-        production_url: None,
-        rejection_reason: None,
-        created: at.clone(),
-        last_update: at.clone(),
-        status_changed_at: at.clone(),
-        version: 1,
-        submitted_by: "sample-events".into(),
-        history: vec![HistoryEntry {
-            from: None,
-            to: Status::Submitted,
-            at: at.clone(),
-            by: "sample-events".into(),
-            forced: false,
-        }],
     };
+    let candidate =
+        Candidate::submitted(SAMPLE_CANDIDATE_ID.into(), submission, "sample-events", &at);
     let email = OutboxEmail {
         id: email_id(SAMPLE_CANDIDATE_ID, Status::Submitted),
         candidate_id: SAMPLE_CANDIDATE_ID.into(),

@@ -24,6 +24,27 @@ pub struct ProbeApi<S, M, K> {
     pub min_testing: time::Duration,
 }
 
+/// The deployed wiring: DynamoDB, SES and the key table, configured from the environment.
+pub type LiveProbeApi =
+    ProbeApi<crate::aws::probes::ProbeTable, crate::aws::ses::Ses, crate::aws::keys::ApiKeys>;
+
+impl LiveProbeApi {
+    /// Reads `ProbesConfig` and `AuthConfig` and builds the clients; called once in `main`.
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let probes = crate::config::ProbesConfig::from_env()?;
+        let auth = crate::config::AuthConfig::from_env()?;
+        let sdk = crate::aws::sdk_config().await;
+        let dynamodb = crate::aws::dynamodb_client(&sdk);
+        Ok(ProbeApi {
+            store: crate::aws::probes::ProbeTable::new(dynamodb.clone(), probes.table),
+            mailer: crate::aws::ses::Ses::new(crate::aws::ses_client(&sdk)),
+            keys: crate::aws::keys::ApiKeys::new(dynamodb, auth.api_keys_table),
+            email: probes.email,
+            min_testing: probes.min_testing,
+        })
+    }
+}
+
 pub const COLLECTION: &str = "/api/v2/probes";
 
 /// Serves `POST` and `GET /api/v2/probes/` (with or without the trailing slash).
@@ -108,7 +129,7 @@ where
 
 fn with_etag(status: u16, details: &Details) -> Response<Body> {
     let mut resp = json(status, details);
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", details.version)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", details.candidate.version)) {
         resp.headers_mut().insert("etag", v);
     }
     resp

@@ -46,7 +46,7 @@ pub struct HistoryEntry {
     pub to: Status,
     pub at: String,
     pub by: String,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub forced: bool,
 }
 
@@ -75,6 +75,40 @@ pub struct Candidate {
     /// Name of the API key that submitted it.
     pub submitted_by: String,
     pub history: Vec<HistoryEntry>,
+}
+
+impl Candidate {
+    /// A new candidate in `submitted`, version 1, with its first history entry.
+    pub fn submitted(id: String, s: super::validate::Submission, by: &str, at: &str) -> Candidate {
+        Candidate {
+            id,
+            name: s.name,
+            description: s.description,
+            docurl: s.docurl,
+            command: s.command,
+            contact: s.contact,
+            rpm: s.rpm,
+            yum_baseurl: s.yum_baseurl,
+            script: s.script,
+            status: Status::Submitted,
+            service_type: None,
+            devel_url: None,
+            production_url: None,
+            rejection_reason: None,
+            created: at.to_string(),
+            last_update: at.to_string(),
+            status_changed_at: at.to_string(),
+            version: 1,
+            submitted_by: by.to_string(),
+            history: vec![HistoryEntry {
+                from: None,
+                to: Status::Submitted,
+                at: at.to_string(),
+                by: by.to_string(),
+                forced: false,
+            }],
+        }
+    }
 }
 
 /// An RFC 3339 timestamp with whole seconds, as stored.

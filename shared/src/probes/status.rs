@@ -5,7 +5,7 @@
 //! optimistic concurrency on `version` so two concurrent changes never both win.
 
 use super::email::{compose, EmailSettings};
-use super::model::{poem_date, timestamp, HistoryEntry, Status};
+use super::model::{poem_date, timestamp, Candidate, HistoryEntry, Status};
 use super::outbox::{deliver, Delivery};
 use super::ports::{email_id, CandidateStore, Mailer, Outbox, OutboxEmail};
 use super::validate::is_url;
@@ -200,45 +200,19 @@ pub struct EmailView {
     pub sent_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct HistoryView {
-    pub from: Option<Status>,
-    pub to: Status,
-    pub at: String,
-    pub by: String,
-    pub forced: bool,
-}
-
-/// `GET /api/v2/probes/{id}`: the whole candidate, dates in POEM's format.
+/// `GET /api/v2/probes/{id}`: the whole candidate with its dates (history included) in
+/// POEM's format, and how each status email stands.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Details {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub docurl: String,
-    pub command: String,
-    pub contact: String,
-    pub rpm: Option<String>,
-    pub yum_baseurl: Option<String>,
-    pub script: Option<String>,
-    pub status: Status,
-    pub service_type: Option<String>,
-    pub devel_url: Option<String>,
-    pub production_url: Option<String>,
-    pub rejection_reason: Option<String>,
-    pub created: String,
-    pub last_update: String,
-    pub status_changed_at: String,
-    pub version: u64,
-    pub submitted_by: String,
-    pub history: Vec<HistoryView>,
+    #[serde(flatten)]
+    pub candidate: Candidate,
     pub emails: Vec<EmailView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
 
 pub async fn details<S: CandidateStore + Outbox>(store: &S, id: &str) -> Result<Details> {
-    let c = store
+    let mut c = store
         .get(id)
         .await?
         .ok_or_else(|| Error::NotFound(NOT_FOUND.into()))?;
@@ -254,37 +228,14 @@ pub async fn details<S: CandidateStore + Outbox>(store: &S, id: &str) -> Result<
             });
         }
     }
+    for date in [&mut c.created, &mut c.last_update, &mut c.status_changed_at] {
+        *date = poem_date(date);
+    }
+    for h in &mut c.history {
+        h.at = poem_date(&h.at);
+    }
     Ok(Details {
-        history: c
-            .history
-            .iter()
-            .map(|h| HistoryView {
-                from: h.from,
-                to: h.to,
-                at: poem_date(&h.at),
-                by: h.by.clone(),
-                forced: h.forced,
-            })
-            .collect(),
-        created: poem_date(&c.created),
-        last_update: poem_date(&c.last_update),
-        status_changed_at: poem_date(&c.status_changed_at),
-        id: c.id,
-        name: c.name,
-        description: c.description,
-        docurl: c.docurl,
-        command: c.command,
-        contact: c.contact,
-        rpm: c.rpm,
-        yum_baseurl: c.yum_baseurl,
-        script: c.script,
-        status: c.status,
-        service_type: c.service_type,
-        devel_url: c.devel_url,
-        production_url: c.production_url,
-        rejection_reason: c.rejection_reason,
-        version: c.version,
-        submitted_by: c.submitted_by,
+        candidate: c,
         emails,
         warning: None,
     })

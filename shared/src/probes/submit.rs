@@ -1,7 +1,7 @@
 //! Submitting and listing probe candidates: the rules of `POST` and `GET /api/v2/probes/`.
 
 use super::email::{compose, EmailSettings};
-use super::model::{timestamp, Candidate, HistoryEntry, ListItem, Status};
+use super::model::{timestamp, Candidate, ListItem, Status};
 use super::outbox::{deliver, Delivery};
 use super::ports::{
     email_id, CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail,
@@ -59,34 +59,13 @@ pub async fn submit<S: CandidateStore + Outbox>(
     let submission = validate(body).map_err(Error::Validation)?;
     let now = OffsetDateTime::now_utc();
     let at = timestamp(now);
-    let candidate = Candidate {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: submission.name.clone(),
-        description: submission.description.clone(),
-        docurl: submission.docurl.clone(),
-        command: submission.command.clone(),
-        contact: submission.contact.clone(),
-        rpm: submission.rpm.clone(),
-        yum_baseurl: submission.yum_baseurl.clone(),
-        script: submission.script.clone(),
-        status: Status::Submitted,
-        service_type: None,
-        devel_url: None,
-        production_url: None,
-        rejection_reason: None,
-        created: at.clone(),
-        last_update: at.clone(),
-        status_changed_at: at.clone(),
-        version: 1,
-        submitted_by: caller.name.clone(),
-        history: vec![HistoryEntry {
-            from: None,
-            to: Status::Submitted,
-            at: at.clone(),
-            by: caller.name.clone(),
-            forced: false,
-        }],
-    };
+    let request_hash = submission_hash(&submission);
+    let candidate = Candidate::submitted(
+        uuid::Uuid::new_v4().to_string(),
+        submission,
+        &caller.name,
+        &at,
+    );
     let email = OutboxEmail {
         id: email_id(&candidate.id, Status::Submitted),
         candidate_id: candidate.id.clone(),
@@ -98,7 +77,6 @@ pub async fn submit<S: CandidateStore + Outbox>(
         sent_at: None,
         message_id: None,
     };
-    let request_hash = submission_hash(&submission);
     let idempotency = idempotency_key.map(|key| IdempotencyRecord {
         key_id: sha256(&[&caller.name, key]),
         request_hash: request_hash.clone(),
