@@ -88,6 +88,42 @@ impl MappingsConfig {
     }
 }
 
+/// Where the value route finds Prometheus, and where `#R#` ranges begin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueConfig {
+    pub prometheus_url: String,
+    pub prometheus_timeout: Duration,
+    /// `counter.range.start` of the original, unix seconds.
+    pub range_start: i64,
+}
+
+/// The original's default `counter.range.start`: 2021-01-01T00:00:00Z.
+pub const DEFAULT_RANGE_START: i64 = 1_609_459_200;
+
+impl ValueConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let prometheus_url = env.required("PROMETHEUS_URL")?;
+        if url::Url::parse(&prometheus_url).is_err() {
+            return Err(ConfigError::Invalid {
+                name: "PROMETHEUS_URL",
+                value: prometheus_url,
+                reason: "not a URL".into(),
+            });
+        }
+        Ok(Self {
+            prometheus_url,
+            prometheus_timeout: Duration::from_secs(
+                env.parsed_or::<u64>("PROMETHEUS_TIMEOUT_SECONDS", 10)?,
+            ),
+            range_start: env.parsed_or::<i64>("COUNTER_RANGE_START", DEFAULT_RANGE_START)?,
+        })
+    }
+}
+
 /// The DynamoDB table that holds API key hashes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthConfig {

@@ -2,9 +2,11 @@
 //! result a JSON response in the Spring service's shapes.
 
 use super::catalog;
+use super::prometheus::Prometheus;
 use super::store::MappingStore;
+use super::value::compute;
 use crate::error::{Error, Result};
-use crate::http::route::{matches, request_path};
+use crate::http::route::{matches, query_param, request_path};
 use crate::http::{error::spring, json};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -84,4 +86,54 @@ async fn serve(
         200,
         catalog::metrics_of(metadata, p.get("resourceId"))?,
     ))
+}
+
+/// Serves `GET /metrics/{resourceId}/{metricId}/value[?time=<unix seconds>]`.
+pub async fn value_routes(
+    store: &MappingStore,
+    prometheus: &Prometheus,
+    range_start: i64,
+    req: &Request,
+) -> Response<Body> {
+    let path = request_path(req);
+    match serve_value(store, prometheus, range_start, req, &path).await {
+        Ok(resp) => resp,
+        Err(err) => spring(&err, &path),
+    }
+}
+
+async fn serve_value(
+    store: &MappingStore,
+    prometheus: &Prometheus,
+    range_start: i64,
+    req: &Request,
+    path: &str,
+) -> Result<Response<Body>> {
+    let params = matches("/metrics/{resourceId}/{metricId}/value", path)
+        .ok_or_else(|| Error::NotFound(format!("no route for {path}")))?;
+    if req.method() != lambda_http::http::Method::GET {
+        return Err(Error::MethodNotAllowed {
+            method: req.method().to_string(),
+            path: path.to_string(),
+        });
+    }
+    let time = match query_param(req, "time") {
+        None => time::OffsetDateTime::now_utc().unix_timestamp(),
+        Some(t) => t.trim().parse::<i64>().map_err(|_| {
+            Error::BadRequest(format!(
+                "time must be an integer number of unix seconds, not '{t}'"
+            ))
+        })?,
+    };
+    let view = store.view().await;
+    let value = compute(
+        view.metrics()?,
+        prometheus,
+        range_start,
+        params.get("resourceId"),
+        params.get("metricId"),
+        time,
+    )
+    .await?;
+    Ok(json(200, &value))
 }

@@ -88,8 +88,11 @@ pub type MetadataMappings = BTreeMap<String, ResourceMetadata>;
 pub enum Query {
     /// A PromQL expression, possibly with `#R#` range tokens.
     PromQl(String),
-    /// A custom computation: the text after the leading `#`.
-    Custom(String),
+    /// A custom computation: the text after the leading `#`, parsed and type-checked.
+    Custom {
+        text: String,
+        computation: super::expr::Computation,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -324,10 +327,12 @@ fn check_query(text: &str) -> Result<Query, String> {
         return Err("the query is empty".into());
     }
     if let Some(expr) = text.strip_prefix('#') {
-        if expr.trim().is_empty() {
-            return Err("a custom computation needs an expression after '#'".into());
-        }
-        return Ok(Query::Custom(expr.to_string()));
+        let computation = super::expr::compile(expr)
+            .map_err(|e| format!("not a valid custom computation: {e}"))?;
+        return Ok(Query::Custom {
+            text: expr.to_string(),
+            computation,
+        });
     }
     // Any valid duration stands in for the token: only the syntax is checked here.
     let promql = text.replace(RANGE_TOKEN, "1s");
@@ -415,12 +420,14 @@ mod tests {
     #[test]
     fn metrics_file_loads_both_is_counter_forms() {
         let m = parse_metrics(
-            br##"{"r": {"a": {"query": "up", "isCounter": true, "extra": 1}, "b": {"query": "#f()", "isCounter": "true"}}}"##,
+            br##"{"r": {"a": {"query": "up", "isCounter": true, "extra": 1}, "b": {"query": "#query('up') * 2", "isCounter": "true"}}}"##,
         )
         .unwrap();
         assert_eq!(m["r"]["a"].query, Query::PromQl("up".into()));
         assert_eq!(m["r"]["a"].is_counter, Some(true));
-        assert_eq!(m["r"]["b"].query, Query::Custom("f()".into()));
+        assert!(
+            matches!(&m["r"]["b"].query, Query::Custom { text, .. } if text == "query('up') * 2")
+        );
     }
 
     #[test]

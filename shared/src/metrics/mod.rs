@@ -3,6 +3,9 @@
 
 pub mod api;
 pub mod catalog;
+pub mod expr;
 pub mod locate;
 pub mod mappings;
+pub mod prometheus;
 pub mod store;
+pub mod value;

@@ -7,6 +7,7 @@
 pub mod events;
 pub mod moto;
 pub mod probes;
+pub mod prometheus;
 pub mod watch;
 
 use std::path::PathBuf;

@@ -1,0 +1,106 @@
+//! `metric-value`: `GET /metrics/{resourceId}/{metricId}/value[?time=<unix seconds>]`, the
+//! metric's value computed from Prometheus as its mapping entry says.
+
+use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use telltale::config::{MappingsConfig, ValueConfig};
+use telltale::metrics::api::value_routes;
+use telltale::metrics::prometheus::Prometheus;
+use telltale::metrics::store::MappingStore;
+
+struct State {
+    store: MappingStore,
+    prometheus: Prometheus,
+    range_start: i64,
+}
+
+async fn handler(state: &State, req: Request) -> Result<Response<Body>, Error> {
+    Ok(value_routes(&state.store, &state.prometheus, state.range_start, &req).await)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telltale::telemetry::init();
+    let mappings = MappingsConfig::from_env()?;
+    let value = ValueConfig::from_env()?;
+    let sdk = telltale::aws::sdk_config().await;
+    let state = State {
+        store: MappingStore::new(telltale::aws::s3_client(&sdk), mappings),
+        prometheus: Prometheus::new(&value.prometheus_url, value.prometheus_timeout),
+        range_start: value.range_start,
+    };
+    // Cold-start work: the mappings are fetched and validated before the first request.
+    state.store.view().await;
+    run(service_fn(|req| handler(&state, req))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale::aws::tables;
+    use telltale::testkit::prometheus::prometheus;
+    use telltale::testkit::{events::sample_events, moto::moto, repo_root, unique};
+
+    /// The demo series `make dev` loads (48 hours up to a minute ago).
+    fn demo_series() -> String {
+        let out = std::process::Command::new("python3")
+            .arg(repo_root().join("scripts/demo_series.py"))
+            .arg("48")
+            .output()
+            .expect("running scripts/demo_series.py");
+        String::from_utf8(out.stdout).expect("the demo series are text")
+    }
+
+    /// Every sample event in `events/metric-value/` runs through the handler against the demo
+    /// mappings (moto's S3) and the demo series (a real Prometheus).
+    #[tokio::test]
+    async fn every_sample_event_gets_its_expected_answer() {
+        let server = prometheus(demo_series);
+        let s3 = telltale::aws::s3_client(&moto().sdk_config().await);
+        let bucket = unique("value-events");
+        tables::ensure_bucket(&s3, &bucket).await.unwrap();
+        for name in ["metadata_mappings.json", "metrics_mappings.json"] {
+            let body = std::fs::read(repo_root().join("demo").join(name)).unwrap();
+            tables::put_object(&s3, &bucket, name, body).await.unwrap();
+        }
+        let state = State {
+            store: MappingStore::new(
+                s3,
+                MappingsConfig {
+                    bucket,
+                    metadata_key: "metadata_mappings.json".into(),
+                    metrics_key: "metrics_mappings.json".into(),
+                    revalidate_after: std::time::Duration::from_secs(60),
+                },
+            ),
+            prometheus: Prometheus::new(&server.url, std::time::Duration::from_secs(5)),
+            range_start: telltale::config::DEFAULT_RANGE_START,
+        };
+        let events = sample_events("metric-value");
+        assert!(events.len() >= 6);
+        for event in events {
+            let name = event.name;
+            let resp = handler(&state, event.request).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
+                .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
+            assert_eq!(
+                resp.status().as_u16(),
+                event.expected_status,
+                "{name}: {body}"
+            );
+            if event.expected_status == 200 {
+                assert!(
+                    body["value"].as_f64().is_some_and(f64::is_finite),
+                    "{name}: {body}"
+                );
+            }
+        }
+        // The demo data's own rule: 12 probes in production and 3 in devel.
+        let req = lambda_http::http::Request::builder()
+            .uri("/metrics/argo-monitoring/deployed-probes/value")
+            .body(Body::Empty)
+            .unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(handler(&state, req).await.unwrap().body().as_ref()).unwrap();
+        assert_eq!(body["value"], 15.0);
+    }
+}
