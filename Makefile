@@ -10,6 +10,11 @@ dev:
 test:
 	bash scripts/test.sh
 
+# Figures, not pass/fail: the value route next to a direct Prometheus query.
+bench:
+	bash scripts/setup.sh
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench value_latency
+
 FUNCTIONS := $(notdir $(wildcard functions/*))
 
 # Release binaries for every function in target/lambda/<function>/bootstrap (the SAM CodeUri).

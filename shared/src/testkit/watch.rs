@@ -22,6 +22,11 @@ impl Watch {
     /// Starts the emulator with `env` for the functions and waits until it accepts connections.
     /// Functions are compiled on their first request, so that request may take a while.
     pub fn start(env: &[(String, String)]) -> Watch {
+        Watch::start_with(env, false)
+    }
+
+    /// As `start`, with the functions built in release mode when `release` is set.
+    pub fn start_with(env: &[(String, String)], release: bool) -> Watch {
         let port = free_port();
         let env_file = std::env::temp_dir().join(format!("telltale-watch-{port}.env"));
         let text: String = env
@@ -42,6 +47,7 @@ impl Watch {
                 "127.0.0.1",
             ])
             .args(["--invoke-port", &port.to_string()])
+            .args(if release { &["--release"][..] } else { &[][..] })
             .arg("--env-file")
             .arg(&env_file)
             .current_dir(repo_root())
