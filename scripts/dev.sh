@@ -39,6 +39,7 @@ MAPPINGS_BUCKET=telltale-mappings
 MAPPINGS_REVALIDATE_SECONDS=10
 API_KEYS_TABLE=telltale-api-keys
 PROBES_TABLE=telltale-probes
+ACCOUNTING_TABLE=telltale-accounting
 EMAIL_FROM="ARGO Monitoring <no-reply@telltale.localhost>"
 TEAM_EMAIL=monitoring-team@telltale.localhost
 PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT

@@ -124,6 +124,100 @@ impl ValueConfig {
     }
 }
 
+/// A value that must never reach a log: `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How a push chooses its periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodMode {
+    /// From `COUNTER_RANGE_START` to the push time, every time (what the original does).
+    Cumulative,
+    /// From the end of the metric's last successful push, so records never overlap.
+    Incremental,
+}
+
+/// The accounting push and the token refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountingConfig {
+    pub base_url: String,
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Used when no refresh token is stored yet.
+    pub initial_refresh_token: Option<Secret>,
+    pub table: String,
+    pub period_mode: PeriodMode,
+    pub concurrency: usize,
+    /// Refresh when the stored access token expires within this margin.
+    pub refresh_margin: Duration,
+    /// First retry delay after a 5xx or 429; doubled at each of the following retries.
+    pub retry_base: Duration,
+    pub retries: u32,
+}
+
+impl AccountingConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let period_mode = match env.or("PERIOD_MODE", "cumulative").as_str() {
+            "cumulative" => PeriodMode::Cumulative,
+            "incremental" => PeriodMode::Incremental,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "PERIOD_MODE",
+                    value: other.to_string(),
+                    reason: "use cumulative or incremental".into(),
+                })
+            }
+        };
+        Ok(Self {
+            base_url: env
+                .required("ACCOUNTING_BASE_URL")?
+                .trim_end_matches('/')
+                .to_string(),
+            token_url: env.required("TOKEN_URL")?,
+            client_id: env.required("OIDC_CLIENT_ID")?,
+            client_secret: Secret::new(env.required("OIDC_CLIENT_SECRET")?),
+            initial_refresh_token: (env.0)("INITIAL_REFRESH_TOKEN")
+                .filter(|t| !t.trim().is_empty())
+                .map(Secret::new),
+            table: env.required("ACCOUNTING_TABLE")?,
+            period_mode,
+            concurrency: env.parsed_or::<usize>("PUSH_CONCURRENCY", 4)?.max(1),
+            refresh_margin: Duration::from_secs(
+                env.parsed_or::<u64>("TOKEN_REFRESH_MARGIN_SECONDS", 300)?,
+            ),
+            retry_base: Duration::from_millis(env.parsed_or::<u64>("PUSH_RETRY_BASE_MS", 500)?),
+            retries: env.parsed_or::<u32>("PUSH_RETRIES", 4)?,
+        })
+    }
+}
+
 /// The DynamoDB table that holds API key hashes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthConfig {

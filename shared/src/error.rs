@@ -11,6 +11,8 @@ pub enum Dependency {
     Ses,
     Prometheus,
     Mappings,
+    TokenEndpoint,
+    Accounting,
 }
 
 impl fmt::Display for Dependency {
@@ -21,6 +23,8 @@ impl fmt::Display for Dependency {
             Dependency::Ses => "SES",
             Dependency::Prometheus => "Prometheus",
             Dependency::Mappings => "mapping files",
+            Dependency::TokenEndpoint => "OIDC token endpoint",
+            Dependency::Accounting => "EOSC Accounting Service",
         })
     }
 }

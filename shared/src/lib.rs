@@ -4,6 +4,7 @@
 //! `aws` (SDK clients and table/bucket access), `http` (routing, responses, the error mapping),
 //! `config` (environment), `error` (the error type), `telemetry` (JSON logs).
 
+pub mod accounting;
 pub mod auth;
 pub mod aws;
 pub mod config;

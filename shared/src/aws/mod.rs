@@ -4,6 +4,7 @@
 //! variable; nothing here knows about the emulator except that S3 then needs path-style
 //! addressing (bucket names cannot be resolved as host names on loopback).
 
+pub mod accounting;
 pub mod keys;
 pub mod probes;
 pub mod s3;

@@ -243,3 +243,19 @@ pub async fn ensure_email_identity(
         Err(e) => Err(format!("creating SES identity {address}: {}", describe(&e))),
     }
 }
+
+/// Creates the accounting state table (see `aws::accounting`) if it does not exist yet.
+pub async fn ensure_accounting_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), String> {
+    let result = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("id")?)
+        .key_schema(key("id", KeyType::Hash)?)
+        .send()
+        .await;
+    created_or_existing(table, result).map(|_| ())
+}

@@ -7,6 +7,8 @@
 //! - `telltale keys revoke --name N`: delete the keys of that name.
 //! - `telltale probes list|show|set-status`: the monitoring team's day-to-day work on probe
 //!   candidates, through the API (`TELLTALE_API_URL`, `TELLTALE_API_KEY`).
+//! - `telltale push --dry-run`: what the accounting push would send now, without sending it.
+//! - `telltale accounting set-refresh-token`: store the OIDC refresh token (read from stdin).
 //! - `telltale local setup`: create the table(s) and bucket on the local emulator and upload
 //!   mapping files (used by `make dev`).
 
@@ -14,10 +16,15 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use telltale::accounting::push::Pusher;
 use telltale::auth::{generate_key, hash_key, KeyLookup, Role, StoredKey};
+use telltale::aws::accounting::{AccountingTable, StoredToken};
 use telltale::aws::{self, keys::ApiKeys, probes::ProbeTable, tables};
+use telltale::config::{AccountingConfig, MappingsConfig, PeriodMode, Secret, ValueConfig};
 use telltale::metrics::locate::add_lines;
 use telltale::metrics::mappings::{parse_metadata, parse_metrics, Problem};
+use telltale::metrics::prometheus::Prometheus;
+use telltale::metrics::store::MappingStore;
 use telltale::probes::client::{render_details, render_list, ProbeClient};
 
 #[derive(Parser)]
@@ -59,6 +66,31 @@ enum Command {
         json: bool,
         #[command(subcommand)]
         command: ProbesCommand,
+    },
+    /// Show what the accounting push would send (nothing is sent or recorded).
+    Push {
+        /// Required: pushing for real is the accounting-push function's job.
+        #[arg(long)]
+        dry_run: bool,
+        /// Push time, unix seconds (default: now).
+        #[arg(long)]
+        time: Option<i64>,
+        #[arg(
+            long,
+            env = "ACCOUNTING_BASE_URL",
+            default_value = "https://accounting.example.org"
+        )]
+        base_url: String,
+        #[arg(long, env = "ACCOUNTING_TABLE")]
+        table: String,
+        /// cumulative or incremental
+        #[arg(long, env = "PERIOD_MODE", default_value = "cumulative")]
+        period_mode: String,
+    },
+    /// The accounting push's stored state.
+    Accounting {
+        #[command(subcommand)]
+        command: AccountingCommand,
     },
     /// Prepare the local emulator for `cargo lambda watch`.
     Local {
@@ -128,6 +160,16 @@ enum ProbesCommand {
 }
 
 #[derive(Subcommand)]
+enum AccountingCommand {
+    /// Store a new OIDC refresh token, read from standard input (so it stays out of shell
+    /// history); the next push or refresh exchanges it. Needs AWS credentials for the table.
+    SetRefreshToken {
+        #[arg(long, env = "ACCOUNTING_TABLE")]
+        table: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum LocalCommand {
     /// Create the tables, the mappings bucket and the SES identity on the emulator named by
     /// AWS_ENDPOINT_URL, upload the mapping files, and register the sample events' key.
@@ -136,6 +178,8 @@ enum LocalCommand {
         keys_table: String,
         #[arg(long, env = "PROBES_TABLE")]
         probes_table: String,
+        #[arg(long, env = "ACCOUNTING_TABLE")]
+        accounting_table: String,
         /// The sender address to verify in SES.
         #[arg(long, env = "EMAIL_FROM")]
         email_from: String,
@@ -201,11 +245,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             command,
         } => probes(&ProbeClient::new(&api_url, &api_key), json, command).await,
+        Command::Push {
+            dry_run,
+            time,
+            base_url,
+            table,
+            period_mode,
+        } => {
+            if !dry_run {
+                bail!("only --dry-run is offered here; the accounting-push function pushes for real (cargo lambda invoke accounting-push locally)");
+            }
+            push_dry_run(time, base_url, table, &period_mode).await
+        }
+        Command::Accounting {
+            command: AccountingCommand::SetRefreshToken { table },
+        } => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token)?;
+            let token = token.trim();
+            if token.is_empty() {
+                bail!("no refresh token on standard input");
+            }
+            let sdk = aws::sdk_config().await;
+            let table = AccountingTable::new(aws::dynamodb_client(&sdk), table);
+            let version = table.token().await?.map_or(1, |t| t.version + 1);
+            let stored = StoredToken {
+                access_token: Secret::new(""),
+                expires_at: 0,
+                refresh_token: Secret::new(token),
+                version,
+            };
+            let now = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)?;
+            if !table.put_token(&stored, &now).await? {
+                bail!("the token changed while storing it; run the command again");
+            }
+            eprintln!("refresh token stored (version {version}); the next push or refresh uses it");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Local {
             command:
                 LocalCommand::Setup {
                     keys_table,
                     probes_table,
+                    accounting_table,
                     email_from,
                     bucket,
                     mappings_dir,
@@ -223,6 +306,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(anyhow::Error::msg)?;
             tables::ensure_probes_table(&dynamodb, &probes_table)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            tables::ensure_accounting_table(&dynamodb, &accounting_table)
                 .await
                 .map_err(anyhow::Error::msg)?;
             let (_, address) = email_from
@@ -319,6 +405,58 @@ async fn probes(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+async fn push_dry_run(
+    time: Option<i64>,
+    base_url: String,
+    table: String,
+    period_mode: &str,
+) -> anyhow::Result<ExitCode> {
+    let period_mode = match period_mode {
+        "cumulative" => PeriodMode::Cumulative,
+        "incremental" => PeriodMode::Incremental,
+        other => bail!("--period-mode must be cumulative or incremental, not {other}"),
+    };
+    let value = ValueConfig::from_env()?;
+    let sdk = aws::sdk_config().await;
+    let store = MappingStore::new(aws::s3_client(&sdk), MappingsConfig::from_env()?);
+    // A dry run never asks for a token, so no credentials are configured here.
+    let config = AccountingConfig {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        token_url: String::new(),
+        client_id: String::new(),
+        client_secret: Secret::new(""),
+        initial_refresh_token: None,
+        table: table.clone(),
+        period_mode,
+        concurrency: 1,
+        refresh_margin: std::time::Duration::ZERO,
+        retry_base: std::time::Duration::ZERO,
+        retries: 0,
+    };
+    let table = AccountingTable::new(aws::dynamodb_client(&sdk), table);
+    let prometheus = Prometheus::new(&value.prometheus_url, value.prometheus_timeout);
+    let http = reqwest::Client::new();
+    let pusher = Pusher {
+        http: &http,
+        config: &config,
+        table: &table,
+        prometheus: &prometheus,
+        range_start: value.range_start,
+    };
+    let view = store.view().await;
+    let end = time.unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
+    let (requests, skipped) = pusher
+        .dry_run(view.metadata()?, view.metrics()?, end)
+        .await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &serde_json::json!({"would_send": requests, "skipped": skipped})
+        )?
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses one mapping file; `Ok` carries how many metrics it defines.

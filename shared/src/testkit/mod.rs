@@ -4,6 +4,7 @@
 //! when the test binary exits (however it exits) the pipe closes and the service stops. A
 //! service whose binary is missing fails the test with the command that installs it.
 
+pub mod eosc;
 pub mod events;
 pub mod moto;
 pub mod probes;

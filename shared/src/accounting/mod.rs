@@ -1,0 +1,4 @@
+//! Pushing metric values to the EOSC Accounting Service, with an OIDC access token kept fresh.
+
+pub mod push;
+pub mod token;

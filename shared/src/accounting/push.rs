@@ -1,0 +1,399 @@
+//! Which metrics are pushed, for which period, and how each push ends.
+//!
+//! Every resource with an `eoscInstallationId` and every metric of it with an
+//! `eoscMetricDefinitionId` is pushed; its value is computed at the push time by the same code
+//! as `GET .../value`. A metric without a query is reported and skipped. Each metric is pushed
+//! on its own, a few at a time: a 5xx or 429 is retried with backoff, a 401 refreshes the token
+//! once and retries, another 4xx is recorded and the others go on. Every outcome is recorded, so
+//! a re-run for the same push time pushes nothing twice.
+
+use super::token::{refresh, valid_token};
+use crate::aws::accounting::{push_key, AccountingTable};
+use crate::config::{AccountingConfig, PeriodMode};
+use crate::error::Result;
+use crate::metrics::mappings::{MetadataMappings, MetricsMappings};
+use crate::metrics::prometheus::Prometheus;
+use crate::metrics::value::compute;
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// A push claim lapses after this, so a crashed run does not block the period forever.
+const LEASE_SECONDS: i64 = 600;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub resource: String,
+    pub metric: String,
+    pub installation: String,
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pushed {
+    pub resource: String,
+    pub metric: String,
+    pub time_period_start: String,
+    pub time_period_end: String,
+    pub value: f64,
+    pub metric_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotPushed {
+    pub resource: String,
+    pub metric: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub pushed: Vec<Pushed>,
+    pub skipped: Vec<NotPushed>,
+    pub failed: Vec<NotPushed>,
+}
+
+impl Summary {
+    pub fn line(&self) -> String {
+        format!(
+            "accounting push: {} pushed, {} skipped, {} failed",
+            self.pushed.len(),
+            self.skipped.len(),
+            self.failed.len()
+        )
+    }
+}
+
+/// UTC, Zulu, whole seconds, as the accounting service wants them.
+pub fn zulu(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The metrics to push, and those skipped because they have no query.
+pub fn select(
+    metadata: &MetadataMappings,
+    metrics: &MetricsMappings,
+) -> (Vec<Target>, Vec<NotPushed>) {
+    let (mut targets, mut skipped) = (Vec::new(), Vec::new());
+    for (resource, r) in metadata {
+        let Some(installation) = &r.eosc_installation_id else {
+            continue;
+        };
+        for (metric, m) in &r.metrics {
+            let Some(definition) = &m.eosc_metric_definition_id else {
+                continue;
+            };
+            if metrics.get(resource).and_then(|q| q.get(metric)).is_none() {
+                skipped.push(NotPushed {
+                    resource: resource.clone(),
+                    metric: metric.clone(),
+                    reason: "no query for it in metrics_mappings.json".into(),
+                });
+                continue;
+            }
+            targets.push(Target {
+                resource: resource.clone(),
+                metric: metric.clone(),
+                installation: installation.clone(),
+                definition: definition.clone(),
+            });
+        }
+    }
+    (targets, skipped)
+}
+
+/// One request the push would send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Request {
+    pub url: String,
+    pub body: Value,
+}
+
+pub struct Pusher<'a> {
+    pub http: &'a reqwest::Client,
+    pub config: &'a AccountingConfig,
+    pub table: &'a AccountingTable,
+    pub prometheus: &'a Prometheus,
+    pub range_start: i64,
+}
+
+enum Outcome {
+    Pushed(Pushed),
+    Skipped(NotPushed),
+    Failed(NotPushed),
+}
+
+impl Pusher<'_> {
+    fn url(&self, installation: &str) -> String {
+        format!(
+            "{}/accounting-system/installations/{installation}/metrics",
+            self.config.base_url
+        )
+    }
+
+    /// The period of a metric pushed at `end`.
+    async fn start_of(&self, t: &Target) -> Result<i64> {
+        Ok(match self.config.period_mode {
+            PeriodMode::Cumulative => self.range_start,
+            PeriodMode::Incremental => self
+                .table
+                .last_end(&t.installation, &t.definition)
+                .await?
+                .unwrap_or(self.range_start),
+        })
+    }
+
+    /// What a push at `end` would send, without sending or recording anything.
+    pub async fn dry_run(
+        &self,
+        metadata: &MetadataMappings,
+        metrics: &MetricsMappings,
+        end: i64,
+    ) -> Result<(Vec<Request>, Vec<NotPushed>)> {
+        let (targets, mut skipped) = select(metadata, metrics);
+        let mut requests = Vec::new();
+        for t in targets {
+            let start = self.start_of(&t).await?;
+            match compute(metrics, self.prometheus, self.range_start, &t.resource, &t.metric, end).await {
+                Ok(v) => requests.push(Request {
+                    url: self.url(&t.installation),
+                    body: json!({"metric_definition_id": t.definition, "time_period_start": zulu(start), "time_period_end": zulu(end), "value": v.value}),
+                }),
+                Err(e) => skipped.push(NotPushed { resource: t.resource, metric: t.metric, reason: e.to_string() }),
+            }
+        }
+        Ok((requests, skipped))
+    }
+
+    /// Pushes every selected metric for the period ending at `end` (unix seconds).
+    pub async fn run(
+        &self,
+        metadata: &MetadataMappings,
+        metrics: &MetricsMappings,
+        end: i64,
+    ) -> Summary {
+        let (targets, skipped) = select(metadata, metrics);
+        let mut summary = Summary {
+            skipped,
+            ..Summary::default()
+        };
+        let outcomes: Vec<Outcome> = futures::stream::iter(targets)
+            .map(|t| self.push_one(metrics, t, end))
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        for o in outcomes {
+            match o {
+                Outcome::Pushed(p) => summary.pushed.push(p),
+                Outcome::Skipped(s) => summary.skipped.push(s),
+                Outcome::Failed(f) => summary.failed.push(f),
+            }
+        }
+        let order = |r: &str, m: &str| (r.to_string(), m.to_string());
+        summary
+            .pushed
+            .sort_by_key(|p| order(&p.resource, &p.metric));
+        summary
+            .skipped
+            .sort_by_key(|p| order(&p.resource, &p.metric));
+        summary
+            .failed
+            .sort_by_key(|p| order(&p.resource, &p.metric));
+        summary
+    }
+
+    async fn push_one(&self, metrics: &MetricsMappings, t: Target, end: i64) -> Outcome {
+        let not = |reason: String| NotPushed {
+            resource: t.resource.clone(),
+            metric: t.metric.clone(),
+            reason,
+        };
+        let start = match self.start_of(&t).await {
+            Ok(s) => s,
+            Err(e) => return Outcome::Failed(not(e.to_string())),
+        };
+        if start >= end {
+            return Outcome::Skipped(not(format!(
+                "nothing new: the last push already ended at {}",
+                zulu(start)
+            )));
+        }
+        let (from, to) = (zulu(start), zulu(end));
+        let key = push_key(&t.installation, &t.definition, &from, &to);
+        match self.table.record(&key).await {
+            Ok(Some(r)) if r.state == "pushed" => {
+                return Outcome::Skipped(not(format!(
+                    "already pushed for {from}..{to} (metric_id {})",
+                    r.metric_id.unwrap_or_default()
+                )))
+            }
+            Err(e) => return Outcome::Failed(not(e.to_string())),
+            _ => {}
+        }
+        let now = OffsetDateTime::now_utc();
+        match self
+            .table
+            .claim(&key, now.unix_timestamp(), LEASE_SECONDS)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return Outcome::Skipped(not("another run is pushing it right now".into()))
+            }
+            Err(e) => return Outcome::Failed(not(e.to_string())),
+        }
+        let at = crate::probes::model::timestamp(now);
+        let value = match compute(
+            metrics,
+            self.prometheus,
+            self.range_start,
+            &t.resource,
+            &t.metric,
+            end,
+        )
+        .await
+        {
+            Ok(v) => v.value,
+            Err(e) => {
+                let reason = format!("value not computed: {e}");
+                let _ = self
+                    .table
+                    .finish(&key, false, None, None, Some(&reason), &at)
+                    .await;
+                return Outcome::Failed(not(reason));
+            }
+        };
+        let body = json!({"metric_definition_id": t.definition, "time_period_start": from, "time_period_end": to, "value": value});
+        match self.post(&t.installation, &body).await {
+            Ok(metric_id) => {
+                let recorded = self
+                    .table
+                    .finish(&key, true, Some(value), Some(&metric_id), None, &at)
+                    .await;
+                let last = self
+                    .table
+                    .set_last_end(&t.installation, &t.definition, end)
+                    .await;
+                if let Err(e) = recorded.and(last) {
+                    // Pushed, but not recorded: say so rather than hide it.
+                    return Outcome::Failed(not(format!(
+                        "pushed as {metric_id}, but not recorded: {e}"
+                    )));
+                }
+                tracing::info!(resource = %t.resource, metric = %t.metric, %metric_id, value, "pushed");
+                Outcome::Pushed(Pushed {
+                    resource: t.resource,
+                    metric: t.metric,
+                    time_period_start: from,
+                    time_period_end: to,
+                    value,
+                    metric_id,
+                })
+            }
+            Err(reason) => {
+                tracing::warn!(resource = %t.resource, metric = %t.metric, %reason, "push failed");
+                let _ = self
+                    .table
+                    .finish(&key, false, Some(value), None, Some(&reason), &at)
+                    .await;
+                Outcome::Failed(not(reason))
+            }
+        }
+    }
+
+    /// POSTs one record: retries 5xx/429 with backoff, refreshes the token once on 401.
+    async fn post(&self, installation: &str, body: &Value) -> Result<String, String> {
+        let url = self.url(installation);
+        let (mut retries, mut refreshed) = (0u32, false);
+        loop {
+            let token = valid_token(self.http, self.config, self.table)
+                .await
+                .map_err(|e| e.to_string())?;
+            let sent = self
+                .http
+                .post(&url)
+                .bearer_auth(token.expose())
+                .json(body)
+                .send()
+                .await;
+            let (status, answer) = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+                }
+                Err(e) => (0, json!({"message": e.without_url().to_string()})),
+            };
+            let message = answer["message"]
+                .as_str()
+                .unwrap_or("no message")
+                .to_string();
+            match status {
+                200 | 201 => {
+                    return answer["metric_id"]
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| "the service answered without a metric_id".to_string())
+                }
+                401 if !refreshed => {
+                    refreshed = true;
+                    refresh(self.http, self.config, self.table)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                0 | 429 | 500..=599 if retries < self.config.retries => {
+                    let delay = self.config.retry_base * 2u32.saturating_pow(retries);
+                    retries += 1;
+                    tracing::info!(
+                        status,
+                        retries,
+                        ?delay,
+                        "accounting service busy or failing; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                0 => return Err(format!("EOSC Accounting Service unreachable: {message}")),
+                _ => {
+                    return Err(format!(
+                        "EOSC Accounting Service answered HTTP {status}: {message}"
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// The push time of a scheduled event: a classic EventBridge rule's `time` (so a retried
+/// invocation of the same schedule covers the same period), or now when the event has none
+/// (EventBridge Scheduler passes only its input; a manual run may pass `{"time": "..."}`).
+pub fn event_time(event: &Value) -> i64 {
+    event["time"]
+        .as_str()
+        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc)
+        .unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_time_comes_from_the_schedule() {
+        assert_eq!(
+            event_time(&json!({"time": "2026-11-21T00:00:00Z"})),
+            1_795_219_200
+        );
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        assert!(event_time(&json!({})) >= now);
+        assert_eq!(zulu(1_795_219_200), "2026-11-21T00:00:00Z");
+    }
+}

@@ -1,0 +1,249 @@
+//! The accounting state table in DynamoDB (partition key `id`, encrypted at rest):
+//!
+//! | `id` | what |
+//! |---|---|
+//! | `token` | access token, its expiry, the (rotated) refresh token, `version` for conditional writes |
+//! | `push#<installation>#<definition>#<start>#<end>` | the outcome of pushing one metric for one period: `pushing` (claimed, with a lease), `pushed` (with `metric_id`) or `failed` (with the reason) |
+//! | `last#<installation>#<definition>` | end of the last successful push (incremental mode) |
+
+use super::describe;
+use crate::config::Secret;
+use crate::error::{Dependency, Error, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+pub struct AccountingTable {
+    client: Client,
+    table: String,
+}
+
+/// The stored OIDC tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub access_token: Secret,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub refresh_token: Secret,
+    pub version: u64,
+}
+
+/// One metric's push for one period, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRecord {
+    pub state: String,
+    pub value: Option<f64>,
+    pub metric_id: Option<String>,
+    pub reason: Option<String>,
+    pub claimed_until: Option<i64>,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn text(item: &Item, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn num<T: std::str::FromStr>(item: &Item, k: &str) -> Option<T> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(Dependency::DynamoDb, format!("{what}: {e}"))
+}
+
+pub fn push_key(installation: &str, definition: &str, start: &str, end: &str) -> String {
+    format!("push#{installation}#{definition}#{start}#{end}")
+}
+
+impl AccountingTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("reading the accounting table", describe(&e)))?;
+        Ok(out.item)
+    }
+
+    pub async fn token(&self) -> Result<Option<StoredToken>> {
+        Ok(self.get("token").await?.map(|item| StoredToken {
+            access_token: Secret::new(text(&item, "access_token").unwrap_or_default()),
+            expires_at: num(&item, "expires_at").unwrap_or(0),
+            refresh_token: Secret::new(text(&item, "refresh_token").unwrap_or_default()),
+            version: num(&item, "version").unwrap_or(0),
+        }))
+    }
+
+    /// Stores `token` if the stored one is still at `token.version - 1` (or none is stored for
+    /// version 1). Returns false when another writer got there first.
+    pub async fn put_token(&self, token: &StoredToken, refreshed_at: &str) -> Result<bool> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s("token"))
+            .item("access_token", s(token.access_token.expose()))
+            .item("expires_at", n(token.expires_at))
+            .item("refresh_token", s(token.refresh_token.expose()))
+            .item("version", n(token.version))
+            .item("refreshed_at", s(refreshed_at));
+        req = if token.version <= 1 {
+            req.condition_expression("attribute_not_exists(id)")
+        } else {
+            req.condition_expression("version = :v")
+                .expression_attribute_values(":v", n(token.version - 1))
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failed("storing the token", describe(&e))),
+        }
+    }
+
+    pub async fn record(&self, key: &str) -> Result<Option<PushRecord>> {
+        Ok(self.get(key).await?.map(|item| PushRecord {
+            state: text(&item, "state").unwrap_or_default(),
+            value: num(&item, "value"),
+            metric_id: text(&item, "metric_id"),
+            reason: text(&item, "reason"),
+            claimed_until: num(&item, "claimed_until"),
+        }))
+    }
+
+    /// Takes the push of this period unless it was pushed, or another run holds it.
+    pub async fn claim(&self, key: &str, now: i64, lease_seconds: i64) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(key))
+            .update_expression("SET #state = :pushing, claimed_until = :until, attempts = if_not_exists(attempts, :zero) + :one")
+            .condition_expression(
+                "attribute_not_exists(id) OR #state = :failed OR (#state = :pushing AND claimed_until < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pushing", s("pushing"))
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":until", n(now + lease_seconds))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failed("claiming a push", describe(&e))),
+        }
+    }
+
+    /// Records how the push of this period ended.
+    pub async fn finish(
+        &self,
+        key: &str,
+        pushed: bool,
+        value: Option<f64>,
+        metric_id: Option<&str>,
+        reason: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
+        let mut names = HashMap::from([("#state".to_string(), "state".to_string())]);
+        let mut values = HashMap::from([
+            (
+                ":state".to_string(),
+                s(if pushed { "pushed" } else { "failed" }),
+            ),
+            (":at".to_string(), s(at)),
+        ]);
+        let mut set = vec!["#state = :state", "finished_at = :at"];
+        if let Some(v) = value {
+            values.insert(":value".into(), n(v));
+            names.insert("#value".into(), "value".into());
+            set.push("#value = :value");
+        }
+        if let Some(m) = metric_id {
+            values.insert(":mid".into(), s(m));
+            set.push("metric_id = :mid");
+        }
+        if let Some(r) = reason {
+            values.insert(":reason".into(), s(r));
+            set.push("reason = :reason");
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(key))
+            .update_expression(format!("SET {} REMOVE claimed_until", set.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|e| failed("recording a push", describe(&e)))?;
+        Ok(())
+    }
+
+    /// End (unix seconds) of the last successful push of this metric.
+    pub async fn last_end(&self, installation: &str, definition: &str) -> Result<Option<i64>> {
+        Ok(self
+            .get(&format!("last#{installation}#{definition}"))
+            .await?
+            .and_then(|item| num(&item, "end")))
+    }
+
+    /// Moves the last end forward (never back).
+    pub async fn set_last_end(&self, installation: &str, definition: &str, end: i64) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&format!("last#{installation}#{definition}")))
+            .update_expression("SET #end = :end")
+            .condition_expression("attribute_not_exists(#end) OR #end < :end")
+            .expression_attribute_names("#end", "end")
+            .expression_attribute_values(":end", n(end))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(failed("recording the last push", describe(&e))),
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The accounting push and the token refresh, against HTTP doubles of the EOSC Accounting
+//! Service and the OIDC token endpoint, a real Prometheus, and moto (mappings, state table).
+
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use std::time::Duration;
+use telltale::accounting::push::{zulu, Pusher, Summary};
+use telltale::accounting::token::refresh;
+use telltale::aws::accounting::AccountingTable;
+use telltale::aws::{dynamodb_client, s3_client, tables};
+use telltale::config::{AccountingConfig, MappingsConfig, PeriodMode, Secret};
+use telltale::metrics::prometheus::Prometheus;
+use telltale::metrics::store::MappingStore;
+use telltale::testkit::eosc::{AccountingApi, TokenEndpoint};
+use telltale::testkit::prometheus::prometheus;
+use telltale::testkit::{moto::moto, unique};
+
+fn start() -> i64 {
+    static START: OnceLock<i64> = OnceLock::new();
+    *START.get_or_init(|| (time::OffsetDateTime::now_utc().unix_timestamp() - 3 * 3600) / 60 * 60)
+}
+
+fn at(k: i64) -> i64 {
+    start() + 60 * k
+}
+
+/// acc_a is 5 all along; acc_b grows by 10 a minute.
+fn dataset() -> String {
+    let mut out = String::from("# TYPE acc_a gauge\n");
+    for k in 0..=150 {
+        out.push_str(&format!("acc_a 5 {}\n", at(k)));
+    }
+    out.push_str("# TYPE acc_b gauge\n");
+    for k in 0..=150 {
+        out.push_str(&format!("acc_b {} {}\n", 10 * k, at(k)));
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+struct World {
+    aai: TokenEndpoint,
+    api: AccountingApi,
+    table: AccountingTable,
+    config: AccountingConfig,
+    prometheus: Prometheus,
+    store: MappingStore,
+    bucket: String,
+    http: reqwest::Client,
+}
+
+impl World {
+    async fn new(mode: PeriodMode) -> World {
+        let server = prometheus(dataset);
+        let sdk = moto().sdk_config().await;
+        let (s3, dynamodb) = (s3_client(&sdk), dynamodb_client(&sdk));
+        let bucket = unique("acc-mappings");
+        tables::ensure_bucket(&s3, &bucket).await.unwrap();
+        let metadata = json!({
+            "res1": {"metrics": {
+                "a": {"name": "A", "eoscMetricDefinitionId": "def-a"},
+                "b": {"name": "B", "eoscMetricDefinitionId": "def-b"},
+                "noquery": {"name": "No query", "eoscMetricDefinitionId": "def-n"},
+                "nodef": {"name": "Not accounted"}
+            }, "eoscInstallationId": "inst-1"},
+            "res2": {"m": {"name": "No installation", "eoscMetricDefinitionId": "def-m"}}
+        });
+        let metrics = json!({
+            "res1": {"a": {"query": "sum(acc_a)"}, "b": {"query": "increase(acc_b[#R#])"}, "nodef": {"query": "acc_a"}},
+            "res2": {"m": {"query": "acc_a"}}
+        });
+        for (key, body) in [
+            ("metadata_mappings.json", metadata),
+            ("metrics_mappings.json", metrics),
+        ] {
+            tables::put_object(&s3, &bucket, key, body.to_string().into_bytes())
+                .await
+                .unwrap();
+        }
+        let table_name = unique("accounting");
+        tables::ensure_accounting_table(&dynamodb, &table_name)
+            .await
+            .unwrap();
+        let aai = TokenEndpoint::start("telltale-client", "s3cret", "initial-refresh").await;
+        let api = AccountingApi::start(&aai).await;
+        World {
+            config: AccountingConfig {
+                base_url: api.url.clone(),
+                token_url: aai.url.clone(),
+                client_id: "telltale-client".into(),
+                client_secret: Secret::new("s3cret"),
+                initial_refresh_token: Some(Secret::new("initial-refresh")),
+                table: table_name.clone(),
+                period_mode: mode,
+                concurrency: 1,
+                refresh_margin: Duration::from_secs(300),
+                retry_base: Duration::from_millis(10),
+                retries: 3,
+            },
+            aai,
+            api,
+            table: AccountingTable::new(dynamodb, table_name),
+            prometheus: Prometheus::new(&server.url, Duration::from_secs(5)),
+            bucket: bucket.clone(),
+            store: MappingStore::new(
+                s3,
+                MappingsConfig {
+                    bucket,
+                    metadata_key: "metadata_mappings.json".into(),
+                    metrics_key: "metrics_mappings.json".into(),
+                    revalidate_after: Duration::from_secs(60),
+                },
+            ),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn range_start(&self) -> i64 {
+        start() - 30
+    }
+
+    async fn push(&self, end: i64) -> Summary {
+        let view = self.store.view().await;
+        let pusher = Pusher {
+            http: &self.http,
+            config: &self.config,
+            table: &self.table,
+            prometheus: &self.prometheus,
+            range_start: self.range_start(),
+        };
+        pusher
+            .run(view.metadata().unwrap(), view.metrics().unwrap(), end)
+            .await
+    }
+
+    async fn direct(&self, promql: &str, time: i64) -> f64 {
+        let url = format!("{}/api/v1/query", prometheus(dataset).url);
+        let body: Value = self
+            .http
+            .get(url)
+            .query(&[("query", promql), ("time", &time.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["data"]["result"][0]["value"][1]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_exact_requests_for_a_known_mapping_and_data_set() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let te = at(100);
+    let summary = w.push(te).await;
+    let increase = w
+        .direct(&format!("increase(acc_b[{}s])", te - w.range_start()), te)
+        .await;
+    let bodies: Vec<(String, Value)> = w
+        .api
+        .received()
+        .into_iter()
+        .map(|r| (r.installation, r.body))
+        .collect();
+    let (from, to) = (zulu(w.range_start()), zulu(te));
+    assert_eq!(
+        bodies,
+        vec![
+            (
+                "inst-1".to_string(),
+                json!({"metric_definition_id": "def-a", "time_period_start": from, "time_period_end": to, "value": 5.0})
+            ),
+            (
+                "inst-1".to_string(),
+                json!({"metric_definition_id": "def-b", "time_period_start": from, "time_period_end": to, "value": increase})
+            ),
+        ]
+    );
+    assert!(to.ends_with('Z') && to.len() == 20, "{to}");
+    // The metric without a query is reported, the others were pushed anyway.
+    assert_eq!(summary.pushed.len(), 2);
+    assert_eq!(summary.failed, vec![]);
+    assert_eq!(summary.skipped.len(), 1);
+    assert_eq!(
+        (
+            summary.skipped[0].metric.as_str(),
+            summary.skipped[0].reason.as_str()
+        ),
+        ("noquery", "no query for it in metrics_mappings.json")
+    );
+    assert_eq!(summary.pushed[0].metric_id, "metric-1");
+    // The first push had no token: it refreshed on demand, and the bearer was that token.
+    assert_eq!(w.aai.grants(), 1);
+    assert!(w.api.received().iter().all(|r| r.token == "access-1"));
+}
+
+#[tokio::test]
+async fn a_re_run_for_the_same_time_pushes_nothing_twice() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let first = w.push(at(100)).await;
+    let second = w.push(at(100)).await;
+    assert_eq!((first.pushed.len(), second.pushed.len()), (2, 0));
+    assert_eq!(second.skipped.len(), 3);
+    assert!(
+        second
+            .skipped
+            .iter()
+            .filter(|s| s.reason.starts_with("already pushed for"))
+            .count()
+            == 2,
+        "{second:?}"
+    );
+    assert_eq!(w.api.received().len(), 2);
+    // A later push is a new period and goes out.
+    assert_eq!(w.push(at(110)).await.pushed.len(), 2);
+    assert_eq!(w.api.received().len(), 4);
+}
+
+#[tokio::test]
+async fn incremental_periods_never_overlap() {
+    let w = World::new(PeriodMode::Incremental).await;
+    for te in [at(60), at(90), at(120)] {
+        assert_eq!(w.push(te).await.pushed.len(), 2);
+    }
+    let again = w.push(at(120)).await;
+    assert_eq!(again.pushed.len(), 0, "{again:?}");
+    for def in ["def-a", "def-b"] {
+        let periods: Vec<(String, String)> = w
+            .api
+            .received()
+            .into_iter()
+            .filter(|r| r.body["metric_definition_id"] == def)
+            .map(|r| {
+                (
+                    r.body["time_period_start"].as_str().unwrap().to_string(),
+                    r.body["time_period_end"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            periods,
+            vec![
+                (zulu(w.range_start()), zulu(at(60))),
+                (zulu(at(60)), zulu(at(90))),
+                (zulu(at(90)), zulu(at(120))),
+            ]
+        );
+    }
+    // The value is computed as the value route computes it, whatever the period mode.
+    let b: Vec<f64> = w
+        .api
+        .received()
+        .into_iter()
+        .filter(|r| r.body["metric_definition_id"] == "def-b")
+        .map(|r| r.body["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(b.len(), 3);
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_once_and_retries() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    assert_eq!(w.push(at(100)).await.pushed.len(), 2);
+    w.aai.revoke_access_tokens();
+    let summary = w.push(at(101)).await;
+    assert_eq!(
+        (summary.pushed.len(), summary.failed.len()),
+        (2, 0),
+        "{summary:?}"
+    );
+    assert_eq!(
+        w.aai.grants(),
+        2,
+        "one refresh for the 401, reused by the next metric"
+    );
+    let tokens: Vec<String> = w.api.received().into_iter().map(|r| r.token).collect();
+    assert_eq!(tokens, vec!["access-1", "access-1", "access-2", "access-2"]);
+}
+
+#[tokio::test]
+async fn two_500s_then_201_pushes_once() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    w.api.fail_next(&[500, 500]);
+    let summary = w.push(at(100)).await;
+    assert_eq!(
+        (summary.pushed.len(), summary.failed.len()),
+        (2, 0),
+        "{summary:?}"
+    );
+    assert_eq!(
+        w.api.attempts(),
+        4,
+        "two failures, then one request per metric"
+    );
+    assert_eq!(w.api.received().len(), 2);
+}
+
+#[tokio::test]
+async fn a_4xx_is_recorded_and_the_others_go_on() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    w.api.fail_next(&[404]);
+    let summary = w.push(at(100)).await;
+    assert_eq!(
+        (summary.pushed.len(), summary.failed.len()),
+        (1, 1),
+        "{summary:?}"
+    );
+    assert_eq!(summary.failed[0].metric, "a");
+    assert_eq!(
+        summary.failed[0].reason,
+        "EOSC Accounting Service answered HTTP 404: scripted failure"
+    );
+    assert_eq!(
+        summary.line(),
+        "accounting push: 1 pushed, 1 skipped, 1 failed"
+    );
+    // The failed one is retried by the next run for the same time; the pushed one is not.
+    let again = w.push(at(100)).await;
+    assert_eq!(
+        again
+            .pushed
+            .iter()
+            .map(|p| p.metric.as_str())
+            .collect::<Vec<_>>(),
+        vec!["a"]
+    );
+}
+
+#[tokio::test]
+async fn token_rotation_is_stored() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let first = refresh(&w.http, &w.config, &w.table).await.unwrap();
+    assert_eq!(
+        (
+            first.access_token.expose(),
+            first.refresh_token.expose(),
+            first.version
+        ),
+        ("access-1", "refresh-1", 1)
+    );
+    let second = refresh(&w.http, &w.config, &w.table).await.unwrap();
+    assert_eq!(
+        (
+            second.access_token.expose(),
+            second.refresh_token.expose(),
+            second.version
+        ),
+        ("access-2", "refresh-2", 2)
+    );
+    let stored = w.table.token().await.unwrap().unwrap();
+    assert_eq!(stored, second);
+    assert_eq!(
+        stored.refresh_token.expose(),
+        w.aai.refresh_token(),
+        "the rotated token is the one the provider accepts now"
+    );
+    assert!(stored.expires_at > time::OffsetDateTime::now_utc().unix_timestamp() + 3000);
+    assert_eq!(
+        format!("{stored:?}").matches("***").count(),
+        2,
+        "secrets never print"
+    );
+}
+
+#[tokio::test]
+async fn a_down_token_endpoint_keeps_the_old_token_and_fails_with_the_reason() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let before = refresh(&w.http, &w.config, &w.table).await.unwrap();
+    w.aai.set_down(true);
+    let err = refresh(&w.http, &w.config, &w.table).await.unwrap_err();
+    assert_eq!(err.to_string(), "OIDC token endpoint answered with an error: HTTP 503 Service Unavailable: temporarily_unavailable");
+    assert_eq!(w.table.token().await.unwrap().unwrap(), before);
+    // Nothing listening at all is a 503 of ours.
+    let mut gone = w.config.clone();
+    gone.token_url = format!(
+        "http://127.0.0.1:{}/token",
+        telltale::testkit::watch::free_port()
+    );
+    let err = refresh(&w.http, &gone, &w.table).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("OIDC token endpoint unavailable: "),
+        "{err}"
+    );
+    assert_eq!(w.table.token().await.unwrap().unwrap(), before);
+}
+
+fn cli(w: &World, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_telltale"))
+        .args(args)
+        .envs(moto().env())
+        .env("MAPPINGS_BUCKET", &w.bucket)
+        .env("PROMETHEUS_URL", &prometheus(dataset).url)
+        .env("COUNTER_RANGE_START", w.range_start().to_string())
+        .env("ACCOUNTING_BASE_URL", &w.api.url)
+        .env("ACCOUNTING_TABLE", &w.config.table)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_requests_and_sends_nothing() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let te = at(100);
+    let out = cli(&w, &["push", "--dry-run", "--time", &te.to_string()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = format!(
+        "{}/accounting-system/installations/inst-1/metrics",
+        w.api.url
+    );
+    assert_eq!(
+        printed["would_send"][0],
+        json!({"url": url, "body": {"metric_definition_id": "def-a", "time_period_start": zulu(w.range_start()), "time_period_end": zulu(te), "value": 5.0}})
+    );
+    assert_eq!(printed["would_send"].as_array().unwrap().len(), 2);
+    assert_eq!(printed["skipped"][0]["metric"], "noquery");
+    assert_eq!(
+        (w.api.attempts(), w.aai.grants()),
+        (0, 0),
+        "nothing sent, no token asked for"
+    );
+
+    let out = cli(&w, &["push"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only --dry-run"));
+}
+
+#[tokio::test]
+async fn the_refresh_token_is_set_by_an_authenticated_command() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let mut no_initial = w.config.clone();
+    no_initial.initial_refresh_token = None;
+    let err = refresh(&w.http, &no_initial, &w.table).await.unwrap_err();
+    assert!(err.to_string().contains("no refresh token"), "{err}");
+
+    let out = cli(
+        &w,
+        &["accounting", "set-refresh-token"],
+        Some("initial-refresh\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("initial-refresh"),
+        "the token is never echoed"
+    );
+    let token = refresh(&w.http, &no_initial, &w.table).await.unwrap();
+    assert_eq!(
+        (token.access_token.expose(), token.version),
+        ("access-1", 2)
+    );
+}
