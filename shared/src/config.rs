@@ -72,6 +72,16 @@ pub struct MappingsConfig {
 }
 
 impl MappingsConfig {
+    /// The default object keys in `bucket`, revalidated every minute.
+    pub fn for_bucket(bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            metadata_key: DEFAULT_METADATA_KEY.into(),
+            metrics_key: DEFAULT_METRICS_KEY.into(),
+            revalidate_after: Duration::from_secs(60),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::read(&Env::process())
     }

@@ -102,15 +102,7 @@ impl World {
             table: AccountingTable::new(dynamodb, table_name),
             prometheus: Prometheus::new(&server.url, Duration::from_secs(5)),
             bucket: bucket.clone(),
-            store: MappingStore::new(
-                s3,
-                MappingsConfig {
-                    bucket,
-                    metadata_key: "metadata_mappings.json".into(),
-                    metrics_key: "metrics_mappings.json".into(),
-                    revalidate_after: Duration::from_secs(60),
-                },
-            ),
+            store: MappingStore::new(s3, MappingsConfig::for_bucket(bucket)),
             http: reqwest::Client::new(),
         }
     }
@@ -134,22 +126,7 @@ impl World {
     }
 
     async fn direct(&self, promql: &str, time: i64) -> f64 {
-        let url = format!("{}/api/v1/query", prometheus(dataset).url);
-        let body: Value = self
-            .http
-            .get(url)
-            .query(&[("query", promql), ("time", &time.to_string())])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["data"]["result"][0]["value"][1]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap()
+        prometheus(dataset).value(promql, time).await
     }
 }
 

@@ -120,15 +120,7 @@ async fn fixture(queries: &[(&str, String)]) -> Fixture {
             .await
             .unwrap();
     }
-    let store = MappingStore::new(
-        s3,
-        MappingsConfig {
-            bucket,
-            metadata_key: "metadata_mappings.json".into(),
-            metrics_key: "metrics_mappings.json".into(),
-            revalidate_after: Duration::from_secs(60),
-        },
-    );
+    let store = MappingStore::new(s3, MappingsConfig::for_bucket(bucket));
     let view = store.view().await;
     view.metrics().expect("the test's mapping file is valid");
     Fixture {
@@ -152,22 +144,7 @@ async fn value(f: &Fixture, metric: &str, query: &str) -> (u16, Value) {
 
 /// What Prometheus itself answers for `promql` at `time`.
 async fn direct(promql: &str, time: i64) -> f64 {
-    let url = format!("{}/api/v1/query", prometheus(dataset).url);
-    let body: Value = reqwest::Client::new()
-        .get(url)
-        .query(&[("query", promql), ("time", &time.to_string())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let data = &body["data"];
-    let v = match data["resultType"].as_str() {
-        Some("scalar") => &data["result"][1],
-        _ => &data["result"][0]["value"][1],
-    };
-    v.as_str().unwrap().parse().unwrap()
+    prometheus(dataset).value(promql, time).await
 }
 
 #[tokio::test]

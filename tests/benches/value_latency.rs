@@ -46,15 +46,7 @@ async fn main() {
             .await
             .expect("upload");
     }
-    let store = MappingStore::new(
-        s3,
-        MappingsConfig {
-            bucket: bucket.clone(),
-            metadata_key: "metadata_mappings.json".into(),
-            metrics_key: "metrics_mappings.json".into(),
-            revalidate_after: Duration::from_secs(60),
-        },
-    );
+    let store = MappingStore::new(s3, MappingsConfig::for_bucket(bucket.clone()));
     let prometheus = Prometheus::new(&server.url, Duration::from_secs(10));
     let time = time::OffsetDateTime::now_utc().unix_timestamp() - 120;
     let metric = "argo-monitoring/probe-submissions";

@@ -45,15 +45,7 @@ mod tests {
             let body = std::fs::read(repo_root().join("demo").join(name)).unwrap();
             tables::put_object(&s3, &bucket, name, body).await.unwrap();
         }
-        let store = MappingStore::new(
-            s3,
-            MappingsConfig {
-                bucket,
-                metadata_key: "metadata_mappings.json".into(),
-                metrics_key: "metrics_mappings.json".into(),
-                revalidate_after: std::time::Duration::from_secs(60),
-            },
-        );
+        let store = MappingStore::new(s3, MappingsConfig::for_bucket(bucket));
         let events = sample_events("metric-metadata");
         assert!(events.len() >= 6, "one sample event per route");
         for event in events {

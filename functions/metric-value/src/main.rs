@@ -63,15 +63,7 @@ mod tests {
             tables::put_object(&s3, &bucket, name, body).await.unwrap();
         }
         let state = State {
-            store: MappingStore::new(
-                s3,
-                MappingsConfig {
-                    bucket,
-                    metadata_key: "metadata_mappings.json".into(),
-                    metrics_key: "metrics_mappings.json".into(),
-                    revalidate_after: std::time::Duration::from_secs(60),
-                },
-            ),
+            store: MappingStore::new(s3, MappingsConfig::for_bucket(bucket)),
             prometheus: Prometheus::new(&server.url, std::time::Duration::from_secs(5)),
             range_start: telltale::config::DEFAULT_RANGE_START,
         };

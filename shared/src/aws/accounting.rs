@@ -75,16 +75,7 @@ impl AccountingTable {
     }
 
     async fn get(&self, id: &str) -> Result<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| failed("reading the accounting table", describe(&e)))?;
-        Ok(out.item)
+        super::get_by_id(&self.client, &self.table, id).await
     }
 
     pub async fn token(&self) -> Result<Option<StoredToken>> {

@@ -44,6 +44,34 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
 
+/// Reads one item by its `id` partition key, strongly consistent (the tables written with
+/// conditional writes are read back this way).
+pub async fn get_by_id(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    id: &str,
+) -> crate::error::Result<
+    Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(id.to_string()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| {
+            crate::error::Error::unavailable(
+                crate::error::Dependency::DynamoDb,
+                format!("reading {table}: {}", describe(&e)),
+            )
+        })?;
+    Ok(out.item)
+}
+
 /// The most precise text of an SDK error: service code and message where the service sent
 /// them, otherwise the transport failure (connection refused, timeout, ...).
 pub fn describe<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String

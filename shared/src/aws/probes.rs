@@ -73,16 +73,7 @@ impl ProbeTable {
     }
 
     async fn get_item(&self, id: &str) -> Result<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("reading the probe table", describe(&e)))?;
-        Ok(out.item)
+        super::get_by_id(&self.client, &self.table, id).await
     }
 
     fn put(&self, item: Item) -> Result<TransactWriteItem> {

@@ -63,20 +63,29 @@ pub async fn ensure_sample_candidate(
 /// Partition key of the API-key table.
 pub const API_KEYS_HASH_KEY: &str = "key_hash";
 
-/// Creates the API-key table if it does not exist yet.
-pub async fn ensure_api_keys_table(
+/// Creates a table with just a string partition key, if it does not exist yet.
+async fn ensure_keyed_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
+    hash_key: &str,
 ) -> Result<(), String> {
     let result = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(API_KEYS_HASH_KEY)?)
-        .key_schema(key(API_KEYS_HASH_KEY, KeyType::Hash)?)
+        .attribute_definitions(attr(hash_key)?)
+        .key_schema(key(hash_key, KeyType::Hash)?)
         .send()
         .await;
     created_or_existing(table, result).map(|_| ())
+}
+
+/// Creates the API-key table if it does not exist yet.
+pub async fn ensure_api_keys_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), String> {
+    ensure_keyed_table(client, table, API_KEYS_HASH_KEY).await
 }
 
 /// `Ok(true)` if the table was created now, `Ok(false)` if it already existed.
@@ -249,13 +258,5 @@ pub async fn ensure_accounting_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<(), String> {
-    let result = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("id")?)
-        .key_schema(key("id", KeyType::Hash)?)
-        .send()
-        .await;
-    created_or_existing(table, result).map(|_| ())
+    ensure_keyed_table(client, table, "id").await
 }

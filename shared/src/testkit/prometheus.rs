@@ -91,6 +91,28 @@ impl PrometheusServer {
     }
 }
 
+impl PrometheusServer {
+    /// What Prometheus itself answers for `promql` at `time`: the scalar, or the first
+    /// sample of the vector (the tests' reference values).
+    pub async fn value(&self, promql: &str, time: i64) -> f64 {
+        let body: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", promql), ("time", &time.to_string())])
+            .send()
+            .await
+            .expect("querying Prometheus")
+            .json()
+            .await
+            .expect("Prometheus answers JSON");
+        let data = &body["data"];
+        let v = match data["resultType"].as_str() {
+            Some("scalar") => &data["result"][1],
+            _ => &data["result"][0]["value"][1],
+        };
+        v.as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+    }
+}
+
 static SERVER: OnceLock<PrometheusServer> = OnceLock::new();
 
 /// The test binary's Prometheus, started on first use with the series `dataset` returns.
