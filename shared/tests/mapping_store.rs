@@ -110,7 +110,7 @@ async fn an_update_is_picked_up_after_the_revalidation_interval() {
         metric_name(&store, "res", "m1").await.as_deref(),
         Some("first")
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     assert_eq!(
         metric_name(&store, "res", "m1").await.as_deref(),
         Some("second")
