@@ -33,3 +33,61 @@ async fn main() -> Result<(), Error> {
     };
     run(service_fn(|event| handler(&state, event))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale::config::{PeriodMode, Secret};
+    use telltale::testkit::eosc::TokenEndpoint;
+    use telltale::testkit::{moto::moto, repo_root, unique};
+
+    fn sample_event() -> LambdaEvent<Value> {
+        let text = std::fs::read_to_string(repo_root().join("events/token-refresh/scheduled.json"))
+            .unwrap();
+        LambdaEvent::new(
+            serde_json::from_str(&text).unwrap(),
+            lambda_runtime::Context::default(),
+        )
+    }
+
+    /// The sample scheduled event refreshes the token; with the endpoint down the invocation
+    /// fails with the reason and the stored token stays.
+    #[tokio::test]
+    async fn the_sample_event_refreshes_and_a_failure_fails_the_invocation() {
+        let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
+        let dynamodb = telltale::aws::dynamodb_client(&moto().sdk_config().await);
+        let table = unique("tokens");
+        telltale::aws::tables::ensure_accounting_table(&dynamodb, &table)
+            .await
+            .unwrap();
+        let state = State {
+            config: AccountingConfig {
+                base_url: "http://127.0.0.1:9".into(),
+                token_url: aai.url.clone(),
+                client_id: "client".into(),
+                client_secret: Secret::new("secret"),
+                initial_refresh_token: Some(Secret::new("first-refresh")),
+                table: table.clone(),
+                period_mode: PeriodMode::Cumulative,
+                concurrency: 1,
+                refresh_margin: std::time::Duration::from_secs(300),
+                retry_base: std::time::Duration::from_millis(10),
+                retries: 0,
+            },
+            table: AccountingTable::new(dynamodb, table),
+            http: reqwest::Client::new(),
+        };
+        let answer = handler(&state, sample_event()).await.unwrap();
+        assert_eq!(answer["version"], 1);
+        let stored = state.table.token().await.unwrap().unwrap();
+
+        aai.set_down(true);
+        let err = handler(&state, sample_event()).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("OIDC token endpoint answered with an error: HTTP 503"),
+            "{err}"
+        );
+        assert_eq!(state.table.token().await.unwrap().unwrap(), stored);
+    }
+}
