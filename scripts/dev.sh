@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make dev`: the whole bundle on this machine. Installs what is missing, starts the local
 # services on loopback, creates the table and bucket, uploads the demo mappings, prints a demo
-# API key and runs `cargo lambda watch` with its router on localhost:$INVOKE_PORT.
-# Ctrl-C stops everything it started.
+# API key, runs the template's schedules locally (scripts/local_scheduler.py; faster with
+# LOCAL_SCHEDULE_SPEEDUP) and runs `cargo lambda watch` with its router on
+# localhost:$INVOKE_PORT. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,7 @@ EMAIL_FROM="ARGO Monitoring <no-reply@telltale.localhost>"
 TEAM_EMAIL=monitoring-team@telltale.localhost
 PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 INFLUXDB_URL=http://127.0.0.1:$INFLUXDB_PORT
+INFLUXDB_DATABASE=telltale
 PUSHGATEWAY_URL=http://127.0.0.1:$PUSHGATEWAY_PORT
 ALERTMANAGER_URL=http://127.0.0.1:$ALERTMANAGER_PORT
 RUST_LOG=info
@@ -53,6 +55,13 @@ set -a; source "$STATE_DIR/dev.env"; set +a
 cargo build -q -p telltale --bin telltale
 ./target/debug/telltale local setup --mappings-dir demo
 key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/null)
+curl -fsS -o /dev/null -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=CREATE DATABASE $INFLUXDB_DATABASE"
+
+# The template's schedules (collectors, email-retry, ...) fire through cargo lambda watch.
+python scripts/local_scheduler.py --env-file "$STATE_DIR/dev.env" \
+  --invoke-url "http://127.0.0.1:$INVOKE_PORT" --speedup "${LOCAL_SCHEDULE_SPEEDUP:-1}" \
+  >"$STATE_DIR/scheduler.log" 2>&1 &
+PIDS+=($!)
 
 cat <<MSG
 
@@ -63,6 +72,9 @@ cat <<MSG
         curl -H "x-api-key: \$KEY" localhost:$INVOKE_PORT/api/v2/probes/
   team CLI:  TELLTALE_API_KEY=\$KEY ./target/debug/telltale probes list
   emails SES accepted: http://127.0.0.1:$MOTO_PORT/moto-api/data.json (under "ses")
+  schedules (collectors every 5 min / 1 h, email-retry, ...): tail -f $STATE_DIR/scheduler.log
+  KPIs in InfluxDB:  curl -G http://127.0.0.1:$INFLUXDB_PORT/query --data-urlencode db=telltale \
+                       --data-urlencode 'q=SELECT * FROM probe_pipeline ORDER BY time DESC LIMIT 5'
   services: moto :$MOTO_PORT, Prometheus :$PROMETHEUS_PORT, InfluxDB :$INFLUXDB_PORT,
             Pushgateway :$PUSHGATEWAY_PORT, Alertmanager :$ALERTMANAGER_PORT (logs in $STATE_DIR/)
   Ctrl-C stops everything.

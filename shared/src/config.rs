@@ -160,6 +160,37 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// Where a secret comes from: the variable itself (local runs) or, as deployed, the name of an
+/// SSM Parameter Store SecureString in `<NAME>_PARAMETER`, read once at cold start so the
+/// secret never sits in the function's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretRef {
+    Value(Secret),
+    Parameter {
+        /// The variable that named it, for error messages.
+        variable: &'static str,
+        name: String,
+    },
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// `parameter_var` (an SSM parameter name) wins over `value_var` (the secret itself).
+    pub fn secret(
+        &self,
+        value_var: &'static str,
+        parameter_var: &'static str,
+    ) -> Option<SecretRef> {
+        let set = |name: &str| (self.0)(name).filter(|v| !v.trim().is_empty());
+        if let Some(name) = set(parameter_var) {
+            return Some(SecretRef::Parameter {
+                variable: parameter_var,
+                name: name.trim().to_string(),
+            });
+        }
+        set(value_var).map(|v| SecretRef::Value(Secret::new(v)))
+    }
+}
+
 /// How a push chooses its periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeriodMode {

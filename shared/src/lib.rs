@@ -7,6 +7,7 @@
 pub mod accounting;
 pub mod auth;
 pub mod aws;
+pub mod collectors;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -15,7 +15,7 @@ use telltale::config::{MappingsConfig, DEFAULT_RANGE_START};
 use telltale::metrics::api::value_routes;
 use telltale::metrics::prometheus::Prometheus;
 use telltale::metrics::store::MappingStore;
-use telltale::testkit::prometheus::PrometheusServer;
+use telltale::testkit::prometheus::{demo_series, PrometheusServer};
 use telltale::testkit::{moto::moto, repo_root, unique, watch::Watch};
 
 const WARMUP: usize = 20;
@@ -30,13 +30,7 @@ fn summary(mut d: Vec<Duration>) -> (f64, f64, f64) {
 
 #[tokio::main]
 async fn main() {
-    let series = std::process::Command::new("python3")
-        .arg(repo_root().join("scripts/demo_series.py"))
-        .arg("48")
-        .output()
-        .expect("running scripts/demo_series.py")
-        .stdout;
-    let server = PrometheusServer::start(&String::from_utf8(series).expect("text"));
+    let server = PrometheusServer::start(&demo_series());
     let s3 = s3_client(&moto().sdk_config().await);
     let bucket = unique("bench");
     tables::ensure_bucket(&s3, &bucket).await.expect("bucket");

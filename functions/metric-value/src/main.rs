@@ -37,18 +37,8 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::aws::tables;
-    use telltale::testkit::prometheus::prometheus;
+    use telltale::testkit::prometheus::{demo_series, prometheus};
     use telltale::testkit::{events::sample_events, moto::moto, repo_root, unique};
-
-    /// The demo series `make dev` loads (48 hours up to a minute ago).
-    fn demo_series() -> String {
-        let out = std::process::Command::new("python3")
-            .arg(repo_root().join("scripts/demo_series.py"))
-            .arg("48")
-            .output()
-            .expect("running scripts/demo_series.py");
-        String::from_utf8(out.stdout).expect("the demo series are text")
-    }
 
     /// Every sample event in `events/metric-value/` runs through the handler against the demo
     /// mappings (moto's S3) and the demo series (a real Prometheus).

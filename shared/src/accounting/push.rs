@@ -269,6 +269,7 @@ impl Pusher<'_> {
                     .table
                     .finish(&key, false, None, None, Some(&reason), &at)
                     .await;
+                self.note(&t, false, None, Some(&reason), &at).await;
                 return Outcome::Failed(not(reason));
             }
         };
@@ -283,6 +284,7 @@ impl Pusher<'_> {
                     .table
                     .set_last_end(&t.installation, &t.definition, end)
                     .await;
+                self.note(&t, true, Some(value), None, &at).await;
                 if let Err(e) = recorded.and(last) {
                     // Pushed, but not recorded: say so rather than hide it.
                     return Outcome::Failed(not(format!(
@@ -305,8 +307,28 @@ impl Pusher<'_> {
                     .table
                     .finish(&key, false, Some(value), None, Some(&reason), &at)
                     .await;
+                self.note(&t, false, Some(value), Some(&reason), &at).await;
                 Outcome::Failed(not(reason))
             }
+        }
+    }
+
+    /// Keeps the metric's latest outcome for the `accounting_push` collector. Losing it only
+    /// makes that figure stale, so a failure is logged, not raised.
+    async fn note(
+        &self,
+        t: &Target,
+        pushed: bool,
+        value: Option<f64>,
+        reason: Option<&str>,
+        at: &str,
+    ) {
+        if let Err(e) = self
+            .table
+            .record_outcome(&t.installation, &t.definition, pushed, value, reason, at)
+            .await
+        {
+            tracing::warn!(resource = %t.resource, metric = %t.metric, error = %e, "push outcome not recorded");
         }
     }
 

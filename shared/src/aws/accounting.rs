@@ -5,6 +5,7 @@
 //! | `token` | access token, its expiry, the (rotated) refresh token, `version` for conditional writes |
 //! | `push#<installation>#<definition>#<start>#<end>` | the outcome of pushing one metric for one period: `pushing` (claimed, with a lease), `pushed` (with `metric_id`) or `failed` (with the reason) |
 //! | `last#<installation>#<definition>` | end of the last successful push (incremental mode) |
+//! | `outcome#<installation>#<definition>` | how the metric's latest push ended, whatever its period, and when it last succeeded (read by the `accounting_push` collector with one BatchGetItem per 100 metrics) |
 
 use super::describe;
 use crate::config::Secret;
@@ -38,7 +39,26 @@ pub struct PushRecord {
     pub claimed_until: Option<i64>,
 }
 
+/// How a metric's latest push ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastOutcome {
+    /// `pushed` or `failed`.
+    pub state: String,
+    /// When it ended (RFC 3339).
+    pub at: String,
+    pub last_success_at: Option<String>,
+    pub reason: Option<String>,
+    pub value: Option<f64>,
+}
+
 type Item = HashMap<String, AttributeValue>;
+
+pub fn outcome_key(installation: &str, definition: &str) -> String {
+    format!("outcome#{installation}#{definition}")
+}
+
+/// BatchGetItem reads at most this many keys per call.
+const BATCH_GET_LIMIT: usize = 100;
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
@@ -236,5 +256,126 @@ impl AccountingTable {
             }
             Err(e) => Err(failed("recording the last push", describe(&e))),
         }
+    }
+
+    /// Records how this metric's push ended; a success also moves `last_success_at`.
+    pub async fn record_outcome(
+        &self,
+        installation: &str,
+        definition: &str,
+        pushed: bool,
+        value: Option<f64>,
+        reason: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
+        let mut set = vec!["#state = :state", "#at = :at"];
+        let mut names = HashMap::from([
+            ("#state".to_string(), "state".to_string()),
+            ("#at".to_string(), "at".to_string()),
+        ]);
+        let mut values = HashMap::from([
+            (
+                ":state".to_string(),
+                s(if pushed { "pushed" } else { "failed" }),
+            ),
+            (":at".to_string(), s(at)),
+        ]);
+        if pushed {
+            set.push("last_success_at = :at");
+        }
+        if let Some(v) = value {
+            names.insert("#value".into(), "value".into());
+            values.insert(":value".into(), n(v));
+            set.push("#value = :value");
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        match reason {
+            Some(r) => {
+                values.insert(":reason".into(), s(r));
+                expression.push_str(", reason = :reason");
+            }
+            None => expression.push_str(" REMOVE reason"),
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&outcome_key(installation, definition)))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|e| failed("recording a push outcome", describe(&e)))?;
+        Ok(())
+    }
+
+    /// The latest outcome of each `(installation, definition)` that has one, read in batches.
+    pub async fn outcomes(
+        &self,
+        metrics: &[(String, String)],
+    ) -> Result<HashMap<(String, String), LastOutcome>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let by_key: HashMap<String, (String, String)> = metrics
+            .iter()
+            .map(|(i, d)| (outcome_key(i, d), (i.clone(), d.clone())))
+            .collect();
+        let keys: Vec<&String> = by_key.keys().collect();
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            let mut request = Some(
+                chunk
+                    .iter()
+                    .map(|k| HashMap::from([("id".to_string(), s(k))]))
+                    .collect::<Vec<_>>(),
+            );
+            // DynamoDB may leave keys unprocessed under load; ask again for those, a few times.
+            for attempt in 0..5u64 {
+                let Some(batch) = request.take().filter(|b| !b.is_empty()) else {
+                    break;
+                };
+                let wanted = KeysAndAttributes::builder()
+                    .set_keys(Some(batch))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, wanted)
+                    .send()
+                    .await
+                    .map_err(|e| failed("reading push outcomes", describe(&e)))?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let Some(metric) = text(&item, "id").and_then(|id| by_key.get(&id)) else {
+                        continue;
+                    };
+                    found.insert(
+                        metric.clone(),
+                        LastOutcome {
+                            state: text(&item, "state").unwrap_or_default(),
+                            at: text(&item, "at").unwrap_or_default(),
+                            last_success_at: text(&item, "last_success_at"),
+                            reason: text(&item, "reason"),
+                            value: num(&item, "value"),
+                        },
+                    );
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys);
+                if request.as_ref().is_some_and(|r| !r.is_empty()) {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+            }
+            if request.is_some_and(|r| !r.is_empty()) {
+                return Err(failed("reading push outcomes", "keys left unprocessed"));
+            }
+        }
+        Ok(found)
     }
 }

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod probes;
 pub mod s3;
 pub mod ses;
+pub mod ssm;
 pub mod tables;
 
 use aws_config::{BehaviorVersion, SdkConfig};

@@ -346,6 +346,14 @@ impl Outbox for ProbeTable {
             .collect())
     }
 
+    async fn pending_emails(&self) -> Result<Vec<OutboxEmail>> {
+        self.query_all(EMAILS_DUE_INDEX, "due", PENDING)
+            .await?
+            .into_iter()
+            .map(|item| from_item(item, "email"))
+            .collect()
+    }
+
     async fn get_email(&self, id: &str) -> Result<Option<OutboxEmail>> {
         match self.get_item(id).await? {
             Some(item)

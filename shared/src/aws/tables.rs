@@ -54,8 +54,9 @@ pub async fn ensure_sample_candidate(
         state: "sent".into(),
         attempts: 0,
         last_error: None,
-        sent_at: Some(at),
+        sent_at: Some(at.clone()),
         message_id: None,
+        queued_at: Some(at),
     };
     table.create(&candidate, &email, None).await.map(|_| ())
 }

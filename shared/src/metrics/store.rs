@@ -33,6 +33,8 @@ struct FileState<T> {
     /// downloaded and parsed again at every revalidation.
     seen_etag: Option<String>,
     last_error: Option<String>,
+    /// Problems found in the newest upload when it was rejected; 0 once a version loads.
+    rejected_problems: usize,
 }
 
 impl<T> FileState<T> {
@@ -42,6 +44,7 @@ impl<T> FileState<T> {
             good: None,
             seen_etag: None,
             last_error: None,
+            rejected_problems: 0,
         }
     }
 
@@ -54,6 +57,7 @@ impl<T> FileState<T> {
             last_modified: self.good.as_ref().and_then(|g| g.last_modified.clone()),
             loaded_at: self.good.as_ref().map(|g| g.loaded_at.clone()),
             last_error: self.last_error.clone(),
+            validation_errors: self.rejected_problems,
         }
     }
 
@@ -111,6 +115,8 @@ pub struct FileHealth {
     pub last_modified: Option<String>,
     pub loaded_at: Option<String>,
     pub last_error: Option<String>,
+    /// How many problems the newest upload had, when it was rejected (0 when it loaded).
+    pub validation_errors: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -211,6 +217,7 @@ async fn refresh<T>(
                             .unwrap_or_default(),
                     }));
                     file.last_error = None;
+                    file.rejected_problems = 0;
                 }
                 Err(problems) => {
                     let listed: Vec<String> = problems.iter().map(Problem::to_string).collect();
@@ -223,6 +230,7 @@ async fn refresh<T>(
                     );
                     tracing::error!(bucket, key = %file.key, kept_previous = file.good.is_some(), "{message}");
                     file.last_error = Some(message);
+                    file.rejected_problems = problems.len();
                 }
             }
         }

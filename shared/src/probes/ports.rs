@@ -41,6 +41,27 @@ pub struct OutboxEmail {
     pub last_error: Option<String>,
     pub sent_at: Option<String>,
     pub message_id: Option<String>,
+    /// When the email was recorded (RFC 3339); older items have none.
+    #[serde(default)]
+    pub queued_at: Option<String>,
+}
+
+impl OutboxEmail {
+    /// The pending email a candidate's change to `status` causes, recorded at `at`.
+    pub fn pending(candidate_id: &str, status: Status, email: Email, at: &str) -> Self {
+        OutboxEmail {
+            id: email_id(candidate_id, status),
+            candidate_id: candidate_id.to_string(),
+            status,
+            email,
+            state: "pending".into(),
+            attempts: 0,
+            last_error: None,
+            sent_at: None,
+            message_id: None,
+            queued_at: Some(at.to_string()),
+        }
+    }
 }
 
 pub fn email_id(candidate_id: &str, status: Status) -> String {
@@ -93,6 +114,9 @@ pub trait Outbox {
 
     /// Ids of the emails not sent yet.
     fn pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// The emails not sent yet, whole (for the outbox's figures).
+    fn pending_emails(&self) -> impl Future<Output = Result<Vec<OutboxEmail>>> + Send;
 
     fn get_email(&self, id: &str) -> impl Future<Output = Result<Option<OutboxEmail>>> + Send;
 }

@@ -329,17 +329,12 @@ pub async fn change_status<S: CandidateStore + Outbox>(
     let mail_id = email_id(id, change.to);
     let email = match store.get_email(&mail_id).await? {
         Some(_) => None,
-        None => Some(OutboxEmail {
-            id: mail_id.clone(),
-            candidate_id: id.to_string(),
-            status: change.to,
-            email: compose(change.to, &next, settings),
-            state: "pending".into(),
-            attempts: 0,
-            last_error: None,
-            sent_at: None,
-            message_id: None,
-        }),
+        None => Some(OutboxEmail::pending(
+            id,
+            change.to,
+            compose(change.to, &next, settings),
+            &at,
+        )),
     };
     store
         .replace(&next, current.version, email.as_ref())

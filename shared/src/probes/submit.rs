@@ -3,9 +3,7 @@
 use super::email::{compose, EmailSettings};
 use super::model::{timestamp, Candidate, ListItem, Status};
 use super::outbox::{deliver, Delivery};
-use super::ports::{
-    email_id, CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail,
-};
+use super::ports::{CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail};
 use super::validate::{validate, Submission};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
@@ -66,17 +64,12 @@ pub async fn submit<S: CandidateStore + Outbox>(
         &caller.name,
         &at,
     );
-    let email = OutboxEmail {
-        id: email_id(&candidate.id, Status::Submitted),
-        candidate_id: candidate.id.clone(),
-        status: Status::Submitted,
-        email: compose(Status::Submitted, &candidate, settings),
-        state: "pending".into(),
-        attempts: 0,
-        last_error: None,
-        sent_at: None,
-        message_id: None,
-    };
+    let email = OutboxEmail::pending(
+        &candidate.id,
+        Status::Submitted,
+        compose(Status::Submitted, &candidate, settings),
+        &at,
+    );
     let idempotency = idempotency_key.map(|key| IdempotencyRecord {
         key_id: sha256(&[&caller.name, key]),
         request_hash: request_hash.clone(),

@@ -33,14 +33,7 @@ pub struct TokenEndpoint {
     state: Arc<Mutex<Aai>>,
 }
 
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binding a double");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
+use super::serve;
 
 fn error(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()

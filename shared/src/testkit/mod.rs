@@ -4,8 +4,11 @@
 //! when the test binary exits (however it exits) the pipe closes and the service stops. A
 //! service whose binary is missing fails the test with the command that installs it.
 
+pub mod collectors;
 pub mod eosc;
 pub mod events;
+pub mod influx;
+pub mod influx2;
 pub mod moto;
 pub mod probes;
 pub mod prometheus;
@@ -38,6 +41,17 @@ pub fn venv_bin(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Serves an HTTP double on a free loopback port, in the background of the current runtime;
+/// its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a double");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
 }
 
 /// A name no other test (or test binary) uses: lowercase, valid for buckets and tables.

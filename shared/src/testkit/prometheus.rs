@@ -113,6 +113,16 @@ impl PrometheusServer {
     }
 }
 
+/// The demo series `make dev` loads (48 hours up to a minute ago).
+pub fn demo_series() -> String {
+    let out = Command::new("python3")
+        .arg(super::repo_root().join("scripts/demo_series.py"))
+        .arg("48")
+        .output()
+        .expect("running scripts/demo_series.py");
+    String::from_utf8(out.stdout).expect("the demo series are text")
+}
+
 static SERVER: OnceLock<PrometheusServer> = OnceLock::new();
 
 /// The test binary's Prometheus, started on first use with the series `dataset` returns.

@@ -1,0 +1,100 @@
+//! `telltale collect`: run a KPI collector by hand, as the seed's collectors ran.
+//!
+//! - `--list`: names, intervals and descriptions;
+//! - `<name> --dry-run`: the line protocol it would write, on standard output; nothing is
+//!   written and no InfluxDB is needed;
+//! - `<name>`: collect and write to the InfluxDB the `INFLUXDB_*` variables name;
+//! - `--verbose`: debug logs on standard error;
+//! - `--template`: the collectors' section of `infra/template.yaml`, generated from the registry.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use std::process::ExitCode;
+use telltale::aws;
+use telltale::collectors::builtin::{find, names, BUILTINS};
+use telltale::collectors::line::{encode, Precision};
+use telltale::collectors::run::{collect, run as run_collector};
+use telltale::collectors::sink::{config::InfluxConfig, InfluxSink};
+use telltale::collectors::sources::Sources;
+use telltale::collectors::template;
+
+#[derive(Args)]
+pub struct CollectArgs {
+    /// The collector to run (see --list).
+    name: Option<String>,
+    /// List the collectors: name, interval, description.
+    #[arg(long, conflicts_with_all = ["name", "dry_run", "template"])]
+    list: bool,
+    /// Print the line protocol instead of writing it.
+    #[arg(long)]
+    dry_run: bool,
+    /// Log debug messages on standard error.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print the collectors' section of the SAM template.
+    #[arg(long, conflicts_with_all = ["name", "dry_run"])]
+    template: bool,
+}
+
+fn init_logs(verbose: bool) {
+    let level = if verbose { "debug" } else { "warn" };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_target(false)
+        .try_init();
+}
+
+pub async fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
+    init_logs(args.verbose);
+    if args.list {
+        let width = BUILTINS.iter().map(|c| c.name().len()).max().unwrap_or(0);
+        for c in BUILTINS {
+            println!(
+                "{:width$}  {:>4}  {}",
+                c.name(),
+                c.interval(),
+                c.description()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.template {
+        print!("{}", template::section().map_err(anyhow::Error::msg)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(name) = args.name else {
+        bail!(
+            "name a collector (one of: {}) or use --list",
+            names().join(", ")
+        );
+    };
+    let Some(collector) = find(&name) else {
+        bail!("unknown collector {name:?}; known: {}", names().join(", "));
+    };
+    let sdk = aws::sdk_config().await;
+    let sources = Sources::from_env(&sdk)?;
+    let now = time::OffsetDateTime::now_utc();
+    if args.dry_run {
+        let precision_text =
+            std::env::var("INFLUXDB_PRECISION").unwrap_or_else(|_| "s".to_string());
+        let precision = Precision::parse(precision_text.trim()).with_context(|| {
+            format!("INFLUXDB_PRECISION={precision_text:?}: use ns, us, ms or s")
+        })?;
+        let collected = collect(collector, &sources, now).await?;
+        for w in &collected.warnings {
+            eprintln!("warning: {w}");
+        }
+        print!("{}", encode(&collected.points, precision)?);
+        eprintln!(
+            "{}: {} point(s), nothing written (dry run)",
+            collector.name(),
+            collected.points.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let sink = InfluxSink::connect(InfluxConfig::from_env()?, &aws::ssm::ssm_client(&sdk)).await?;
+    let report = run_collector(collector, &sources, &sink, now).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,93 @@
+//! `telltale local setup`: create the tables, the bucket and the SES identity on the local
+//! emulator and upload mapping files (used by `make dev`; refuses anything but an emulator).
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use telltale::auth::{hash_key, KeyLookup, Role, StoredKey};
+use telltale::aws::{self, keys::ApiKeys, probes::ProbeTable, tables};
+
+#[derive(Subcommand)]
+pub enum LocalCommand {
+    /// Create the tables, the mappings bucket and the SES identity on the emulator named by
+    /// AWS_ENDPOINT_URL, upload the mapping files, and register the sample events' key.
+    Setup {
+        #[arg(long, env = "API_KEYS_TABLE")]
+        keys_table: String,
+        #[arg(long, env = "PROBES_TABLE")]
+        probes_table: String,
+        #[arg(long, env = "ACCOUNTING_TABLE")]
+        accounting_table: String,
+        /// The sender address to verify in SES.
+        #[arg(long, env = "EMAIL_FROM")]
+        email_from: String,
+        #[arg(long, env = "MAPPINGS_BUCKET")]
+        bucket: String,
+        /// Folder holding metadata_mappings.json and metrics_mappings.json.
+        #[arg(long, default_value = "demo")]
+        mappings_dir: PathBuf,
+    },
+}
+
+pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
+    let LocalCommand::Setup {
+        keys_table,
+        probes_table,
+        accounting_table,
+        email_from,
+        bucket,
+        mappings_dir,
+    } = command;
+    let sdk = aws::sdk_config().await;
+    if sdk.endpoint_url().is_none() {
+        bail!("local setup only talks to an emulator: set AWS_ENDPOINT_URL (make dev does)");
+    }
+    let dynamodb = aws::dynamodb_client(&sdk);
+    let s3 = aws::s3_client(&sdk);
+    tables::ensure_api_keys_table(&dynamodb, &keys_table)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tables::ensure_probes_table(&dynamodb, &probes_table)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tables::ensure_accounting_table(&dynamodb, &accounting_table)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let (_, address) = email_from
+        .rsplit_once('<')
+        .map(|(n, a)| (n, a.trim_end_matches('>')))
+        .unwrap_or(("", email_from.as_str()));
+    tables::ensure_email_identity(&aws::ses_client(&sdk), address)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tables::ensure_sample_candidate(&ProbeTable::new(dynamodb.clone(), &probes_table)).await?;
+    let keys = ApiKeys::new(dynamodb.clone(), keys_table.clone());
+    if keys
+        .find(&hash_key(tables::SAMPLE_EVENTS_KEY))
+        .await?
+        .is_none()
+    {
+        let sample = StoredKey {
+            key_hash: hash_key(tables::SAMPLE_EVENTS_KEY),
+            name: "sample-events".into(),
+            role: Role::Monitoring,
+        };
+        keys.put(&sample, "1970-01-01T00:00:00Z").await?;
+    }
+    tables::ensure_bucket(&s3, &bucket)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    for name in [
+        telltale::config::DEFAULT_METADATA_KEY,
+        telltale::config::DEFAULT_METRICS_KEY,
+    ] {
+        let path = mappings_dir.join(name);
+        let body = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        tables::put_object(&s3, &bucket, name, body)
+            .await
+            .map_err(anyhow::Error::msg)?;
+    }
+    eprintln!("local setup done: tables {keys_table} and {probes_table}, bucket {bucket}, SES identity {address}");
+    Ok(ExitCode::SUCCESS)
+}

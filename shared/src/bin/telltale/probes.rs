@@ -1,0 +1,108 @@
+//! `telltale probes list|show|set-status`: the monitoring team's day-to-day work on probe
+//! candidates, through the API (`TELLTALE_API_URL`, `TELLTALE_API_KEY`).
+
+use clap::{Args, Subcommand};
+use std::process::ExitCode;
+use telltale::probes::client::{render_details, render_list, ProbeClient};
+
+#[derive(Args)]
+pub struct ProbesArgs {
+    /// Base URL of the API, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod
+    #[arg(
+        long,
+        env = "TELLTALE_API_URL",
+        default_value = "http://localhost:9000"
+    )]
+    api_url: String,
+    #[arg(long, env = "TELLTALE_API_KEY", hide_env_values = true)]
+    api_key: String,
+    /// Print the API's JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: ProbesCommand,
+}
+
+#[derive(Subcommand)]
+enum ProbesCommand {
+    /// List candidates, sorted by name.
+    List {
+        /// Only this status: submitted, processing, testing, deployed or rejected.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show one candidate with its history and emails.
+    Show { id: String },
+    /// Move a candidate to another status; give the field that status needs.
+    SetStatus {
+        id: String,
+        /// processing (needs --service-type), testing (--devel-url), deployed (--production-url)
+        /// or rejected (--rejection-reason).
+        status: String,
+        #[arg(long)]
+        service_type: Option<String>,
+        #[arg(long)]
+        devel_url: Option<String>,
+        #[arg(long)]
+        production_url: Option<String>,
+        #[arg(long)]
+        rejection_reason: Option<String>,
+        /// Deploy before the minimum time in testing has passed (recorded in the history).
+        #[arg(long)]
+        force: bool,
+        /// Refuse the change if the candidate is no longer at this version (see `show`).
+        #[arg(long)]
+        expected_version: Option<u64>,
+    },
+}
+
+pub async fn run(args: ProbesArgs) -> anyhow::Result<ExitCode> {
+    let client = ProbeClient::new(&args.api_url, &args.api_key);
+    let (answer, render): (_, fn(&serde_json::Value) -> String) = match args.command {
+        ProbesCommand::List { status } => (client.list(status.as_deref()).await, render_list),
+        ProbesCommand::Show { id } => (client.show(&id).await, render_details),
+        ProbesCommand::SetStatus {
+            id,
+            status,
+            service_type,
+            devel_url,
+            production_url,
+            rejection_reason,
+            force,
+            expected_version,
+        } => {
+            let mut body = serde_json::json!({ "status": status });
+            for (field, value) in [
+                ("service_type", service_type),
+                ("devel_url", devel_url),
+                ("production_url", production_url),
+                ("rejection_reason", rejection_reason),
+            ] {
+                if let Some(v) = value {
+                    body[field] = serde_json::Value::String(v);
+                }
+            }
+            if force {
+                body["force"] = serde_json::Value::Bool(true);
+            }
+            (
+                client.set_status(&id, &body, expected_version).await,
+                render_details,
+            )
+        }
+    };
+    match answer {
+        Ok(value) if args.json => {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(value) => {
+            println!("{}", render(&value));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

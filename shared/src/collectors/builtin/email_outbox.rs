@@ -1,0 +1,70 @@
+//! `email_outbox`: probe emails SES has not accepted yet — an email that is not getting out is
+//! what the team must hear about.
+//!
+//! `email_outbox pending=<i>,failing=<i>,max_attempts=<i>,oldest_age_seconds=<i>`: pending
+//! emails, those of them whose last attempt was refused, the most attempts any of them took,
+//! and how long the oldest has waited (absent when none is pending). One query of the sparse
+//! `emails-due` index, which holds only pending emails.
+
+use crate::collectors::point::Point;
+use crate::collectors::sources::{Source, Sources};
+use crate::collectors::{age_seconds, Collected, Collector, CollectorError};
+use crate::probes::ports::Outbox;
+use futures::future::BoxFuture;
+use time::OffsetDateTime;
+
+pub struct EmailOutbox;
+
+const NAME: &str = "email_outbox";
+
+impl Collector for EmailOutbox {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn description(&self) -> &'static str {
+        "Probe emails not sent yet, how many were refused, and the age of the oldest"
+    }
+
+    fn interval(&self) -> &'static str {
+        "5m"
+    }
+
+    fn sources(&self) -> &'static [Source] {
+        &[Source::Outbox]
+    }
+
+    fn collect<'a>(
+        &'a self,
+        sources: &'a Sources,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<Collected, CollectorError>> {
+        Box::pin(async move {
+            let table = sources.probes(NAME)?;
+            let pending = table
+                .pending_emails()
+                .await
+                .map_err(|e| Source::Outbox.down(e.to_string()))?;
+            let oldest = pending
+                .iter()
+                .filter_map(|e| e.queued_at.as_deref().and_then(|at| age_seconds(at, now)))
+                .max();
+            let point = Point::new("email_outbox")
+                .field("pending", pending.len())
+                .field(
+                    "failing",
+                    pending.iter().filter(|e| e.last_error.is_some()).count(),
+                )
+                .field(
+                    "max_attempts",
+                    i64::from(pending.iter().map(|e| e.attempts).max().unwrap_or(0)),
+                )
+                .field_opt("oldest_age_seconds", oldest)
+                .at(now);
+            Ok(Collected {
+                points: vec![point],
+                warnings: Vec::new(),
+            })
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! One run of a collector, as the `collector` function and `telltale collect` do it: find the
+//! collector the event names, gather its points, drop (with a warning) any point that cannot
+//! be written, write the rest.
+
+use super::builtin::{find, names};
+use super::line::{encode_into, Precision};
+use super::sink::InfluxSink;
+use super::sources::Sources;
+use super::{Collected, Collector, CollectorError};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// What the `collector` function returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub collector: String,
+    /// Points gathered (and writable).
+    pub points: usize,
+    /// Points InfluxDB accepted.
+    pub written: usize,
+    pub warnings: Vec<String>,
+}
+
+/// The collector an event names: EventBridge Scheduler passes its input as the event
+/// (`{"collector": "probe_pipeline"}`); a classic rule's envelope carries it in `detail`.
+pub fn collector_for(event: &Value) -> Result<&'static dyn Collector, CollectorError> {
+    let known = names().join(", ");
+    let name = event
+        .get("collector")
+        .or_else(|| event.get("detail").and_then(|d| d.get("collector")))
+        .ok_or_else(|| {
+            CollectorError::Unknown(format!(
+                "the event names no collector: send {{\"collector\": \"<name>\"}} with one of: {known}"
+            ))
+        })?;
+    let name = name.as_str().ok_or_else(|| {
+        CollectorError::Unknown(format!("\"collector\" must be a string, one of: {known}"))
+    })?;
+    find(name).ok_or_else(|| {
+        let shown: String = name.chars().take(64).collect();
+        CollectorError::Unknown(format!("unknown collector {shown:?}; known: {known}"))
+    })
+}
+
+/// Gathers the points; a point that cannot be written becomes a warning instead.
+pub async fn collect(
+    collector: &dyn Collector,
+    sources: &Sources,
+    now: OffsetDateTime,
+) -> Result<Collected, CollectorError> {
+    let mut collected = collector.collect(sources, now).await?;
+    let mut scratch = String::new();
+    let mut writable = Vec::with_capacity(collected.points.len());
+    for point in collected.points {
+        scratch.clear();
+        match encode_into(&mut scratch, &point, Precision::Nanoseconds) {
+            Ok(()) => writable.push(point),
+            Err(e) => collected.warnings.push(e.to_string()),
+        }
+    }
+    collected.points = writable;
+    Ok(collected)
+}
+
+/// Gathers and writes; fails when nothing could be gathered or the write failed.
+pub async fn run(
+    collector: &dyn Collector,
+    sources: &Sources,
+    sink: &InfluxSink,
+    now: OffsetDateTime,
+) -> Result<Report, CollectorError> {
+    let collected = collect(collector, sources, now).await?;
+    let mut warnings = sink.warnings();
+    warnings.extend(collected.warnings);
+    for w in &warnings {
+        tracing::warn!(collector = collector.name(), "{w}");
+    }
+    let written = sink
+        .write(&collected.points)
+        .await
+        .map_err(|e| CollectorError::Sink(e.to_string()))?;
+    tracing::info!(
+        collector = collector.name(),
+        points = collected.points.len(),
+        written = written.points,
+        requests = written.requests,
+        warnings = warnings.len(),
+        "collector run"
+    );
+    Ok(Report {
+        collector: collector.name().to_string(),
+        points: collected.points.len(),
+        written: written.points,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_event_names_the_collector_either_way() {
+        let scheduler = json!({"collector": "probe_pipeline"});
+        assert_eq!(collector_for(&scheduler).unwrap().name(), "probe_pipeline");
+        let envelope = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
+                              "time": "2026-11-23T10:00:00Z", "detail": {"collector": "mas_catalog"}});
+        assert_eq!(collector_for(&envelope).unwrap().name(), "mas_catalog");
+    }
+
+    #[test]
+    fn an_unknown_or_missing_name_lists_the_known_ones() {
+        for event in [
+            json!({"collector": "nope"}),
+            json!({}),
+            json!({"collector": 5}),
+            json!({"detail": {}}),
+        ] {
+            let err = collector_for(&event).err().unwrap().to_string();
+            for name in names() {
+                assert!(err.contains(name), "{event}: {err}");
+            }
+        }
+        let long = json!({"collector": "x".repeat(10_000)});
+        assert!(collector_for(&long).err().unwrap().to_string().len() < 400);
+    }
+}
