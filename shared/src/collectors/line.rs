@@ -7,9 +7,12 @@
 //!   precedes a comma, space or `=`: the server unescapes only `\,`, `\ ` and `\=`, so `\\` is
 //!   stored as two backslashes. Escaping therefore puts a backslash before `,` and space (and
 //!   `=` outside measurements) and leaves backslashes alone.
-//! - A name ending in a backslash cannot be written at all: the separator after it would read
-//!   as escaped. Neither can a name with a line break, a measurement starting with `#` (the
-//!   line would be a comment), or the key `time` (the server drops such points).
+//! - A backslash right before `,`, space, `=` or `"`, or at the end of a name, cannot be
+//!   written so that it reads back the same: 1.6 scans tags by "is the previous byte a
+//!   backslash", field keys by backslash pairs, and unescapes measurement names twice (all
+//!   three found by writing to the real server). Such names are refused, as are names with a
+//!   control character (a line break ends the line, a leading tab reads as a separator), a measurement starting with `#` (the line would be a comment), and the keys
+//!   `time`, `_measurement`, `_field` (the server drops such points).
 //! - String field values escape `\` and `"`; line breaks inside them are kept.
 //! - NaN and ±Inf have no representation; a point without fields is not a point.
 
@@ -98,13 +101,18 @@ fn check_name(part: Part, text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err(format!("empty {what}"));
     }
-    if text.contains('\n') {
-        return Err(format!("{what} {text:?} contains a line break"));
+    // A line break ends the line; a leading tab is read as a separator. Names are labels, so
+    // every control character is refused rather than a list of those that happen to work.
+    if text.chars().any(char::is_control) {
+        return Err(format!("{what} {text:?} contains a control character"));
     }
-    if text.ends_with('\\') {
-        return Err(format!(
-            "{what} {text:?} ends with a backslash, which line protocol cannot represent"
-        ));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && matches!(chars.peek(), None | Some(',' | ' ' | '=' | '"')) {
+            return Err(format!(
+                "{what} {text:?} has a backslash before ',', ' ', '=' or '\"' or at its end, which InfluxDB does not read back as written"
+            ));
+        }
     }
     match part {
         Part::Measurement if text.starts_with('#') => Err(format!(
@@ -237,14 +245,14 @@ mod tests {
     fn escapes_what_the_server_unescapes_and_nothing_else() {
         let p = Point::new("my meas,ure=ment")
             .tag("tag key", "a,b=c d")
-            .tag("path", r"C:\temp\,x")
+            .tag("path", r"C:\temp\x")
             .field("f=1", 1i64)
             .field("s", r#"say "hi" \ bye"#)
             .field("x", 1.5)
             .field("ok", true);
         assert_eq!(
             line(&p),
-            "my\\ meas\\,ure=ment,path=C:\\temp\\\\,x,tag\\ key=a\\,b\\=c\\ d f\\=1=1i,ok=true,s=\"say \\\"hi\\\" \\\\ bye\",x=1.5\n"
+            "my\\ meas\\,ure=ment,path=C:\\temp\\x,tag\\ key=a\\,b\\=c\\ d f\\=1=1i,ok=true,s=\"say \\\"hi\\\" \\\\ bye\",x=1.5\n"
         );
     }
 
@@ -283,8 +291,12 @@ mod tests {
             (Point::new("#m").field("v", 1i64), "comment"),
             (Point::new("m\\").field("v", 1i64), "backslash"),
             (ok().tag("k", "v\\"), "backslash"),
+            (ok().tag("k", "a\\,b"), "backslash"),
+            (ok().field("a\\ b", 1i64), "backslash"),
+            (Point::new("m\\\"x").field("v", 1i64), "backslash"),
             (ok().tag("k", ""), "empty tag value"),
-            (ok().tag("k", "a\nb"), "line break"),
+            (ok().tag("k", "a\nb"), "control character"),
+            (ok().field("\t", 1i64), "control character"),
             (ok().tag("time", "x"), "reserved"),
             (ok().field("time", 1i64), "reserved"),
             (ok().tag("v", "x"), "both a tag and a field"),

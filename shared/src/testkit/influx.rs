@@ -102,6 +102,7 @@ impl InfluxServer {
         loop {
             let ready = Command::new("curl")
                 .args(["-fsSk", "-o", "/dev/null", &format!("{url}/ping")])
+                .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success());
             if ready {
