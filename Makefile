@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test bench build
+.PHONY: setup dev test bench bench-collectors build
 
 setup:
 	bash scripts/setup.sh
@@ -10,10 +10,14 @@ dev:
 test:
 	bash scripts/test.sh
 
-# Figures, not pass/fail: the value route next to a direct Prometheus query.
-bench:
-	bash scripts/setup.sh
+# Figures, not pass/fail: the value route next to a direct Prometheus query; the collectors.
+bench: bench-collectors
 	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench value_latency
+
+# Line-protocol encoding, probe_pipeline over 10,000 candidates, 50,000 points to InfluxDB.
+bench-collectors:
+	bash scripts/setup.sh
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench collectors
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
 

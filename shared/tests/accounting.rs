@@ -296,6 +296,20 @@ async fn a_4xx_is_recorded_and_the_others_go_on() {
         summary.line(),
         "accounting push: 1 pushed, 1 skipped, 1 failed"
     );
+    // Each metric's latest outcome is kept for the accounting_push collector.
+    let keys = [
+        ("inst-1".to_string(), "def-a".to_string()),
+        ("inst-1".to_string(), "def-b".to_string()),
+    ];
+    let outcomes = w.table.outcomes(&keys).await.unwrap();
+    let (a, b) = (&outcomes[&keys[0]], &outcomes[&keys[1]]);
+    assert_eq!((a.state.as_str(), b.state.as_str()), ("failed", "pushed"));
+    assert_eq!(a.reason.as_deref(), Some(summary.failed[0].reason.as_str()));
+    assert_eq!(
+        (a.last_success_at.as_ref(), b.last_success_at.as_ref()),
+        (None, Some(&b.at))
+    );
+    assert_eq!(b.value, Some(summary.pushed[0].value));
     // The failed one is retried by the next run for the same time; the pushed one is not.
     let again = w.push(at(100)).await;
     assert_eq!(
@@ -306,6 +320,9 @@ async fn a_4xx_is_recorded_and_the_others_go_on() {
             .collect::<Vec<_>>(),
         vec!["a"]
     );
+    let a = &w.table.outcomes(&keys).await.unwrap()[&keys[0]];
+    assert_eq!((a.state.as_str(), a.reason.as_ref()), ("pushed", None));
+    assert_eq!(a.last_success_at.as_ref(), Some(&a.at));
 }
 
 #[tokio::test]

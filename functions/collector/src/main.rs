@@ -32,3 +32,59 @@ async fn main() -> Result<(), Error> {
     };
     run(service_fn(|event| handler(&state, event))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale::testkit::collectors::Stack;
+    use telltale::testkit::prometheus::{demo_series, prometheus};
+    use telltale::testkit::repo_root;
+
+    /// Every sample event in `events/collector/` runs through the handler against the demo
+    /// stores and a real InfluxDB: the scheduler's input and a rule's envelope both name a
+    /// collector that writes; `*.fails.json` fails the invocation naming the known collectors.
+    #[tokio::test]
+    async fn every_sample_event_gets_its_expected_outcome() {
+        let demo = |name: &str| -> Value {
+            serde_json::from_slice(&std::fs::read(repo_root().join("demo").join(name)).unwrap())
+                .unwrap()
+        };
+        let (metadata, metrics) = (
+            demo("metadata_mappings.json"),
+            demo("metrics_mappings.json"),
+        );
+        let stack = Stack::new(&prometheus(demo_series).url, Some((&metadata, &metrics))).await;
+        let state = State {
+            sources: stack.sources(&[]),
+            sink: stack.sink(&[]).await,
+        };
+        let dir = repo_root().join("events/collector");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 7);
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let payload: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+            let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
+            let result = handler(&state, event).await;
+            if name.ends_with(".fails.json") {
+                let err = result.unwrap_err().to_string();
+                assert!(
+                    err.contains("unknown collector") && err.contains("probe_pipeline"),
+                    "{name}: {err}"
+                );
+            } else {
+                let report = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+                let written = report["written"].as_u64().unwrap();
+                assert!(
+                    written > 0 && written == report["points"].as_u64().unwrap(),
+                    "{name}: {report}"
+                );
+                assert!(report["collector"].is_string() && report["warnings"].is_array());
+            }
+        }
+    }
+}

@@ -129,6 +129,49 @@ impl ProbeTable {
         Err(store_error(what, "too many conflicting writes"))
     }
 
+    /// Writes candidates as they are, 25 per BatchWriteItem, with no email and no condition:
+    /// for loading existing candidates in bulk (e.g. from POEM) and for benchmarks. Moto's
+    /// transactions copy the whole table, so creating thousands one by one there is quadratic.
+    pub async fn import(&self, candidates: &[Candidate]) -> Result<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in candidates.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|c| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(candidate_item(c)?))
+                        .build()
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for attempt in 0..8u64 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| store_error("importing candidates", describe(&e)))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt == 7 {
+                    return Err(store_error(
+                        "importing candidates",
+                        "items left unprocessed",
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+        }
+        Ok(())
+    }
+
     async fn query_all(&self, index: &str, key: &str, value: &str) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;

@@ -112,8 +112,13 @@ impl Sources {
         })
     }
 
-    pub fn probes(&self, collector: &'static str) -> Result<&ProbeTable, CollectorError> {
-        need(&self.probes, collector, Source::Candidates)
+    /// The probe table, read through `index` (`Candidates` or `Outbox`).
+    pub fn probes(
+        &self,
+        collector: &'static str,
+        index: Source,
+    ) -> Result<&ProbeTable, CollectorError> {
+        need(&self.probes, collector, index)
     }
 
     pub fn mappings(&self, collector: &'static str) -> Result<&MappingStore, CollectorError> {

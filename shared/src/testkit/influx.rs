@@ -119,8 +119,11 @@ impl InfluxServer {
             url,
             dir,
             options,
+            // Every test has its own runtime: a pooled connection would outlive the one that
+            // opened it.
             http: reqwest::Client::builder()
                 .danger_accept_invalid_certs(true)
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("a client"),
             _child: Mutex::new(child),

@@ -40,7 +40,7 @@ impl Collector for EmailOutbox {
         now: OffsetDateTime,
     ) -> BoxFuture<'a, Result<Collected, CollectorError>> {
         Box::pin(async move {
-            let table = sources.probes(NAME)?;
+            let table = sources.probes(NAME, Source::Outbox)?;
             let pending = table
                 .pending_emails()
                 .await

@@ -46,7 +46,7 @@ impl Collector for ProbePipeline {
         now: OffsetDateTime,
     ) -> BoxFuture<'a, Result<Collected, CollectorError>> {
         Box::pin(async move {
-            let table = sources.probes(NAME)?;
+            let table = sources.probes(NAME, Source::Candidates)?;
             let lists = futures::future::join_all(
                 Status::ALL.map(|status| async move { (status, table.list(Some(status)).await) }),
             )

@@ -1,0 +1,214 @@
+//! `make bench` (collectors part): figures, not pass/fail.
+//!
+//! - line-protocol encoding throughput (points/s, MB/s), in-process;
+//! - `probe_pipeline` over 10,000 candidates in moto's DynamoDB: wall time, DynamoDB calls
+//!   and bytes read (counted by an SDK interceptor);
+//! - writing 50,000 points to a real InfluxDB 1.6: wall time and requests.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use telltale::aws::{dynamodb_client, probes::ProbeTable};
+use telltale::collectors::builtin::find;
+use telltale::collectors::line::{encode, Precision};
+use telltale::collectors::point::Point;
+use telltale::collectors::run::collect;
+use telltale::collectors::sources::Sources;
+use telltale::probes::model::{Candidate, Status};
+use telltale::probes::validate::Submission;
+use telltale::testkit::collectors::Stack;
+use telltale::testkit::influx::influx;
+use telltale::testkit::moto::moto;
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+
+const CANDIDATES: usize = 10_000;
+const POINTS: usize = 50_000;
+
+/// Counts requests and response bytes of one SDK client.
+#[derive(Debug, Clone, Default)]
+struct Counter {
+    calls: Arc<AtomicUsize>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "bench-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        ctx: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(resp) = ctx.response() {
+            let len = resp.body().bytes().map(<[u8]>::len).or_else(|| {
+                resp.headers()
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+            });
+            self.bytes.fetch_add(len.unwrap_or(0), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+fn sample_points(n: usize) -> Vec<Point> {
+    let t = time::OffsetDateTime::now_utc();
+    (0..n)
+        .map(|i| {
+            Point::new("mas_metric_value")
+                .tag("resource", format!("resource-{}", i % 50))
+                .tag("metric", format!("metric {}", i % 20))
+                .field("value", i as f64 * 1.5)
+                .field("count", i as i64)
+                .field("state", "pushed")
+                .at(t)
+        })
+        .collect()
+}
+
+fn encoding() {
+    let points = sample_points(200_000);
+    let _ = encode(&points[..1000], Precision::Seconds);
+    let t = Instant::now();
+    let body = encode(&points, Precision::Seconds).expect("encodable");
+    let d = t.elapsed().as_secs_f64();
+    println!(
+        "line protocol encoding: {} points in {:.1} ms = {:.2} M points/s, {:.0} MB/s ({} bytes)",
+        points.len(),
+        d * 1000.0,
+        points.len() as f64 / d / 1e6,
+        body.len() as f64 / d / 1e6,
+        body.len()
+    );
+}
+
+fn candidate(i: usize, status: Status, at: &str) -> Candidate {
+    let mut c = Candidate::submitted(
+        uuid::Uuid::new_v4().to_string(),
+        Submission {
+            name: format!("probe-{i:05}"),
+            description: Some(
+                "A candidate of the benchmark, with a description of usual length.".into(),
+            ),
+            docurl: "https://github.com/ARGOeu-Metrics/argo-probe-example/blob/master/README.md"
+                .into(),
+            command: "check_example.py -H <hostname> -t 30 --url https://example.org/status".into(),
+            contact: "owner@example.org".into(),
+            rpm: None,
+            yum_baseurl: None,
+            script: Some("https://example.org/check_example.py".into()),
+        },
+        "bench",
+        at,
+    );
+    c.status = status;
+    c
+}
+
+async fn probe_pipeline() {
+    let stack = Stack::new("http://127.0.0.1:9", None).await;
+    let sdk = moto().sdk_config().await;
+    let table = ProbeTable::new(dynamodb_client(&sdk), &stack.probes_table);
+    let at = telltale::probes::model::timestamp(time::OffsetDateTime::now_utc());
+    let candidates: Vec<Candidate> = (0..CANDIDATES)
+        .map(|i| candidate(i, Status::ALL[i % Status::ALL.len()], &at))
+        .collect();
+    let t = Instant::now();
+    table
+        .import(&candidates)
+        .await
+        .expect("importing candidates");
+    eprintln!(
+        "(imported {CANDIDATES} candidates into moto in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+
+    let counter = Counter::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let sources = Sources {
+        probes: Some(ProbeTable::new(client, &stack.probes_table)),
+        mappings: None,
+        prometheus: None,
+        accounting: None,
+        range_start: 0,
+    };
+    let collector = find("probe_pipeline").expect("built in");
+    let _ = collect(collector, &sources, time::OffsetDateTime::now_utc()).await;
+    let (calls0, bytes0) = (
+        counter.calls.load(Ordering::Relaxed),
+        counter.bytes.load(Ordering::Relaxed),
+    );
+    let t = Instant::now();
+    let collected = collect(collector, &sources, time::OffsetDateTime::now_utc())
+        .await
+        .expect("collected");
+    let d = t.elapsed();
+    let calls = counter.calls.load(Ordering::Relaxed) - calls0;
+    let bytes = counter.bytes.load(Ordering::Relaxed) - bytes0;
+    println!(
+        "probe_pipeline over {CANDIDATES} candidates (moto): {:.0} ms, {calls} DynamoDB calls (Query on by-status, all pages), {:.1} MB read, {} points",
+        d.as_secs_f64() * 1000.0,
+        bytes as f64 / 1e6,
+        collected.points.len()
+    );
+}
+
+async fn influx_write() {
+    let server = influx();
+    let stack = Stack::new("http://127.0.0.1:9", None).await;
+    let sink = stack.sink(&[]).await;
+    let points = sample_points(POINTS)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut p)| {
+            p.time = p.time.map(|t| t - i as i128 * 1_000_000_000);
+            p
+        })
+        .collect::<Vec<_>>();
+    let t = Instant::now();
+    let written = sink.write(&points).await.expect("written");
+    let d = t.elapsed();
+    let rows = server
+        .rows(
+            &stack.db,
+            r#"SELECT count("count") FROM "mas_metric_value""#,
+        )
+        .await;
+    println!(
+        "writing {POINTS} points to InfluxDB 1.6: {:.0} ms, {} requests of at most 5000 points, {:.0} points/s; InfluxDB counts {}",
+        d.as_secs_f64() * 1000.0,
+        written.requests,
+        POINTS as f64 / d.as_secs_f64(),
+        rows.first().map(|r| r["count"].to_string()).unwrap_or_default()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    println!("collectors, {}", time::OffsetDateTime::now_utc().date());
+    encoding();
+    influx_write().await;
+    probe_pipeline().await;
+}

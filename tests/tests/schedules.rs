@@ -1,0 +1,93 @@
+//! The template's schedules run locally as `make dev` runs them: the local scheduler fires
+//! every scheduled function once through `cargo lambda watch`, and InfluxDB fills with the
+//! collectors' points.
+
+use serde_json::Value;
+use telltale::collectors::builtin::BUILTINS;
+use telltale::testkit::collectors::Stack;
+use telltale::testkit::influx::influx;
+use telltale::testkit::prometheus::{demo_series, prometheus};
+use telltale::testkit::{repo_root, unique, venv_bin, watch::Watch};
+
+fn demo(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(repo_root().join("demo").join(name)).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
+    let (metadata, metrics) = (
+        demo("metadata_mappings.json"),
+        demo("metrics_mappings.json"),
+    );
+    let stack = Stack::new(&prometheus(demo_series).url, Some((&metadata, &metrics))).await;
+    let mut env = stack.env();
+    // email-retry is scheduled too; it needs its sender and team.
+    env.push((
+        "EMAIL_FROM".into(),
+        "ARGO Monitoring <no-reply@telltale.test>".into(),
+    ));
+    env.push(("TEAM_EMAIL".into(), "team@telltale.test".into()));
+    let watch = Watch::start(&env);
+    let env_file = std::env::temp_dir().join(format!("{}.env", unique("schedules")));
+    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&env_file, text).unwrap();
+
+    // Fires each schedule once (the first invocation of a function compiles it).
+    let out = tokio::process::Command::new(venv_bin("python"))
+        .arg(repo_root().join("scripts/local_scheduler.py"))
+        .arg("--once")
+        .arg("--template")
+        .arg(repo_root().join("infra/template.yaml"))
+        .arg("--env-file")
+        .arg(&env_file)
+        .args(["--invoke-url", &watch.base_url])
+        .output()
+        .await
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for c in BUILTINS {
+        assert!(
+            log.lines().any(|l| l.contains(&format!(
+                "collector {{\"collector\": \"{}\"}} -> ok",
+                c.name()
+            ))),
+            "{} did not run: {log}",
+            c.name()
+        );
+    }
+    assert!(log.contains("email-retry Schedule -> ok"), "{log}");
+    assert!(
+        log.contains("accounting-push (rate(24 hours)) not run locally"),
+        "{log}"
+    );
+
+    let measurements: Vec<String> = influx()
+        .series(&stack.db, "SHOW MEASUREMENTS")
+        .await
+        .iter()
+        .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v[0].as_str().map(String::from))
+        .collect();
+    for m in [
+        "accounting_push",
+        "email_outbox",
+        "mas_catalog",
+        "mas_metric_value",
+        "probe_pipeline",
+        "probe_testing_time",
+    ] {
+        assert!(
+            measurements.iter().any(|x| x == m),
+            "{m} missing: {measurements:?}"
+        );
+    }
+    let pipeline = influx()
+        .rows(&stack.db, r#"SELECT "count" FROM "probe_pipeline""#)
+        .await;
+    assert_eq!(pipeline.len(), 5);
+}
