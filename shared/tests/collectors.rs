@@ -11,6 +11,7 @@ use telltale::aws::probes::ProbeTable;
 use telltale::aws::{dynamodb_client, ses::Ses, ses_client, tables};
 use telltale::collectors::builtin::{find, BUILTINS};
 use telltale::collectors::run::run;
+use telltale::collectors::sources::Sources;
 use telltale::collectors::{parse_time, CollectorError};
 use telltale::probes::email::EmailSettings;
 use telltale::probes::model::{Candidate, HistoryEntry, Status};
@@ -64,6 +65,14 @@ async fn collect_into(
     run(find(name).unwrap(), &sources, &sink, now)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Why the collector fails with these sources (the run must fail).
+async fn failure(stack: &Stack, name: &str, sources: &Sources) -> CollectorError {
+    match run(find(name).unwrap(), sources, &stack.sink(&[]).await, now()).await {
+        Ok(report) => panic!("{name} should have failed: {report:?}"),
+        Err(e) => e,
+    }
 }
 
 // ---- probe_pipeline ----
@@ -190,24 +199,14 @@ async fn probe_pipeline_counts_what_the_status_index_holds() {
 async fn probe_pipeline_fails_naming_the_table_when_it_cannot_be_read() {
     let stack = demo_stack().await;
     let sources = stack.sources(&[("PROBES_TABLE", "no-such-table")]);
-    let err = run(
-        find("probe_pipeline").unwrap(),
-        &sources,
-        &stack.sink(&[]).await,
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = failure(&stack, "probe_pipeline", &sources).await;
     assert!(matches!(err, CollectorError::SourceDown { .. }), "{err}");
     assert!(
         err.to_string()
             .starts_with("probe table (DynamoDB, by-status index) unavailable"),
         "{err}"
     );
-    assert!(influx()
-        .series(&stack.db, "SHOW MEASUREMENTS")
-        .await
-        .is_empty());
+    assert!(influx().measurements(&stack.db).await.is_empty());
 }
 
 #[tokio::test]
@@ -223,14 +222,7 @@ async fn a_store_the_function_was_not_configured_for_is_named() {
         &stack.sdk,
     )
     .unwrap();
-    let err = run(
-        find("email_outbox").unwrap(),
-        &sources,
-        &stack.sink(&[]).await,
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = failure(&stack, "email_outbox", &sources).await;
     assert_eq!(
         err.to_string(),
         "PROBES_TABLE is not set: the email_outbox collector reads the probe table (DynamoDB, emails-due index)"
@@ -366,15 +358,7 @@ async fn metric_values_write_what_they_can_and_fail_when_prometheus_is_down() {
 
     let closed = format!("http://127.0.0.1:{}", telltale::testkit::watch::free_port());
     let sources = stack.sources(&[("PROMETHEUS_URL", &closed)]);
-    let err = run(
-        find("metric_values").unwrap(),
-        &sources,
-        &stack.sink(&[]).await,
-        now(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = failure(&stack, "metric_values", &sources).await.to_string();
     assert!(
         err.starts_with("Prometheus unavailable: no metric value could be computed (2 tried)"),
         "{err}"
@@ -458,15 +442,7 @@ async fn mas_catalog_writes_the_file_it_can_read_and_fails_without_any() {
     );
 
     let sources = stack.sources(&[("MAPPINGS_BUCKET", &unique("no-such-bucket"))]);
-    let err = run(
-        find("mas_catalog").unwrap(),
-        &sources,
-        &stack.sink(&[]).await,
-        now(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = failure(&stack, "mas_catalog", &sources).await.to_string();
     assert!(err.starts_with("mapping files (S3) unavailable: "), "{err}");
 }
 
@@ -522,15 +498,9 @@ async fn accounting_push_reports_each_metrics_last_outcome() {
     );
 
     let sources = stack.sources(&[("ACCOUNTING_TABLE", "no-such-table")]);
-    let err = run(
-        find("accounting_push").unwrap(),
-        &sources,
-        &stack.sink(&[]).await,
-        now,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = failure(&stack, "accounting_push", &sources)
+        .await
+        .to_string();
     assert!(
         err.starts_with("accounting table (DynamoDB) unavailable"),
         "{err}"
@@ -619,13 +589,7 @@ async fn every_dashboard_query_parses_and_returns_data() {
         assert!(has_values, "{title}: {q} returned no data: {answer}");
     }
     // And every measurement the collectors write has a panel.
-    let measurements: Vec<String> = influx()
-        .series(&stack.db, "SHOW MEASUREMENTS")
-        .await
-        .iter()
-        .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
-        .filter_map(|v| v[0].as_str().map(String::from))
-        .collect();
+    let measurements = influx().measurements(&stack.db).await;
     let text =
         std::fs::read_to_string(repo_root().join("infra/grafana/telltale-kpis.json")).unwrap();
     for m in measurements {
@@ -693,10 +657,7 @@ async fn telltale_collect_lists_dry_runs_and_writes() {
         "{lines}"
     );
     assert!(
-        influx()
-            .series(&stack.db, "SHOW MEASUREMENTS")
-            .await
-            .is_empty(),
+        influx().measurements(&stack.db).await.is_empty(),
         "a dry run wrote"
     );
 

@@ -66,13 +66,7 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
         "{log}"
     );
 
-    let measurements: Vec<String> = influx()
-        .series(&stack.db, "SHOW MEASUREMENTS")
-        .await
-        .iter()
-        .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
-        .filter_map(|v| v[0].as_str().map(String::from))
-        .collect();
+    let measurements = influx().measurements(&stack.db).await;
     for m in [
         "accounting_push",
         "email_outbox",

@@ -53,13 +53,36 @@ pub struct Collected {
     pub warnings: Vec<String>,
 }
 
-pub trait Collector: Sync {
-    fn name(&self) -> &'static str;
-    fn description(&self) -> &'static str;
+/// What a collector is, apart from what it does.
+#[derive(Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub description: &'static str,
     /// How often it runs, in systemd time-span syntax (`5m`, `1h`).
-    fn interval(&self) -> &'static str;
+    pub interval: &'static str,
     /// The stores it reads (the template grants read access to exactly these).
-    fn sources(&self) -> &'static [Source];
+    pub sources: &'static [Source],
+}
+
+pub trait Collector: Sync {
+    fn spec(&self) -> &'static Spec;
+
+    fn name(&self) -> &'static str {
+        self.spec().name
+    }
+
+    fn description(&self) -> &'static str {
+        self.spec().description
+    }
+
+    fn interval(&self) -> &'static str {
+        self.spec().interval
+    }
+
+    fn sources(&self) -> &'static [Source] {
+        self.spec().sources
+    }
+
     /// Gathers the points as of `now`; an error when nothing could be gathered.
     fn collect<'a>(
         &'a self,

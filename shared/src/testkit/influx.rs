@@ -5,9 +5,8 @@ use super::watch::free_port;
 use super::INSTALL_HINT;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 /// The admin of a server started with `auth`.
 pub const ADMIN_USER: &str = "admin";
@@ -79,42 +78,18 @@ impl InfluxServer {
             "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n[meta]\n  dir = \"{d}/meta\"\n[data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n[monitor]\n  store-enabled = false\n{http}"
         );
         std::fs::write(dir.join("influxdb.conf"), config).expect("writing the config");
-        // Tied to the test process: when stdin closes, the shell stops influxd.
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$@" & pid=$!; cat >/dev/null; kill $pid; wait $pid"#)
-            .arg("sh")
-            .arg("influxd")
-            .arg("-config")
-            .arg(dir.join("influxdb.conf"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(dir.join("influxd.log"))
-                    .map(Stdio::from)
-                    .unwrap_or(Stdio::null()),
-            )
-            .spawn()
-            .expect("starting influxd");
+        let log = dir.join("influxd.log");
+        let child = super::spawn_tied(
+            "influxd",
+            &[
+                "-config".to_string(),
+                dir.join("influxdb.conf").display().to_string(),
+            ],
+            &log,
+        );
         let scheme = if options.tls { "https" } else { "http" };
         let url = format!("{scheme}://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ready = Command::new("curl")
-                .args(["-fsSk", "-o", "/dev/null", &format!("{url}/ping")])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "influxd did not become ready; see {}",
-                dir.join("influxd.log").display()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::wait_ready(&format!("{url}/ping"), "influxd", &log);
         let server = InfluxServer {
             url,
             dir,
@@ -178,6 +153,16 @@ impl InfluxServer {
             .as_array()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The measurements of `db`.
+    pub async fn measurements(&self, db: &str) -> Vec<String> {
+        self.series(db, "SHOW MEASUREMENTS")
+            .await
+            .iter()
+            .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v[0].as_str().map(String::from))
+            .collect()
     }
 
     /// The rows of `q` as objects `{column: value}` (tags included), in order.

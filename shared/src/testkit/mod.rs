@@ -54,6 +54,51 @@ pub async fn serve(app: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// Starts `program` with `args`, tied to the test process: a shell runs it and stops it when
+/// its standard input (a pipe held by the test process) closes, however the test binary
+/// exits. Its output goes to `log`.
+pub fn spawn_tied(program: &str, args: &[String], log: &std::path::Path) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#""$@" & pid=$!; cat >/dev/null; kill $pid; wait $pid"#)
+        .arg("sh")
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::File::create(log)
+                .map(Stdio::from)
+                .unwrap_or(Stdio::null()),
+        )
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {program}: {e}"))
+}
+
+/// Waits until `url` answers 2xx (certificates not checked), at most a minute; otherwise
+/// fails pointing at the service's log.
+pub fn wait_ready(url: &str, what: &str, log: &std::path::Path) {
+    use std::process::{Command, Stdio};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ready = Command::new("curl")
+            .args(["-fsSk", "-o", "/dev/null", url])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ready {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not become ready at {url}; see {}",
+            log.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// A name no other test (or test binary) uses: lowercase, valid for buckets and tables.
 pub fn unique(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();

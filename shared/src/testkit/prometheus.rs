@@ -4,9 +4,8 @@
 use super::watch::free_port;
 use super::INSTALL_HINT;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 pub struct PrometheusServer {
     pub url: String,
@@ -48,42 +47,18 @@ impl PrometheusServer {
         )
         .expect("writing the config");
         let port = free_port();
-        // Tied to the test process: when stdin closes, the shell stops Prometheus.
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$@" & pid=$!; cat >/dev/null; kill $pid; wait $pid"#)
-            .arg("sh")
-            .arg(&prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(dir.join("prometheus.log"))
-                    .map(Stdio::from)
-                    .unwrap_or(Stdio::null()),
-            )
-            .spawn()
-            .expect("starting prometheus");
+        let log = dir.join("prometheus.log");
+        let child = super::spawn_tied(
+            &prometheus,
+            &[
+                format!("--config.file={}", config.display()),
+                format!("--storage.tsdb.path={}", data.display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+            ],
+            &log,
+        );
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && Command::new("curl")
-                    .args(["-fsS", "-o", "/dev/null", &format!("{url}/-/ready")])
-                    .status()
-                    .is_ok_and(|s| s.success());
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus did not become ready; see {}",
-                dir.join("prometheus.log").display()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        super::wait_ready(&format!("{url}/-/ready"), "Prometheus", &log);
         PrometheusServer {
             url,
             _child: Mutex::new(child),

@@ -10,7 +10,7 @@
 use crate::accounting::push::select;
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, Collected, Collector, CollectorError};
+use crate::collectors::{age_seconds, Collected, Collector, CollectorError, Spec};
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
 
@@ -18,21 +18,16 @@ pub struct AccountingPush;
 
 const NAME: &str = "accounting_push";
 
+static SPEC: Spec = Spec {
+    name: NAME,
+    description: "Last outcome of each accounted metric's push and the age of its last success",
+    interval: "1h",
+    sources: &[Source::Mappings, Source::Accounting],
+};
+
 impl Collector for AccountingPush {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn description(&self) -> &'static str {
-        "Last outcome of each accounted metric's push and the age of its last success"
-    }
-
-    fn interval(&self) -> &'static str {
-        "1h"
-    }
-
-    fn sources(&self) -> &'static [Source] {
-        &[Source::Mappings, Source::Accounting]
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn collect<'a>(

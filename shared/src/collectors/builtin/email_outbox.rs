@@ -8,7 +8,7 @@
 
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, Collected, Collector, CollectorError};
+use crate::collectors::{age_seconds, Collected, Collector, CollectorError, Spec};
 use crate::probes::ports::Outbox;
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
@@ -17,21 +17,16 @@ pub struct EmailOutbox;
 
 const NAME: &str = "email_outbox";
 
+static SPEC: Spec = Spec {
+    name: NAME,
+    description: "Probe emails not sent yet, how many were refused, and the age of the oldest",
+    interval: "5m",
+    sources: &[Source::Outbox],
+};
+
 impl Collector for EmailOutbox {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn description(&self) -> &'static str {
-        "Probe emails not sent yet, how many were refused, and the age of the oldest"
-    }
-
-    fn interval(&self) -> &'static str {
-        "5m"
-    }
-
-    fn sources(&self) -> &'static [Source] {
-        &[Source::Outbox]
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn collect<'a>(

@@ -8,7 +8,7 @@
 
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, Collected, Collector, CollectorError};
+use crate::collectors::{age_seconds, Collected, Collector, CollectorError, Spec};
 use crate::metrics::store::FileHealth;
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
@@ -17,21 +17,17 @@ pub struct MasCatalog;
 
 const NAME: &str = "mas_catalog";
 
+static SPEC: Spec = Spec {
+    name: NAME,
+    description:
+        "Resources and metrics the mapping files define, their versions and validation errors",
+    interval: "1h",
+    sources: &[Source::Mappings],
+};
+
 impl Collector for MasCatalog {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn description(&self) -> &'static str {
-        "Resources and metrics the mapping files define, their versions and validation errors"
-    }
-
-    fn interval(&self) -> &'static str {
-        "1h"
-    }
-
-    fn sources(&self) -> &'static [Source] {
-        &[Source::Mappings]
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn collect<'a>(

@@ -7,7 +7,7 @@
 
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{Collected, Collector, CollectorError};
+use crate::collectors::{Collected, Collector, CollectorError, Spec};
 use crate::metrics::value::compute;
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -20,21 +20,16 @@ const NAME: &str = "metric_values";
 /// Queries in flight at once: enough to finish quickly, few enough to spare Prometheus.
 const CONCURRENCY: usize = 8;
 
+static SPEC: Spec = Spec {
+    name: NAME,
+    description: "The current value of every mapped MAS metric, tagged by resource and metric",
+    interval: "5m",
+    sources: &[Source::Mappings, Source::Prometheus],
+};
+
 impl Collector for MetricValues {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn description(&self) -> &'static str {
-        "The current value of every mapped MAS metric, tagged by resource and metric"
-    }
-
-    fn interval(&self) -> &'static str {
-        "5m"
-    }
-
-    fn sources(&self) -> &'static [Source] {
-        &[Source::Mappings, Source::Prometheus]
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn collect<'a>(

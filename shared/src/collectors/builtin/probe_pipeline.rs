@@ -13,7 +13,7 @@
 
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, parse_time, Collected, Collector, CollectorError};
+use crate::collectors::{age_seconds, parse_time, Collected, Collector, CollectorError, Spec};
 use crate::probes::model::{Candidate, Status};
 use crate::probes::ports::CandidateStore;
 use futures::future::BoxFuture;
@@ -23,21 +23,16 @@ pub struct ProbePipeline;
 
 const NAME: &str = "probe_pipeline";
 
+static SPEC: Spec = Spec {
+    name: NAME,
+    description: "Probe candidates per status, the age of the oldest in each status, and time spent in testing",
+    interval: "5m",
+    sources: &[Source::Candidates],
+};
+
 impl Collector for ProbePipeline {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn description(&self) -> &'static str {
-        "Probe candidates per status, the age of the oldest in each status, and time spent in testing"
-    }
-
-    fn interval(&self) -> &'static str {
-        "5m"
-    }
-
-    fn sources(&self) -> &'static [Source] {
-        &[Source::Candidates]
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn collect<'a>(
