@@ -15,6 +15,9 @@ use telltale::testkit::influx2::Influx2;
 use telltale::testkit::moto::moto;
 use telltale::testkit::unique;
 
+/// Variables for a sink, as (name, value).
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
 async fn make_sink(pairs: &[(&str, &str)]) -> InfluxSink {
     let map: HashMap<String, String> = pairs
         .iter()
@@ -313,7 +316,7 @@ async fn influxdb_2_gets_token_org_bucket_and_precision() {
         .iter()
         .all(|w| w.org == "team" && w.bucket == "kpis" && w.precision.as_deref() == Some("s")));
 
-    let cases: [(&[(&str, &str)], u16, &str); 3] = [
+    let cases: [(Pairs, u16, &str); 3] = [
         (&[("INFLUXDB_TOKEN", "stolen")], 401, "unauthorized access"),
         (
             &[("INFLUXDB_TOKEN", "the-token"), ("INFLUXDB_BUCKET", "nope")],
