@@ -59,6 +59,9 @@ pub enum Error {
     /// Missing, unknown or insufficient credentials (403, as POEM answers).
     #[error("{0}")]
     Forbidden(String),
+    /// No credentials, or unknown ones, where the route answers 401 (the heartbeat routes).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The addressed thing does not exist (404).
     #[error("{0}")]
     NotFound(String),

@@ -10,6 +10,7 @@ pub mod aws;
 pub mod collectors;
 pub mod config;
 pub mod error;
+pub mod heartbeat;
 pub mod http;
 pub mod metrics;
 pub mod probes;

@@ -17,8 +17,10 @@ pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provide
 pub enum Role {
     /// May submit and list probe candidates.
     Submitter,
-    /// May also read candidate details and change their status.
+    /// May also read candidate details and change their status, and use the heartbeat routes.
     Monitoring,
+    /// May only send heartbeats and read their exposition (alarm systems, cron jobs, Prometheus).
+    Heartbeat,
 }
 
 impl Role {
@@ -26,6 +28,7 @@ impl Role {
         match self {
             Role::Submitter => "submitter",
             Role::Monitoring => "monitoring",
+            Role::Heartbeat => "heartbeat",
         }
     }
 
@@ -33,6 +36,7 @@ impl Role {
         match s {
             "submitter" => Some(Role::Submitter),
             "monitoring" => Some(Role::Monitoring),
+            "heartbeat" => Some(Role::Heartbeat),
             _ => None,
         }
     }
@@ -40,7 +44,9 @@ impl Role {
     fn grants(self, required: Role) -> bool {
         matches!(
             (self, required),
-            (Role::Monitoring, _) | (Role::Submitter, Role::Submitter)
+            (Role::Monitoring, _)
+                | (Role::Submitter, Role::Submitter)
+                | (Role::Heartbeat, Role::Heartbeat)
         )
     }
 }
@@ -79,7 +85,45 @@ pub fn generate_key() -> String {
     format!("tt_{}", hex::encode(bytes))
 }
 
-/// Checks the `x-api-key` value against the store and the role the route requires.
+/// Why a presented key was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// No stored key has this hash.
+    Unknown,
+    /// The key is valid but its role does not allow the action; the message says which role.
+    Role(String),
+}
+
+/// Looks the presented key up by its hash, compares the hashes in constant time and checks the
+/// role the action requires.
+pub async fn identify(
+    keys: &impl KeyLookup,
+    presented: &str,
+    required: Role,
+) -> Result<Result<Caller, Denied>> {
+    let computed = hash_key(presented);
+    let Some(stored) = keys.find(&computed).await? else {
+        return Ok(Err(Denied::Unknown));
+    };
+    let same: bool = stored.key_hash.as_bytes().ct_eq(computed.as_bytes()).into();
+    if !same {
+        return Ok(Err(Denied::Unknown));
+    }
+    if !stored.role.grants(required) {
+        return Ok(Err(Denied::Role(format!(
+            "This API key has the '{}' role; this action needs the '{}' role.",
+            stored.role.as_str(),
+            required.as_str()
+        ))));
+    }
+    Ok(Ok(Caller {
+        name: stored.name,
+        role: stored.role,
+    }))
+}
+
+/// Checks the `x-api-key` value against the store and the role the route requires, with POEM's
+/// answers: 403 for a missing or unknown key as well as for a wrong role.
 pub async fn authenticate(
     keys: &impl KeyLookup,
     presented: Option<&str>,
@@ -89,26 +133,11 @@ pub async fn authenticate(
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .ok_or_else(|| Error::Forbidden(NOT_AUTHENTICATED.into()))?;
-    let computed = hash_key(presented);
-    let stored = keys
-        .find(&computed)
-        .await?
-        .ok_or_else(|| Error::Forbidden(NOT_AUTHENTICATED.into()))?;
-    let same: bool = stored.key_hash.as_bytes().ct_eq(computed.as_bytes()).into();
-    if !same {
-        return Err(Error::Forbidden(NOT_AUTHENTICATED.into()));
+    match identify(keys, presented, required).await? {
+        Ok(caller) => Ok(caller),
+        Err(Denied::Unknown) => Err(Error::Forbidden(NOT_AUTHENTICATED.into())),
+        Err(Denied::Role(message)) => Err(Error::Forbidden(message)),
     }
-    if !stored.role.grants(required) {
-        return Err(Error::Forbidden(format!(
-            "This API key has the '{}' role; this action needs the '{}' role.",
-            stored.role.as_str(),
-            required.as_str()
-        )));
-    }
-    Ok(Caller {
-        name: stored.name,
-        role: stored.role,
-    })
 }
 
 #[cfg(test)]

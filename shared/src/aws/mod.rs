@@ -5,6 +5,7 @@
 //! addressing (bucket names cannot be resolved as host names on loopback).
 
 pub mod accounting;
+pub mod heartbeat;
 pub mod keys;
 pub mod probes;
 pub mod s3;

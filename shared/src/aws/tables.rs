@@ -261,3 +261,21 @@ pub async fn ensure_accounting_table(
 ) -> Result<(), String> {
     ensure_keyed_table(client, table, "id").await
 }
+
+/// Creates the heartbeat table (see `aws::heartbeat`) if it does not exist yet.
+pub async fn ensure_heartbeat_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), String> {
+    let result = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .send()
+        .await;
+    created_or_existing(table, result).map(|_| ())
+}

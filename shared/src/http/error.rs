@@ -17,6 +17,7 @@ pub fn status_of(err: &Error) -> u16 {
         Error::PreconditionFailed(_) => 412,
         Error::Unprocessable(_) => 422,
         Error::Forbidden(_) => 403,
+        Error::Unauthorized(_) => 401,
         Error::NotFound(_) => 404,
         Error::MethodNotAllowed { .. } => 405,
         Error::PayloadTooLarge { .. } => 413,
@@ -41,17 +42,24 @@ fn log(err: &Error, status: u16) {
     }
 }
 
+/// The most of a request path an answer echoes; a long path is cut, not sent back whole.
+const MAX_ECHOED_PATH: usize = 200;
+
 /// `{"status": 404, "error": "Not Found", "message": "...", "path": "/metrics/x/y"}`
 pub fn spring(err: &Error, path: &str) -> Response<Body> {
     let status = status_of(err);
     log(err, status);
+    let shown: String = match path.char_indices().nth(MAX_ECHOED_PATH) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_string(),
+    };
     json(
         status,
         &json!({
             "status": status,
             "error": reason_phrase(status),
             "message": err.to_string(),
-            "path": path,
+            "path": shown,
         }),
     )
 }

@@ -1,6 +1,7 @@
 //! What every HTTP function shares: route matching, JSON responses, the error mapping.
 
 pub mod body;
+pub mod credentials;
 pub mod error;
 pub mod route;
 

@@ -7,6 +7,7 @@
 pub mod collectors;
 pub mod eosc;
 pub mod events;
+pub mod heartbeat;
 pub mod influx;
 pub mod influx2;
 pub mod moto;

@@ -1,0 +1,87 @@
+//! A heartbeat table and a key table (moto) with a `heartbeat` key and a `submitter` key, and
+//! the heartbeat routes' dependencies on them.
+
+use super::moto::moto;
+use super::unique;
+use crate::auth::{generate_key, hash_key, Role, StoredKey};
+use crate::aws::{dynamodb_client, heartbeat::HeartbeatTable, keys::ApiKeys, tables};
+use crate::heartbeat::api::HeartbeatApi;
+use crate::heartbeat::config::HeartbeatConfig;
+
+pub struct HeartbeatFixture {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub table: String,
+    pub keys_table: String,
+    /// Role `heartbeat`.
+    pub key: String,
+    /// Role `submitter`: valid, but not for these routes.
+    pub submitter_key: String,
+}
+
+impl HeartbeatFixture {
+    pub async fn new() -> Self {
+        let dynamodb = dynamodb_client(&moto().sdk_config().await);
+        let f = HeartbeatFixture {
+            dynamodb,
+            table: unique("heartbeats"),
+            keys_table: unique("hb-keys"),
+            key: generate_key(),
+            submitter_key: generate_key(),
+        };
+        tables::ensure_heartbeat_table(&f.dynamodb, &f.table)
+            .await
+            .expect("heartbeat table");
+        tables::ensure_api_keys_table(&f.dynamodb, &f.keys_table)
+            .await
+            .expect("key table");
+        let keys = ApiKeys::new(f.dynamodb.clone(), &f.keys_table);
+        for (key, name, role) in [
+            (&f.key, "alertmanager", Role::Heartbeat),
+            (&f.submitter_key, "tenant", Role::Submitter),
+        ] {
+            let record = StoredKey {
+                key_hash: hash_key(key),
+                name: name.into(),
+                role,
+            };
+            keys.put(&record, "2026-01-01T00:00:00Z")
+                .await
+                .expect("storing a key");
+        }
+        f
+    }
+
+    pub fn config(&self) -> HeartbeatConfig {
+        HeartbeatConfig {
+            table: self.table.clone(),
+            webhook_check: "heartbeat".into(),
+            default_period: 300,
+            default_grace: 60,
+        }
+    }
+
+    pub fn store(&self) -> HeartbeatTable {
+        HeartbeatTable::new(self.dynamodb.clone(), &self.table)
+    }
+
+    pub fn api(&self) -> HeartbeatApi<HeartbeatTable, ApiKeys> {
+        HeartbeatApi {
+            store: self.store(),
+            keys: ApiKeys::new(self.dynamodb.clone(), &self.keys_table),
+            config: self.config(),
+        }
+    }
+
+    /// The heartbeat function's environment, for a process under `cargo lambda watch`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = moto().env();
+        env.extend(
+            [
+                ("HEARTBEAT_TABLE", self.table.as_str()),
+                ("API_KEYS_TABLE", self.keys_table.as_str()),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        env
+    }
+}
