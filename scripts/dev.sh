@@ -25,9 +25,7 @@ trap 'exit 130' INT TERM
 
 start_moto "$MOTO_PORT"
 start_pushgateway "$PUSHGATEWAY_PORT"
-start_prometheus "$PROMETHEUS_PORT"
 start_influxdb "$INFLUXDB_PORT"
-start_alertmanager "$ALERTMANAGER_PORT"
 
 # The functions' configuration, as the SAM template sets it in AWS.
 cat >"$STATE_DIR/dev.env" <<ENV
@@ -41,6 +39,8 @@ MAPPINGS_REVALIDATE_SECONDS=10
 API_KEYS_TABLE=telltale-api-keys
 PROBES_TABLE=telltale-probes
 ACCOUNTING_TABLE=telltale-accounting
+HEARTBEAT_TABLE=telltale-heartbeats
+HEARTBEAT_SOURCE_ID=local
 EMAIL_FROM="ARGO Monitoring <no-reply@telltale.localhost>"
 TEAM_EMAIL=monitoring-team@telltale.localhost
 PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
@@ -55,7 +55,15 @@ set -a; source "$STATE_DIR/dev.env"; set +a
 cargo build -q -p telltale --bin telltale
 ./target/debug/telltale local setup --mappings-dir demo
 key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/null)
+heartbeat_key=$(./target/debug/telltale keys create --name local-alertmanager --role heartbeat 2>/dev/null)
+( umask 077; printf '%s' "$heartbeat_key" >"$STATE_DIR/heartbeat.key" )
 curl -fsS -o /dev/null -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=CREATE DATABASE $INFLUXDB_DATABASE"
+
+# Demo series: 48 hours of history, then kept live through the Pushgateway.
+DEMO_START=$(( $(date +%s) / 60 * 60 - 60 - 48 * 3600 ))
+start_prometheus "$PROMETHEUS_PORT"
+start_alertmanager "$ALERTMANAGER_PORT"
+start_demo_series "$PUSHGATEWAY_PORT"
 
 # The template's schedules (collectors, email-retry, ...) fire through cargo lambda watch.
 python scripts/local_scheduler.py --env-file "$STATE_DIR/dev.env" \
@@ -72,7 +80,10 @@ cat <<MSG
         curl -H "x-api-key: \$KEY" localhost:$INVOKE_PORT/api/v2/probes/
   team CLI:  TELLTALE_API_KEY=\$KEY ./target/debug/telltale probes list
   emails SES accepted: http://127.0.0.1:$MOTO_PORT/moto-api/data.json (under "ses")
-  schedules (collectors every 5 min / 1 h, email-retry, ...): tail -f $STATE_DIR/scheduler.log
+  schedules (collectors, email-retry, heartbeat-source, ...): tail -f $STATE_DIR/scheduler.log
+  heartbeat loop: source -> Pushgateway -> Prometheus rule -> Alertmanager -> /heartbeat;
+        alerts: http://127.0.0.1:$PROMETHEUS_PORT/alerts   key (role heartbeat): $STATE_DIR/heartbeat.key
+        curl -H "Authorization: Bearer \$(cat $STATE_DIR/heartbeat.key)" localhost:$INVOKE_PORT/heartbeat/metrics
   KPIs in InfluxDB:  curl -G http://127.0.0.1:$INFLUXDB_PORT/query --data-urlencode db=telltale \
                        --data-urlencode 'q=SELECT * FROM probe_pipeline ORDER BY time DESC LIMIT 5'
   services: moto :$MOTO_PORT, Prometheus :$PROMETHEUS_PORT, InfluxDB :$INFLUXDB_PORT,

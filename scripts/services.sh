@@ -19,24 +19,46 @@ start_moto() { # port
   wait_http "http://127.0.0.1:$1/moto-api/" moto
 }
 
-start_prometheus() { # port
+start_prometheus() { # port; needs DEMO_START, PUSHGATEWAY_PORT, ALERTMANAGER_PORT, INVOKE_PORT
   local dir="$STATE_DIR/prometheus"
   rm -rf "$dir" && mkdir -p "$dir"
-  python3 scripts/demo_series.py 48 >"$dir/demo.om"
+  python3 scripts/demo_series.py 48 --start "$DEMO_START" >"$dir/demo.om"
   promtool tsdb create-blocks-from openmetrics "$dir/demo.om" "$dir/data" >/dev/null
+  # The heartbeat loop: the Pushgateway (the source's pushes and the live demo series), the
+  # heartbeat exposition (with the heartbeat key), the shipped rules, the local Alertmanager.
   cat >"$dir/prometheus.yml" <<YML
 global:
   scrape_interval: 15s
+  evaluation_interval: 15s
+rule_files:
+  - $PWD/infra/prometheus/heartbeat-rules.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:${ALERTMANAGER_PORT}"]
 scrape_configs:
   - job_name: pushgateway
     honor_labels: true
     static_configs:
       - targets: ["127.0.0.1:${PUSHGATEWAY_PORT}"]
+  - job_name: telltale-heartbeat
+    metrics_path: /heartbeat/metrics
+    authorization:
+      type: Bearer
+      credentials_file: $PWD/$STATE_DIR/heartbeat.key
+    static_configs:
+      - targets: ["127.0.0.1:${INVOKE_PORT}"]
 YML
   prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
     --web.listen-address="127.0.0.1:$1" >"$STATE_DIR/prometheus.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$1/-/ready" prometheus
+}
+
+start_demo_series() { # pushgateway port; keeps the demo series live
+  python3 scripts/demo_series.py --live "http://127.0.0.1:$1" --start "$DEMO_START" \
+    >"$STATE_DIR/demo-series.log" 2>&1 &
+  PIDS+=($!)
 }
 
 start_influxdb() { # http port
@@ -60,19 +82,36 @@ CONF
 }
 
 start_pushgateway() { # port
-  prometheus-pushgateway --web.listen-address="127.0.0.1:$1" >"$STATE_DIR/pushgateway.log" 2>&1 &
+  # Debian's build persists groups in /var/lib by default; keep them in memory only.
+  prometheus-pushgateway --web.listen-address="127.0.0.1:$1" --persistence.file= >"$STATE_DIR/pushgateway.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$1/-/ready" pushgateway
 }
 
-start_alertmanager() { # port
+start_alertmanager() { # port; needs INVOKE_PORT and the heartbeat key
   local dir="$STATE_DIR/alertmanager"
   mkdir -p "$dir"
+  # The heartbeat alert goes to POST /heartbeat (firing and resolved); the others nowhere.
   cat >"$dir/alertmanager.yml" <<YML
 route:
-  receiver: default
+  receiver: none
+  group_by: [alertname, instance]
+  group_wait: 5s
+  group_interval: 10s
+  repeat_interval: 1h
+  routes:
+    - matchers: ['purpose="heartbeat"']
+      receiver: telltale-heartbeat
 receivers:
-  - name: default
+  - name: none
+  - name: telltale-heartbeat
+    webhook_configs:
+      - url: http://127.0.0.1:${INVOKE_PORT}/heartbeat
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: $PWD/$STATE_DIR/heartbeat.key
 YML
   prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$dir/data" \
     --web.listen-address="127.0.0.1:$1" --cluster.listen-address= >"$STATE_DIR/alertmanager.log" 2>&1 &

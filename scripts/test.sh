@@ -15,5 +15,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
+echo "== promtool: heartbeat rules"
+promtool check rules infra/prometheus/heartbeat-rules.yml
+promtool test rules infra/prometheus/heartbeat-rules.test.yml
 echo "== cargo test"
 cargo test --workspace --locked

@@ -551,3 +551,56 @@ fn promtool_accepts_the_exposition_with_0_and_1000_checks() {
         assert_eq!(text.matches("telltale_heartbeat_up{").count(), n);
     }
 }
+
+#[tokio::test]
+async fn telltale_heartbeat_check_sets_and_lists_checks() {
+    let f = HeartbeatFixture::new().await;
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_telltale"))
+            .args(args)
+            .envs(telltale::testkit::moto::moto().env())
+            .env("HEARTBEAT_TABLE", &f.table)
+            .output()
+            .unwrap()
+    };
+    let set = cli(&[
+        "heartbeat",
+        "check",
+        "set",
+        "nightly",
+        "--period",
+        "1d",
+        "--grace",
+        "1h 30min",
+    ]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let c = check(&f, "nightly").await;
+    assert_eq!((c.period_seconds, c.grace_seconds), (86_400, 5_400));
+    send(&f, "GET", "/heartbeat/nightly/7", "").await;
+
+    let list = cli(&["heartbeat", "check", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "nightly");
+    assert_eq!(listed[0]["last_exit_status"], 7);
+    assert_eq!(listed[0]["up"], false);
+    let table = String::from_utf8(cli(&["heartbeat", "check", "list"]).stdout).unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("nightly") && l.contains("DOWN") && l.contains("86400s")),
+        "{table}"
+    );
+
+    for bad in [
+        vec!["heartbeat", "check", "set", "Bad Name"],
+        vec!["heartbeat", "check", "set", "ok", "--period", "soon"],
+    ] {
+        let out = cli(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+}

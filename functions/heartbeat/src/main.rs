@@ -15,3 +15,49 @@ async fn main() -> Result<(), Error> {
     let api = LiveHeartbeatApi::from_env().await?;
     run(service_fn(|req| handler(&api, req))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale::auth::Role;
+    use telltale::aws::tables::SAMPLE_EVENTS_KEY;
+    use telltale::testkit::events::sample_events;
+    use telltale::testkit::heartbeat::HeartbeatFixture;
+
+    /// Every sample event in `events/heartbeat/` runs, in file-name order, through the handler
+    /// against moto and gets the status its name announces; errors are JSON, HEAD is empty.
+    #[tokio::test]
+    async fn every_sample_event_gets_its_expected_answer() {
+        let f = HeartbeatFixture::new().await;
+        f.add_key(SAMPLE_EVENTS_KEY, "sample-events", Role::Monitoring)
+            .await;
+        let api = f.api();
+        let events = sample_events("heartbeat");
+        assert!(events.len() >= 10);
+        for event in events {
+            let name = event.name;
+            let method = event.request.method().clone();
+            let resp = handler(&api, event.request).await.unwrap();
+            let body = resp.body().as_ref().to_vec();
+            assert_eq!(
+                resp.status().as_u16(),
+                event.expected_status,
+                "{name}: {}",
+                String::from_utf8_lossy(&body)
+            );
+            if method == lambda_http::http::Method::HEAD {
+                assert!(body.is_empty(), "{name}");
+            } else if name.contains("metrics") {
+                assert!(
+                    String::from_utf8_lossy(&body).contains("monasca_monitor_heartbeat_total 2")
+                );
+            } else {
+                let json: serde_json::Value = serde_json::from_slice(&body)
+                    .unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+                if event.expected_status >= 400 {
+                    assert_eq!(json["status"], event.expected_status, "{name}");
+                }
+            }
+        }
+    }
+}

@@ -82,7 +82,7 @@ mod tests {
     use lambda_http::http::{HeaderValue, Request as HttpRequest};
     use lambda_http::Body;
 
-    fn req(uri: &str, headers: &[(&str, &[u8])]) -> Request {
+    fn req(uri: &str, headers: &[(&'static str, &[u8])]) -> Request {
         let mut r = HttpRequest::builder().uri(uri).body(Body::Empty).unwrap();
         for (k, v) in headers {
             r.headers_mut()

@@ -34,21 +34,21 @@ impl HeartbeatFixture {
         tables::ensure_api_keys_table(&f.dynamodb, &f.keys_table)
             .await
             .expect("key table");
-        let keys = ApiKeys::new(f.dynamodb.clone(), &f.keys_table);
-        for (key, name, role) in [
-            (&f.key, "alertmanager", Role::Heartbeat),
-            (&f.submitter_key, "tenant", Role::Submitter),
-        ] {
-            let record = StoredKey {
-                key_hash: hash_key(key),
-                name: name.into(),
-                role,
-            };
-            keys.put(&record, "2026-01-01T00:00:00Z")
-                .await
-                .expect("storing a key");
-        }
+        f.add_key(&f.key, "alertmanager", Role::Heartbeat).await;
+        f.add_key(&f.submitter_key, "tenant", Role::Submitter).await;
         f
+    }
+
+    pub async fn add_key(&self, key: &str, name: &str, role: Role) {
+        let record = StoredKey {
+            key_hash: hash_key(key),
+            name: name.into(),
+            role,
+        };
+        ApiKeys::new(self.dynamodb.clone(), &self.keys_table)
+            .put(&record, "2026-01-01T00:00:00Z")
+            .await
+            .expect("storing a key");
     }
 
     pub fn config(&self) -> HeartbeatConfig {

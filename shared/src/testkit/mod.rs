@@ -4,12 +4,14 @@
 //! when the test binary exits (however it exits) the pipe closes and the service stops. A
 //! service whose binary is missing fails the test with the command that installs it.
 
+pub mod alerting;
 pub mod collectors;
 pub mod eosc;
 pub mod events;
 pub mod heartbeat;
 pub mod influx;
 pub mod influx2;
+pub mod monasca;
 pub mod moto;
 pub mod probes;
 pub mod prometheus;

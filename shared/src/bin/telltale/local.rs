@@ -19,6 +19,8 @@ pub enum LocalCommand {
         probes_table: String,
         #[arg(long, env = "ACCOUNTING_TABLE")]
         accounting_table: String,
+        #[arg(long, env = "HEARTBEAT_TABLE")]
+        heartbeat_table: String,
         /// The sender address to verify in SES.
         #[arg(long, env = "EMAIL_FROM")]
         email_from: String,
@@ -35,6 +37,7 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
         keys_table,
         probes_table,
         accounting_table,
+        heartbeat_table,
         email_from,
         bucket,
         mappings_dir,
@@ -52,6 +55,9 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
         .await
         .map_err(anyhow::Error::msg)?;
     tables::ensure_accounting_table(&dynamodb, &accounting_table)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tables::ensure_heartbeat_table(&dynamodb, &heartbeat_table)
         .await
         .map_err(anyhow::Error::msg)?;
     let (_, address) = email_from
@@ -88,6 +94,6 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
             .await
             .map_err(anyhow::Error::msg)?;
     }
-    eprintln!("local setup done: tables {keys_table} and {probes_table}, bucket {bucket}, SES identity {address}");
+    eprintln!("local setup done: tables {keys_table}, {probes_table}, {accounting_table} and {heartbeat_table}, bucket {bucket}, SES identity {address}");
     Ok(ExitCode::SUCCESS)
 }

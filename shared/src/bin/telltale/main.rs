@@ -8,10 +8,12 @@
 //! - `push --dry-run` and `accounting set-refresh-token` (accounting.rs);
 //! - `collect`: run a KPI collector by hand, list them, print their template section
 //!   (collect.rs);
+//! - `heartbeat check set|list`: named heartbeat checks (heartbeat.rs);
 //! - `local setup`: prepare the local emulator for `cargo lambda watch` (local.rs).
 
 mod accounting;
 mod collect;
+mod heartbeat;
 mod keys;
 mod local;
 mod mappings;
@@ -54,6 +56,11 @@ enum Command {
     },
     /// Run a KPI collector by hand (--dry-run prints line protocol), or list them.
     Collect(collect::CollectArgs),
+    /// Heartbeat checks: their period and grace, and their state.
+    Heartbeat {
+        #[command(subcommand)]
+        command: heartbeat::HeartbeatCommand,
+    },
     /// Prepare the local emulator for `cargo lambda watch`.
     Local {
         #[command(subcommand)]
@@ -70,6 +77,7 @@ async fn main() -> ExitCode {
         Command::Push(args) => accounting::push(args).await,
         Command::Accounting { command } => accounting::run(command).await,
         Command::Collect(args) => collect::run(args).await,
+        Command::Heartbeat { command } => heartbeat::run(command).await,
         Command::Local { command } => local::run(command).await,
     };
     match result {

@@ -1,0 +1,140 @@
+//! `telltale heartbeat check set|list`: the named checks' period and grace, and their state,
+//! straight from the heartbeat table (AWS credentials; no HTTP route changes a check).
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use comfy_table::Table;
+use std::process::ExitCode;
+use telltale::aws::{self, heartbeat::HeartbeatTable};
+use telltale::collectors::interval;
+use telltale::heartbeat::check::validate_name;
+use telltale::heartbeat::ports::HeartbeatStore;
+
+#[derive(Subcommand)]
+pub enum HeartbeatCommand {
+    /// Named checks (healthchecks.io-style): create or change one, list them.
+    Check {
+        #[command(subcommand)]
+        command: CheckCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CheckCommand {
+    /// Create a check, or change its period and grace (its counters stay).
+    Set {
+        name: String,
+        /// How often it should ping, e.g. 5m, 1h, 1d (systemd time span).
+        #[arg(long, default_value = "5m")]
+        period: String,
+        /// How late a ping may be before the check is down.
+        #[arg(long, default_value = "1m")]
+        grace: String,
+        #[arg(long, env = "HEARTBEAT_TABLE")]
+        table: String,
+    },
+    /// Every check with its state.
+    List {
+        #[arg(long, env = "HEARTBEAT_TABLE")]
+        table: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn seconds(flag: &str, text: &str) -> anyhow::Result<i64> {
+    let span = interval::parse(text).with_context(|| format!("--{flag}"))?;
+    if span.as_secs() == 0 {
+        bail!("--{flag} must be at least one second");
+    }
+    Ok(span.as_secs() as i64)
+}
+
+fn when(t: Option<i64>) -> String {
+    t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .map(telltale::probes::model::timestamp)
+        .map_or("-".into(), |s| telltale::probes::model::poem_date(&s))
+}
+
+/// Text from the table shown in a terminal: control characters never reach it raw.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
+pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
+    let HeartbeatCommand::Check { command } = command;
+    let sdk = aws::sdk_config().await;
+    match command {
+        CheckCommand::Set {
+            name,
+            period,
+            grace,
+            table,
+        } => {
+            validate_name(&name)?;
+            let (period, grace) = (seconds("period", &period)?, seconds("grace", &grace)?);
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            HeartbeatTable::new(aws::dynamodb_client(&sdk), table)
+                .set_check(&name, period, grace, now)
+                .await?;
+            eprintln!(
+                "check {name}: period {period} s, grace {grace} s; ping it at /heartbeat/{name}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CheckCommand::List { table, json } => {
+            let checks = HeartbeatTable::new(aws::dynamodb_client(&sdk), table)
+                .checks()
+                .await?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            if json {
+                let list: Vec<serde_json::Value> = checks
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({"name": c.name, "period_seconds": c.period_seconds,
+                            "grace_seconds": c.grace_seconds, "up": c.up(now), "last_seen": c.last_seen,
+                            "last_success": c.last_success, "last_state": c.last_state,
+                            "last_exit_status": c.last_exit_status, "last_duration_seconds": c.last_duration_seconds,
+                            "last_alarm": c.last_alarm, "received": c.total()})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut t = Table::new();
+            t.load_preset(comfy_table::presets::NOTHING);
+            t.set_header([
+                "CHECK",
+                "UP",
+                "PERIOD",
+                "GRACE",
+                "LAST SEEN",
+                "LAST STATE",
+                "EXIT",
+                "DURATION",
+                "RECEIVED",
+                "LAST ALARM",
+            ]);
+            for c in &checks {
+                t.add_row([
+                    c.name.clone(),
+                    if c.up(now) { "up" } else { "DOWN" }.to_string(),
+                    format!("{}s", c.period_seconds),
+                    format!("{}s", c.grace_seconds),
+                    when(c.last_seen),
+                    c.last_state.as_deref().map_or("-".into(), shown),
+                    c.last_exit_status.map_or("-".into(), |e| e.to_string()),
+                    c.last_duration_seconds
+                        .map_or("-".into(), |d| format!("{d:.1}s")),
+                    c.total().to_string(),
+                    c.last_alarm.as_deref().map_or("-".into(), shown),
+                ]);
+            }
+            println!("{t}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
