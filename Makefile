@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test bench bench-collectors build
+.PHONY: setup dev test bench bench-collectors bench-heartbeat build
 
 setup:
 	bash scripts/setup.sh
@@ -10,9 +10,15 @@ dev:
 test:
 	bash scripts/test.sh
 
-# Figures, not pass/fail: the value route next to a direct Prometheus query; the collectors.
-bench: bench-collectors
+# Figures, not pass/fail: the value route next to a direct Prometheus query; the collectors;
+# the heartbeat routes.
+bench: bench-collectors bench-heartbeat
 	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench value_latency
+
+# POST /heartbeat/{check} warm latency; the exposition for 1,000 checks.
+bench-heartbeat:
+	bash scripts/setup.sh
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench heartbeat
 
 # Line-protocol encoding, probe_pipeline over 10,000 candidates, 50,000 points to InfluxDB.
 bench-collectors:
