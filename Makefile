@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test bench bench-collectors bench-heartbeat build
+.PHONY: setup dev test bench bench-collectors bench-heartbeat build openapi
 
 setup:
 	bash scripts/setup.sh
@@ -24,6 +24,11 @@ bench-heartbeat:
 bench-collectors:
 	bash scripts/setup.sh
 	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench collectors
+
+# Validates infra/openapi.yaml and rewrites infra/openapi.json, which metric-metadata serves.
+openapi:
+	bash scripts/setup.sh
+	.venv/bin/python scripts/openapi.py --write
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
 

@@ -15,6 +15,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
+echo "== OpenAPI document (validated, against the router table and the template)"
+python scripts/openapi.py --check
 echo "== promtool: heartbeat rules"
 promtool check rules infra/prometheus/heartbeat-rules.yml
 promtool test rules infra/prometheus/heartbeat-rules.test.yml

@@ -105,6 +105,8 @@ pub struct ValueConfig {
     pub prometheus_timeout: Duration,
     /// `counter.range.start` of the original, unix seconds.
     pub range_start: i64,
+    /// Larger answers are refused (502), not read.
+    pub max_response_bytes: usize,
 }
 
 /// The original's default `counter.range.start`: 2021-01-01T00:00:00Z.
@@ -130,6 +132,10 @@ impl ValueConfig {
                 env.parsed_or::<u64>("PROMETHEUS_TIMEOUT_SECONDS", 10)?,
             ),
             range_start: env.parsed_or::<i64>("COUNTER_RANGE_START", DEFAULT_RANGE_START)?,
+            max_response_bytes: env.parsed_or::<usize>(
+                "PROMETHEUS_MAX_RESPONSE_BYTES",
+                crate::metrics::prometheus::DEFAULT_MAX_RESPONSE_BYTES,
+            )?,
         })
     }
 }
@@ -219,12 +225,36 @@ pub struct AccountingConfig {
     pub retries: u32,
 }
 
-impl AccountingConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::read(&Env::process())
-    }
+/// Where the accounting functions' two secrets come from: `OIDC_CLIENT_SECRET` and
+/// `INITIAL_REFRESH_TOKEN` themselves (local runs), or as deployed the SSM parameters named by
+/// `OIDC_CLIENT_SECRET_PARAMETER` and `INITIAL_REFRESH_TOKEN_PARAMETER`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountingSecrets {
+    pub client_secret: SecretRef,
+    pub initial_refresh_token: Option<SecretRef>,
+}
 
+impl AccountingSecrets {
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            client_secret: env
+                .secret("OIDC_CLIENT_SECRET", "OIDC_CLIENT_SECRET_PARAMETER")
+                .ok_or(ConfigError::Missing {
+                    name: "OIDC_CLIENT_SECRET (or OIDC_CLIENT_SECRET_PARAMETER)",
+                })?,
+            initial_refresh_token: env
+                .secret("INITIAL_REFRESH_TOKEN", "INITIAL_REFRESH_TOKEN_PARAMETER"),
+        })
+    }
+}
+
+impl AccountingConfig {
+    /// The settings, with the secrets already resolved (see `AccountingSecrets`).
+    pub fn read<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        client_secret: Secret,
+        initial_refresh_token: Option<Secret>,
+    ) -> Result<Self, ConfigError> {
         let period_mode = match env.or("PERIOD_MODE", "cumulative").as_str() {
             "cumulative" => PeriodMode::Cumulative,
             "incremental" => PeriodMode::Incremental,
@@ -243,10 +273,8 @@ impl AccountingConfig {
                 .to_string(),
             token_url: env.required("TOKEN_URL")?,
             client_id: env.required("OIDC_CLIENT_ID")?,
-            client_secret: Secret::new(env.required("OIDC_CLIENT_SECRET")?),
-            initial_refresh_token: (env.0)("INITIAL_REFRESH_TOKEN")
-                .filter(|t| !t.trim().is_empty())
-                .map(Secret::new),
+            client_secret,
+            initial_refresh_token,
             table: env.required("ACCOUNTING_TABLE")?,
             period_mode,
             concurrency: env.parsed_or::<usize>("PUSH_CONCURRENCY", 4)?.max(1),

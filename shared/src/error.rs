@@ -29,6 +29,18 @@ impl fmt::Display for Dependency {
     }
 }
 
+/// The most of a caller's identifier an error message repeats.
+const MAX_ECHOED_ID: usize = 100;
+
+/// `id` as an error message may repeat it: cut after `MAX_ECHOED_ID` characters, so a huge
+/// identifier never becomes a huge answer (or log line).
+pub fn echoed(id: &str) -> std::borrow::Cow<'_, str> {
+    match id.char_indices().nth(MAX_ECHOED_ID) {
+        Some((cut, _)) => format!("{}…", &id[..cut]).into(),
+        None => id.into(),
+    }
+}
+
 /// A field of a request body and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
@@ -83,6 +95,9 @@ pub enum Error {
         dependency: Dependency,
         message: String,
     },
+    /// The invocation's time ran out before the answer was ready (503): a dependency was slow.
+    #[error("the request did not finish within the function's time limit (a dependency is slow); try again")]
+    OutOfTime,
     /// Our own fault, described precisely; never a panic (500).
     #[error("{0}")]
     Internal(String),

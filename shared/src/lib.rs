@@ -9,12 +9,14 @@ pub mod auth;
 pub mod aws;
 pub mod collectors;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod heartbeat;
 pub mod http;
 pub mod metrics;
 pub mod probes;
 pub mod telemetry;
+pub mod terminal;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

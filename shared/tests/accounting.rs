@@ -471,3 +471,137 @@ async fn the_refresh_token_is_set_by_an_authenticated_command() {
         ("access-1", 2)
     );
 }
+
+#[tokio::test]
+async fn concurrent_pushes_refresh_the_token_once_and_never_reuse_a_refresh_token() {
+    let mut w = World::new(PeriodMode::Cumulative).await;
+    w.config.concurrency = 8;
+    // No token yet: both metrics' pushes need one at the same moment.
+    let first = w.push(at(100)).await;
+    assert_eq!(
+        (first.pushed.len(), first.failed.len()),
+        (2, 0),
+        "{first:?}"
+    );
+    assert_eq!(
+        w.aai.grants(),
+        1,
+        "one refresh for every push waiting on it"
+    );
+    // Both get a 401 at once: one refresh again, the other push reuses its result.
+    w.aai.revoke_access_tokens();
+    let second = w.push(at(101)).await;
+    assert_eq!(
+        (second.pushed.len(), second.failed.len()),
+        (2, 0),
+        "{second:?}"
+    );
+    assert_eq!(w.aai.grants(), 2);
+    assert!(
+        !w.aai.family_revoked(),
+        "a rotated refresh token was presented twice"
+    );
+    // The scheduled refresh racing a push's refresh: still no reuse.
+    w.aai.revoke_access_tokens();
+    let (scheduled, pushed) = tokio::join!(refresh(&w.http, &w.config, &w.table), w.push(at(102)));
+    scheduled.unwrap();
+    assert_eq!(pushed.failed.len(), 0, "{pushed:?}");
+    assert!(!w.aai.family_revoked());
+}
+
+#[tokio::test]
+async fn a_refresh_in_another_instance_is_waited_for_and_its_token_used() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Another instance holds the lease and is refreshing.
+    assert!(w
+        .table
+        .acquire_refresh_lease("other", now, 30)
+        .await
+        .unwrap());
+    let ours = telltale::accounting::token::valid_token(&w.http, &w.config, &w.table);
+    let theirs = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let token = telltale::aws::accounting::StoredToken {
+            access_token: Secret::new("from-the-other-instance"),
+            expires_at: now + 3600,
+            refresh_token: Secret::new("rotated-elsewhere"),
+            version: 1,
+        };
+        assert!(w
+            .table
+            .put_token(&token, "2026-11-23T00:00:00Z")
+            .await
+            .unwrap());
+        w.table.release_refresh_lease("other").await.unwrap();
+    };
+    let (token, ()) = tokio::join!(ours, theirs);
+    assert_eq!(token.unwrap().expose(), "from-the-other-instance");
+    assert_eq!(w.aai.grants(), 0, "no second refresh");
+}
+
+#[tokio::test]
+async fn the_client_secret_and_first_refresh_token_come_from_ssm_as_deployed() {
+    use telltale::aws::ssm::{accounting_config, ssm_client};
+    use telltale::config::Env;
+    let ssm = ssm_client(&moto().sdk_config().await);
+    let prefix = format!("/telltale/{}", unique("oidc"));
+    for (name, value) in [("client-secret", "s3cr3t"), ("refresh", "first-refresh")] {
+        ssm.put_parameter()
+            .name(format!("{prefix}/{name}"))
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+    }
+    let deployed = |name: &str| -> Option<String> {
+        Some(match name {
+            "ACCOUNTING_BASE_URL" => "https://accounting.example.org".into(),
+            "TOKEN_URL" => "https://aai.example.org/token".into(),
+            "OIDC_CLIENT_ID" => "telltale".into(),
+            "ACCOUNTING_TABLE" => "accounting".into(),
+            // The plain variables lose to the parameters when both are set.
+            "OIDC_CLIENT_SECRET" => "stale".into(),
+            "OIDC_CLIENT_SECRET_PARAMETER" => format!("{prefix}/client-secret"),
+            "INITIAL_REFRESH_TOKEN_PARAMETER" => format!("{prefix}/refresh"),
+            _ => return None,
+        })
+    };
+    let config = accounting_config(&Env(deployed), &ssm).await.unwrap();
+    assert_eq!(config.client_secret.expose(), "s3cr3t");
+    assert_eq!(
+        config.initial_refresh_token.as_ref().map(Secret::expose),
+        Some("first-refresh")
+    );
+    assert!(
+        !format!("{config:?}").contains("s3cr3t"),
+        "secrets never print"
+    );
+
+    // A parameter that is not there stops the function naming the variable, not the value.
+    let missing = |name: &str| match name {
+        "INITIAL_REFRESH_TOKEN_PARAMETER" => Some(format!("{prefix}/absent")),
+        other => deployed(other),
+    };
+    let err = accounting_config(&Env(missing), &ssm).await.unwrap_err();
+    assert!(
+        err.to_string().contains("INITIAL_REFRESH_TOKEN_PARAMETER")
+            && err.to_string().contains("ParameterNotFound"),
+        "{err}"
+    );
+    // Locally, the variables themselves.
+    let local = |name: &str| match name {
+        "OIDC_CLIENT_SECRET_PARAMETER" | "INITIAL_REFRESH_TOKEN_PARAMETER" => None,
+        other => deployed(other),
+    };
+    let config = accounting_config(&Env(local), &ssm).await.unwrap();
+    assert_eq!(config.client_secret.expose(), "stale");
+    assert!(config.initial_refresh_token.is_none());
+    let none = |name: &str| match name {
+        "OIDC_CLIENT_SECRET" => None,
+        other => local(other),
+    };
+    let err = accounting_config(&Env(none), &ssm).await.unwrap_err();
+    assert!(err.to_string().contains("OIDC_CLIENT_SECRET"), "{err}");
+}

@@ -299,6 +299,58 @@ async fn email_outbox_shows_a_refused_email_with_its_age_until_it_is_sent() {
     assert_eq!(rows[0]["oldest_age_seconds"], Value::Null);
 }
 
+#[tokio::test]
+async fn email_outbox_counts_an_email_given_up_as_dead() {
+    let stack = demo_stack().await;
+    let table = ProbeTable::new(dynamodb_client(&stack.sdk), &stack.probes_table);
+    let ses = Ses::new(ses_client(&stack.sdk));
+    let settings = EmailSettings {
+        from: format!("ARGO Monitoring <{}@unverified.test>", unique("sender")),
+        team: vec!["team@example.org".into()],
+        providers_portal_url: "https://providers.example.org".into(),
+    };
+    let body = json!({"name": "p", "docurl": "https://example.org/d", "command": "c -t 5",
+                      "contact": "owner@example.org", "script": "https://example.org/s"});
+    let caller = Caller {
+        name: "t".into(),
+        role: Role::Submitter,
+    };
+    telltale::probes::submit::submit(
+        &table,
+        &ses,
+        &settings,
+        &caller,
+        body.as_object().unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    // Refused until the last attempt: each run claims it again right away (no lease wait).
+    let id = table.pending().await.unwrap().remove(0);
+    for attempt in 2..=telltale::probes::outbox::MAX_ATTEMPTS {
+        dynamodb_client(&stack.sdk)
+            .update_item()
+            .table_name(&stack.probes_table)
+            .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+            .update_expression("REMOVE claimed_until")
+            .send()
+            .await
+            .unwrap();
+        let summary = telltale::probes::outbox::deliver_pending(&table, &ses)
+            .await
+            .unwrap();
+        assert_eq!(summary.failed.len(), 1, "attempt {attempt}: {summary:?}");
+    }
+    assert!(table.pending().await.unwrap().is_empty());
+    let at = now();
+    collect_into(&stack, "email_outbox", at).await;
+    let rows = influx()
+        .rows(&stack.db, r#"SELECT * FROM "email_outbox""#)
+        .await;
+    assert_eq!(rows[0]["dead"], json!(1), "{rows:?}");
+    assert_eq!(rows[0]["pending"], json!(0), "{rows:?}");
+}
+
 // ---- metric_values ----
 
 #[tokio::test]

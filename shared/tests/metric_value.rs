@@ -278,6 +278,10 @@ async fn every_row_of_the_error_table() {
     let (s, b) = value(&f, "bad", &t).await;
     expect(s, &b, 502, "Prometheus answered with an error: execution: ");
     expect(s, &b, 502, "many-to-many matching not allowed");
+    assert!(
+        !b.to_string().contains("on()"),
+        "Prometheus' error is passed on without the query: {b}"
+    );
 
     // Prometheus stopped: nothing listens on its port.
     let stopped = Fixture {
@@ -289,6 +293,14 @@ async fn every_row_of_the_error_table() {
     };
     let (s, b) = value(&stopped, "ok", &t).await;
     expect(s, &b, 503, "Prometheus unavailable");
+    let leaked = |b: &Value| {
+        let text = b.to_string();
+        text.contains("127.0.0.1") || text.contains("http://") || text.contains("tt_queue_depth")
+    };
+    assert!(
+        !leaked(&b),
+        "the answer names the dependency, not its URL or query: {b}"
+    );
     // Prometheus hanging: it accepts the connection and never answers.
     let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let slow = Fixture {
@@ -300,6 +312,7 @@ async fn every_row_of_the_error_table() {
     };
     let (s, b) = value(&slow, "ok", &t).await;
     expect(s, &b, 503, "timed out");
+    assert!(!leaked(&b), "{b}");
 
     // Mappings not loadable at all.
     let unloadable = Fixture {
@@ -421,4 +434,125 @@ async fn a_bad_computation_rejects_the_mapping_version() {
             problems[0].message
         );
     }
+}
+
+#[tokio::test]
+async fn times_outside_what_prometheus_can_answer_are_the_callers_400() {
+    let f = fixture(&[
+        ("ok", "sum(tt_queue_depth)".into()),
+        ("range", "increase(tt_requests_total[#R#])".into()),
+    ])
+    .await;
+    // The smallest integers once overflowed the #R# range (a panic); the largest, and years
+    // past 2099, went to Prometheus and came back as its 502.
+    for time in [
+        "-9223372036854775808",
+        "-9223372036854775807",
+        "-1",
+        "9223372036854775807",
+        "253402300800",
+        "8210298412800",
+        "4102444801",
+    ] {
+        for metric in ["ok", "range"] {
+            let (s, b) = value(&f, metric, &format!("?time={time}")).await;
+            assert_eq!(s, 400, "time={time} {metric}: {b}");
+            let message = b["message"].as_str().unwrap();
+            assert!(
+                message.contains("time must be between 0 and 4102444800"),
+                "{message}"
+            );
+        }
+    }
+    // The bounds themselves are answered.
+    let (s, b) = value(&f, "ok", &format!("?time={}", at(100))).await;
+    assert_eq!((s, b["value"].as_f64()), (200, Some(7.0)), "{b}");
+    let (s, _) = value(&f, "ok", "?time=4102444800").await;
+    assert_ne!(s, 400);
+}
+
+#[tokio::test]
+async fn a_404_echoes_a_bounded_part_of_the_path() {
+    let f = fixture(&[("ok", "sum(tt_queue_depth)".into())]).await;
+    let long = "x".repeat(60_000);
+    for uri in [
+        format!("/metrics/{long}/ok/value"),
+        format!("/metrics/r/{long}/value"),
+        format!("/{long}"),
+    ] {
+        let req: Request = lambda_http::http::Request::builder()
+            .uri(&uri)
+            .body(Body::Empty)
+            .unwrap();
+        let resp = value_routes(&f.store, &f.prometheus, f.range_start, &req).await;
+        assert_eq!(resp.status(), 404);
+        assert!(
+            resp.body().len() < 1024,
+            "a 404 for a 60,000-character path is {} bytes",
+            resp.body().len()
+        );
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(body["status"], 404, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_a_502_naming_the_limit() {
+    let f = fixture(&[("several", "tt_queue_depth".into())]).await;
+    let t = format!("?time={}", at(100));
+    let (s, _) = value(&f, "several", &t).await;
+    assert_eq!(
+        s, 500,
+        "the uncapped answer is read (two series: the mapping's error)"
+    );
+    let capped = Fixture {
+        prometheus: f.prometheus.clone().with_max_response_bytes(64),
+        ..f
+    };
+    let (s, b) = value(&capped, "several", &t).await;
+    assert_eq!(s, 502, "{b}");
+    let message = b["message"].as_str().unwrap();
+    assert!(
+        message.contains("larger than") && message.contains("64 bytes"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_prometheus_is_a_503_before_the_invocations_deadline() {
+    use lambda_http::RequestExt;
+    let f = fixture(&[("ok", "sum(tt_queue_depth)".into())]).await;
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Prometheus' own timeout (30 s) is longer than what the invocation has left (2 s).
+    let slow = Fixture {
+        prometheus: Prometheus::new(
+            &format!("http://{}", hanging.local_addr().unwrap()),
+            Duration::from_secs(30),
+        ),
+        ..f
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = lambda_http::Context::default();
+    context.deadline = now_ms + 2_000;
+    let req: Request = lambda_http::http::Request::builder()
+        .uri(format!("/metrics/r/ok/value?time={}", at(100)))
+        .body(Body::Empty)
+        .unwrap();
+    let req = req.with_lambda_context(context);
+    let started = std::time::Instant::now();
+    let resp = value_routes(&slow.store, &slow.prometheus, slow.range_start, &req).await;
+    let took = started.elapsed();
+    assert_eq!(resp.status(), 503);
+    assert!(
+        took < Duration::from_millis(2_000),
+        "answered after the deadline: {took:?}"
+    );
+    let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("timed out"),
+        "{body}"
+    );
 }

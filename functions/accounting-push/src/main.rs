@@ -51,14 +51,18 @@ async fn handler(state: &State, event: LambdaEvent<Value>) -> Result<Value, Erro
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
-    let config = AccountingConfig::from_env()?;
     let value = ValueConfig::from_env()?;
     let mappings = MappingsConfig::from_env()?;
     let sdk = telltale::aws::sdk_config().await;
+    let config = telltale::aws::ssm::accounting_config(
+        &telltale::config::Env::process(),
+        &telltale::aws::ssm::ssm_client(&sdk),
+    )
+    .await?;
     let state = State {
         table: AccountingTable::new(telltale::aws::dynamodb_client(&sdk), &config.table),
         store: MappingStore::new(telltale::aws::s3_client(&sdk), mappings),
-        prometheus: Prometheus::new(&value.prometheus_url, value.prometheus_timeout),
+        prometheus: Prometheus::configured(&value),
         range_start: value.range_start,
         http: reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))

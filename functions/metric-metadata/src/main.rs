@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
     let sdk = telltale::aws::sdk_config().await;
     let store = MappingStore::new(telltale::aws::s3_client(&sdk), config);
     // Cold-start work: fetch and validate the mappings before the first request arrives.
-    store.view().await;
+    store.prefetch(std::time::Duration::from_secs(3)).await;
     run(service_fn(|req| handler(&store, req))).await
 }
 
@@ -47,10 +47,19 @@ mod tests {
         }
         let store = MappingStore::new(s3, MappingsConfig::for_bucket(bucket));
         let events = sample_events("metric-metadata");
-        assert!(events.len() >= 6, "one sample event per route");
+        assert!(events.len() >= 7, "one sample event per route");
         for event in events {
             let name = event.name;
             let resp = handler(&store, event.request).await.unwrap();
+            if name.starts_with("openapi") {
+                let served: serde_json::Value =
+                    serde_json::from_slice(resp.body().as_ref()).unwrap();
+                let file = std::fs::read(repo_root().join("infra/openapi.json")).unwrap();
+                let file: serde_json::Value = serde_json::from_slice(&file).unwrap();
+                assert_eq!(served, file, "the served document is infra/openapi.json");
+                assert_eq!(resp.headers()["content-type"], "application/json");
+                assert!(served["paths"]["/api/v2/probes/{id}/status"]["put"].is_object());
+            }
             assert_eq!(resp.status().as_u16(), event.expected_status, "{name}");
             let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
                 .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));

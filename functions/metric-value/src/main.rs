@@ -25,11 +25,14 @@ async fn main() -> Result<(), Error> {
     let sdk = telltale::aws::sdk_config().await;
     let state = State {
         store: MappingStore::new(telltale::aws::s3_client(&sdk), mappings),
-        prometheus: Prometheus::new(&value.prometheus_url, value.prometheus_timeout),
+        prometheus: Prometheus::configured(&value),
         range_start: value.range_start,
     };
     // Cold-start work: the mappings are fetched and validated before the first request.
-    state.store.view().await;
+    state
+        .store
+        .prefetch(std::time::Duration::from_secs(3))
+        .await;
     run(service_fn(|req| handler(&state, req))).await
 }
 

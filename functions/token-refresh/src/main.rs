@@ -22,8 +22,12 @@ async fn handler(state: &State, _event: LambdaEvent<Value>) -> Result<Value, Err
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
-    let config = AccountingConfig::from_env()?;
     let sdk = telltale::aws::sdk_config().await;
+    let config = telltale::aws::ssm::accounting_config(
+        &telltale::config::Env::process(),
+        &telltale::aws::ssm::ssm_client(&sdk),
+    )
+    .await?;
     let state = State {
         table: AccountingTable::new(telltale::aws::dynamodb_client(&sdk), &config.table),
         http: reqwest::Client::builder()

@@ -7,7 +7,7 @@
 //! once and retries, another 4xx is recorded and the others go on. Every outcome is recorded, so
 //! a re-run for the same push time pushes nothing twice.
 
-use super::token::{refresh, valid_token};
+use super::token::{refresh_after_refusal, valid_token};
 use crate::aws::accounting::{push_key, AccountingTable};
 use crate::config::{AccountingConfig, PeriodMode};
 use crate::error::Result;
@@ -367,7 +367,7 @@ impl Pusher<'_> {
                 }
                 401 if !refreshed => {
                     refreshed = true;
-                    refresh(self.http, self.config, self.table)
+                    refresh_after_refusal(self.http, self.config, self.table, &token)
                         .await
                         .map_err(|e| e.to_string())?;
                 }

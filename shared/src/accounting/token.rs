@@ -1,6 +1,13 @@
 //! The OIDC refresh-token grant and the stored token. The token-refresh function runs it on a
-//! schedule; the push runs it on demand when the stored token is missing or about to expire.
-//! Tokens and client secrets are `Secret`s: they never reach a log or an error message.
+//! schedule; the push runs it on demand when the stored token is missing or about to expire,
+//! or when the service refused it. Tokens and client secrets are `Secret`s: they never reach a
+//! log or an error message.
+//!
+//! One refresh at a time, everywhere: refresh tokens rotate, and a provider with reuse
+//! detection (Keycloak's "revoke refresh token") revokes the whole family when one is
+//! presented twice. Within a process a lock serialises refreshes; across Lambda instances a
+//! lease item in the accounting table does. Whoever waits for another refresh looks at the
+//! stored token again and uses the new one instead of refreshing it a second time.
 
 use crate::aws::accounting::{AccountingTable, StoredToken};
 use crate::config::{AccountingConfig, Secret};
@@ -17,10 +24,89 @@ struct Grant {
     refresh_token: Option<String>,
 }
 
+/// How long a refresh may hold the lease; a crashed holder's lease lapses after it.
+const LEASE_SECONDS: i64 = 30;
+/// How long a refresh waits for another one before giving up.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serialises refreshes within this process (one Lambda instance).
+static LOCAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Refreshes unconditionally (the scheduled `token-refresh`), one refresh at a time.
+pub async fn refresh(
+    http: &reqwest::Client,
+    config: &AccountingConfig,
+    table: &AccountingTable,
+) -> Result<StoredToken> {
+    single_flight(http, config, table, |_| false).await
+}
+
+/// After the service refused `refused`: a token other than that one, refreshing only if
+/// nobody has yet.
+pub async fn refresh_after_refusal(
+    http: &reqwest::Client,
+    config: &AccountingConfig,
+    table: &AccountingTable,
+    refused: &Secret,
+) -> Result<Secret> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let margin = config.refresh_margin.as_secs() as i64;
+    let token = single_flight(http, config, table, |t| {
+        t.access_token != *refused && usable(t, now, margin)
+    })
+    .await?;
+    Ok(token.access_token)
+}
+
+fn usable(t: &StoredToken, now: i64, margin: i64) -> bool {
+    !t.access_token.expose().is_empty() && t.expires_at - now > margin
+}
+
+/// Returns the stored token if `good` accepts it; otherwise refreshes, once across every
+/// process: the lease's holder refreshes, the others wait and take its result.
+async fn single_flight(
+    http: &reqwest::Client,
+    config: &AccountingConfig,
+    table: &AccountingTable,
+    good: impl Fn(&StoredToken) -> bool,
+) -> Result<StoredToken> {
+    let _local = LOCAL.lock().await;
+    let started = std::time::Instant::now();
+    let owner = uuid::Uuid::new_v4().to_string();
+    loop {
+        if let Some(t) = table.token().await?.filter(|t| good(t)) {
+            return Ok(t);
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if table
+            .acquire_refresh_lease(&owner, now, LEASE_SECONDS)
+            .await?
+        {
+            break;
+        }
+        if started.elapsed() > WAIT {
+            return Err(Error::unavailable(
+                Dependency::TokenEndpoint,
+                "another refresh holds the lease and has not finished",
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Someone may have finished between our look and our lease.
+    let result = match table.token().await? {
+        Some(t) if good(&t) => Ok(t),
+        _ => exchange(http, config, table).await,
+    };
+    if let Err(e) = table.release_refresh_lease(&owner).await {
+        tracing::warn!(error = %e, "the refresh lease was not released; it lapses by itself");
+    }
+    result
+}
+
 /// Exchanges the stored (or configured initial) refresh token for a new access token and
 /// stores both, with the rotated refresh token when the provider sends one. On any failure the
-/// stored token is left as it was.
-pub async fn refresh(
+/// stored token is left as it was. Called only by the lease's holder.
+async fn exchange(
     http: &reqwest::Client,
     config: &AccountingConfig,
     table: &AccountingTable,
@@ -105,13 +191,13 @@ pub async fn valid_token(
     table: &AccountingTable,
 ) -> Result<Secret> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
+    let margin = config.refresh_margin.as_secs() as i64;
     match table.token().await? {
-        Some(t)
-            if !t.access_token.expose().is_empty()
-                && t.expires_at - now > config.refresh_margin.as_secs() as i64 =>
-        {
-            Ok(t.access_token)
-        }
-        _ => Ok(refresh(http, config, table).await?.access_token),
+        Some(t) if usable(&t, now, margin) => Ok(t.access_token),
+        _ => Ok(
+            single_flight(http, config, table, |t| usable(t, now, margin))
+                .await?
+                .access_token,
+        ),
     }
 }

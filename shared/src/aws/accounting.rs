@@ -3,11 +3,11 @@
 //! | `id` | what |
 //! |---|---|
 //! | `token` | access token, its expiry, the (rotated) refresh token, `version` for conditional writes |
+//! | `refresh-lease` | who is refreshing the token now, until when (one refresh at a time across instances) |
 //! | `push#<installation>#<definition>#<start>#<end>` | the outcome of pushing one metric for one period: `pushing` (claimed, with a lease), `pushed` (with `metric_id`) or `failed` (with the reason) |
 //! | `last#<installation>#<definition>` | end of the last successful push (incremental mode) |
 //! | `outcome#<installation>#<definition>` | how the metric's latest push ended, whatever its period, and when it last succeeded (read by the `accounting_push` collector with one BatchGetItem per 100 metrics) |
 
-use super::describe;
 use crate::config::Secret;
 use crate::error::{Dependency, Error, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -56,6 +56,8 @@ type Item = HashMap<String, AttributeValue>;
 pub fn outcome_key(installation: &str, definition: &str) -> String {
     format!("outcome#{installation}#{definition}")
 }
+
+const REFRESH_LEASE: &str = "refresh-lease";
 
 /// BatchGetItem reads at most this many keys per call.
 const BATCH_GET_LIMIT: usize = 100;
@@ -134,7 +136,7 @@ impl AccountingTable {
             {
                 Ok(false)
             }
-            Err(e) => Err(failed("storing the token", describe(&e))),
+            Err(e) => Err(failed("storing the token", super::logged(&e))),
         }
     }
 
@@ -176,7 +178,7 @@ impl AccountingTable {
             {
                 Ok(false)
             }
-            Err(e) => Err(failed("claiming a push", describe(&e))),
+            Err(e) => Err(failed("claiming a push", super::logged(&e))),
         }
     }
 
@@ -221,7 +223,7 @@ impl AccountingTable {
             .set_expression_attribute_values(Some(values))
             .send()
             .await
-            .map_err(|e| failed("recording a push", describe(&e)))?;
+            .map_err(|e| failed("recording a push", super::logged(&e)))?;
         Ok(())
     }
 
@@ -254,7 +256,7 @@ impl AccountingTable {
             {
                 Ok(())
             }
-            Err(e) => Err(failed("recording the last push", describe(&e))),
+            Err(e) => Err(failed("recording the last push", super::logged(&e))),
         }
     }
 
@@ -305,7 +307,7 @@ impl AccountingTable {
             .set_expression_attribute_values(Some(values))
             .send()
             .await
-            .map_err(|e| failed("recording a push outcome", describe(&e)))?;
+            .map_err(|e| failed("recording a push outcome", super::logged(&e)))?;
         Ok(())
     }
 
@@ -344,7 +346,7 @@ impl AccountingTable {
                     .request_items(&self.table, wanted)
                     .send()
                     .await
-                    .map_err(|e| failed("reading push outcomes", describe(&e)))?;
+                    .map_err(|e| failed("reading push outcomes", super::logged(&e)))?;
                 for item in out
                     .responses
                     .and_then(|mut r| r.remove(&self.table))
@@ -377,5 +379,55 @@ impl AccountingTable {
             }
         }
         Ok(found)
+    }
+
+    /// Takes the refresh lease unless someone else holds one that has not lapsed.
+    pub async fn acquire_refresh_lease(&self, owner: &str, now: i64, seconds: i64) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(REFRESH_LEASE))
+            .item("owner", s(owner))
+            .item("until", n(now + seconds))
+            .condition_expression("attribute_not_exists(id) OR #until < :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failed("taking the refresh lease", super::logged(&e))),
+        }
+    }
+
+    /// Gives the lease back, if it is still ours.
+    pub async fn release_refresh_lease(&self, owner: &str) -> Result<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(REFRESH_LEASE))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(failed("releasing the refresh lease", super::logged(&e))),
+        }
     }
 }

@@ -9,7 +9,6 @@
 //! | `last_start_ms` | a run in progress (removed by the ping that ends it) |
 //! | `last_duration_seconds` | the last run's duration |
 
-use super::describe;
 use crate::error::{Dependency, Error, Result};
 use crate::heartbeat::check::Check;
 use crate::heartbeat::ports::{HeartbeatStore, Record, Recorded};
@@ -160,7 +159,7 @@ impl HeartbeatStore for HeartbeatTable {
             {
                 return Ok(Recorded::UnknownCheck)
             }
-            Err(e) => return Err(failed("recording a ping", describe(&e))),
+            Err(e) => return Err(failed("recording a ping", super::logged(&e))),
         };
         let started: Option<i64> = out
             .attributes
@@ -185,7 +184,7 @@ impl HeartbeatStore for HeartbeatTable {
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(failed("recording a run's duration", describe(&e))),
+                Err(e) => return Err(failed("recording a run's duration", super::logged(&e))),
             }
         }
         Ok(Recorded::Counted)
@@ -205,7 +204,7 @@ impl HeartbeatStore for HeartbeatTable {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| failed("listing the checks", describe(&e)))?;
+                .map_err(|e| failed("listing the checks", super::logged(&e)))?;
             checks.extend(out.items.unwrap_or_default().iter().map(check_of));
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -233,7 +232,7 @@ impl HeartbeatStore for HeartbeatTable {
             .expression_attribute_values(":now", n(now))
             .send()
             .await
-            .map_err(|e| failed("setting a check", describe(&e)))?;
+            .map_err(|e| failed("setting a check", super::logged(&e)))?;
         Ok(())
     }
 }

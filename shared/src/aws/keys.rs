@@ -34,7 +34,7 @@ impl ApiKeys {
             .map_err(|e| {
                 Error::unavailable(
                     Dependency::DynamoDb,
-                    format!("storing key in {}: {}", self.table, super::describe(&e)),
+                    format!("storing a key: {}", super::logged(&e)),
                 )
             })?;
         Ok(())
@@ -55,7 +55,7 @@ impl ApiKeys {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| Error::unavailable(Dependency::DynamoDb, super::describe(&e)))?;
+                .map_err(|e| Error::unavailable(Dependency::DynamoDb, super::logged(&e)))?;
             for item in page.items() {
                 if let Some(hash) = item.get("key_hash") {
                     self.client
@@ -64,9 +64,7 @@ impl ApiKeys {
                         .key("key_hash", hash.clone())
                         .send()
                         .await
-                        .map_err(|e| {
-                            Error::unavailable(Dependency::DynamoDb, super::describe(&e))
-                        })?;
+                        .map_err(|e| Error::unavailable(Dependency::DynamoDb, super::logged(&e)))?;
                     removed += 1;
                 }
             }
@@ -90,7 +88,7 @@ impl KeyLookup for ApiKeys {
             .map_err(|e| {
                 Error::unavailable(
                     Dependency::DynamoDb,
-                    format!("reading API keys: {}", super::describe(&e)),
+                    format!("reading API keys: {}", super::logged(&e)),
                 )
             })?;
         let Some(item) = out.item else {

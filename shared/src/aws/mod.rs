@@ -17,12 +17,14 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
 
 /// Loaded once in `main`. Timeouts are bounded so a stuck dependency becomes a clear 503
-/// instead of an invocation that runs until Lambda kills it.
+/// instead of an invocation that runs until Lambda kills it: an operation (with its retries)
+/// gets at most 5 s, so the several calls of a submission fit the 15 s function timeout, and
+/// each HTTP route is in any case cut at the invocation's deadline (`crate::deadline`).
 pub async fn sdk_config() -> SdkConfig {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(12))
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(5))
         .build();
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
@@ -68,10 +70,30 @@ pub async fn get_by_id(
         .map_err(|e| {
             crate::error::Error::unavailable(
                 crate::error::Dependency::DynamoDb,
-                format!("reading {table}: {}", describe(&e)),
+                format!("reading an item: {}", logged(&e)),
             )
         })?;
     Ok(out.item)
+}
+
+/// What a caller may read of an SDK error: the service's error code (`ResourceNotFoundException`,
+/// `ThrottlingException`, ...) or the class of transport failure. The full text, which can name
+/// endpoints, tables and buckets, is logged here instead.
+pub fn logged<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_s3::error::SdkError;
+    tracing::warn!(error = %describe(err), "AWS call failed");
+    match err {
+        SdkError::ServiceError(se) => se.err().code().unwrap_or("service error").to_string(),
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(d) if d.is_timeout() => "timed out".into(),
+        SdkError::DispatchFailure(_) => "not reachable".into(),
+        SdkError::ResponseError(_) => "answer not understood".into(),
+        _ => "request failed".into(),
+    }
 }
 
 /// The most precise text of an SDK error: service code and message where the service sent

@@ -3,7 +3,7 @@
 //! | kind | `id` | written when | notes |
 //! |---|---|---|---|
 //! | `candidate` | a UUID | submitted; every status change | `status` + `name_key` feed the `by-status` index; `version` is the optimistic lock |
-//! | `email` | `email#<candidate>#<status>` | with the candidate or status change that causes it | `due = "pending"` until SES accepts it feeds the sparse `emails-due` index; one item per status, so a status email can never be created twice |
+//! | `email` | `email#<candidate>#<status>` | with the candidate or status change that causes it | `due = "pending"` until SES accepts it (or `"dead"` once given up) feeds the sparse `emails-due` index; one item per status, so a status email can never be created twice |
 //! | `idempotency` | `idem#<sha256(key name, Idempotency-Key)>` | with the candidate | `expires_at` is the table's TTL attribute |
 //!
 //! Access patterns: get a candidate by id (GetItem); list by status (Query `by-status`, sorted
@@ -11,7 +11,6 @@
 //! emails to retry (Query `emails-due`); create = one transaction of candidate + email
 //! (+ idempotency record), each conditional on not existing.
 
-use super::describe;
 use crate::error::{Dependency, Error, Result};
 use crate::probes::model::{Candidate, Status};
 use crate::probes::ports::{CandidateStore, Created, IdempotencyRecord, Outbox, OutboxEmail};
@@ -22,6 +21,8 @@ use std::collections::HashMap;
 pub const STATUS_INDEX: &str = "by-status";
 pub const EMAILS_DUE_INDEX: &str = "emails-due";
 const PENDING: &str = "pending";
+/// Given up: kept in the `emails-due` index under its own key, so the dead are one query too.
+const DEAD: &str = "dead";
 
 pub struct ProbeTable {
     client: Client,
@@ -114,7 +115,7 @@ impl ProbeTable {
                     false,
                 ),
                 Some(E::TransactionInProgressException(_)) => (Vec::new(), true),
-                _ => return Err(store_error(what, describe(&err))),
+                _ => return Err(store_error(what, super::logged(&err))),
             };
             let conflict = in_progress || reasons.iter().any(|c| c == "TransactionConflict");
             if conflict && attempt < 4 {
@@ -152,7 +153,7 @@ impl ProbeTable {
                     .request_items(&self.table, requests)
                     .send()
                     .await
-                    .map_err(|e| store_error("importing candidates", describe(&e)))?;
+                    .map_err(|e| store_error("importing candidates", super::logged(&e)))?;
                 requests = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
@@ -187,7 +188,7 @@ impl ProbeTable {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| store_error("querying the probe table", describe(&e)))?;
+                .map_err(|e| store_error("querying the probe table", super::logged(&e)))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -347,7 +348,7 @@ impl Outbox for ProbeTable {
             {
                 Ok(None)
             }
-            Err(e) => Err(store_error("claiming an email", describe(&e))),
+            Err(e) => Err(store_error("claiming an email", super::logged(&e))),
         }
     }
 
@@ -364,7 +365,7 @@ impl Outbox for ProbeTable {
             .expression_attribute_values(":mid", s(message_id))
             .send()
             .await
-            .map_err(|e| store_error("marking an email sent", describe(&e)))?;
+            .map_err(|e| store_error("marking an email sent", super::logged(&e)))?;
         Ok(())
     }
 
@@ -377,7 +378,7 @@ impl Outbox for ProbeTable {
             .expression_attribute_values(":r", s(reason))
             .send()
             .await
-            .map_err(|e| store_error("recording an email failure", describe(&e)))?;
+            .map_err(|e| store_error("recording an email failure", super::logged(&e)))?;
         Ok(())
     }
 
@@ -387,6 +388,33 @@ impl Outbox for ProbeTable {
             .into_iter()
             .filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned())
             .collect())
+    }
+
+    async fn mark_dead(&self, id: &str, reason: &str, at: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression(
+                "SET #state = :dead, #due = :dead, last_error = :r, dead_at = :at REMOVE claimed_until",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#due", "due")
+            .expression_attribute_values(":dead", s(DEAD))
+            .expression_attribute_values(":r", s(reason))
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await
+            .map_err(|e| store_error("giving an email up", super::logged(&e)))?;
+        Ok(())
+    }
+
+    async fn dead_emails(&self) -> Result<Vec<OutboxEmail>> {
+        self.query_all(EMAILS_DUE_INDEX, "due", DEAD)
+            .await?
+            .into_iter()
+            .map(|item| from_item(item, "email"))
+            .collect()
     }
 
     async fn pending_emails(&self) -> Result<Vec<OutboxEmail>> {

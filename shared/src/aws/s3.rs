@@ -1,6 +1,5 @@
 //! Conditional reads of S3 objects (ETag revalidation).
 
-use super::describe;
 use aws_sdk_s3::Client;
 
 /// Outcome of a conditional GET.
@@ -47,7 +46,7 @@ pub async fn get_if_changed(
             if err.raw_response().map(|r| r.status().as_u16()) == Some(304) {
                 return Ok(Fetched::NotModified);
             }
-            Err(format!("s3://{bucket}/{key}: {}", describe(&err)))
+            Err(format!("{key}: {}", super::logged(&err)))
         }
     }
 }

@@ -41,7 +41,22 @@ impl Mailer for Ses {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| super::describe(&e))?;
+            .map_err(|e| explained(super::logged(&e)))?;
         Ok(out.message_id.unwrap_or_default())
     }
+}
+
+/// SES' error code with what it means for the team, which reads it as the email's last error
+/// (the service's own message, which names addresses, is only logged).
+fn explained(code: String) -> String {
+    let meaning = match code.as_str() {
+        "MessageRejected" => "the sender is not verified, or SES refused the message",
+        "MailFromDomainNotVerifiedException" => "the sender's MAIL FROM domain is not verified",
+        "AccountSuspendedException" | "SendingPausedException" => {
+            "sending is paused for this account"
+        }
+        "TooManyRequestsException" | "LimitExceededException" => "SES' sending rate was exceeded",
+        _ => return code,
+    };
+    format!("{code} ({meaning})")
 }

@@ -1,7 +1,7 @@
 //! Secrets from SSM Parameter Store (SecureString, decrypted), read once at cold start.
 
 use super::describe;
-use crate::config::{ConfigError, Secret, SecretRef};
+use crate::config::{AccountingConfig, AccountingSecrets, ConfigError, Env, Secret, SecretRef};
 
 pub fn ssm_client(config: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(config)
@@ -39,4 +39,19 @@ pub async fn resolve(
         .filter(|v| !v.is_empty())
         .map(Secret::new)
         .ok_or_else(|| invalid("the SSM parameter has no value".into()))
+}
+
+/// The accounting functions' configuration from `env` (the process environment in a function), their secrets read
+/// from SSM where the environment names parameters.
+pub async fn accounting_config<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    client: &aws_sdk_ssm::Client,
+) -> Result<AccountingConfig, ConfigError> {
+    let secrets = AccountingSecrets::read(env)?;
+    let client_secret = resolve(secrets.client_secret, client).await?;
+    let initial_refresh_token = match secrets.initial_refresh_token {
+        Some(token) => Some(resolve(token, client).await?),
+        None => None,
+    };
+    AccountingConfig::read(env, client_secret, initial_refresh_token)
 }

@@ -104,9 +104,7 @@ impl Sources {
                 )),
                 None => None,
             },
-            prometheus: value
-                .as_ref()
-                .map(|v| Prometheus::new(&v.prometheus_url, v.prometheus_timeout)),
+            prometheus: value.as_ref().map(Prometheus::configured),
             accounting: set("ACCOUNTING_TABLE").map(|t| AccountingTable::new(dynamodb, t)),
             range_start,
         })

@@ -100,7 +100,7 @@ pub async fn routes<S: HeartbeatStore, K: KeyLookup>(
     req: &Request,
 ) -> Response<Body> {
     let path = request_path(req);
-    let mut resp = match serve(api, req, &path).await {
+    let mut resp = match crate::http::within_deadline(req, serve(api, req, &path)).await {
         Ok(resp) => resp,
         Err(err) => {
             let mut resp = spring(&err, &path);

@@ -11,8 +11,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// omit it); any other declared type than JSON is refused with 415, so a form-encoded body
 /// (curl's `-d` default) gets a message that says what to send instead.
 pub fn json_object(req: &Request) -> Result<Map<String, Value>> {
-    if let Some(ct) = req.headers().get(lambda_http::http::header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    if let Some(ct) = header(req, "content-type")? {
+        let ct = ct.to_ascii_lowercase();
         let essence = ct.split(';').next().unwrap_or("").trim();
         if !(essence == "application/json" || essence.ends_with("+json")) {
             return Err(Error::UnsupportedMediaType(format!(
@@ -45,7 +45,22 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>> {
     }
 }
 
-/// The value of a request header, if present and text.
-pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
+/// The value of a request header, if present. A header that is there but cannot be read (not
+/// visible ASCII) or is given more than once is a 400, never treated as absent: a request is
+/// not answered on the strength of a header it did not mean to omit.
+pub fn header<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>> {
+    let mut values = req.headers().get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Error::BadRequest(format!(
+            "header {name} is given more than once"
+        )));
+    }
+    first.to_str().map(|v| Some(v.trim())).map_err(|_| {
+        Error::BadRequest(format!(
+            "header {name} is not readable: only visible ASCII characters are allowed"
+        ))
+    })
 }

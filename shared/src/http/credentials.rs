@@ -9,21 +9,7 @@ use crate::error::{Error, Result};
 use lambda_http::{Request, RequestExt};
 
 fn single_header(req: &Request, name: &str) -> Result<Option<String>> {
-    let mut values = req.headers().get_all(name).iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(Error::BadRequest(format!(
-            "header {name} is given more than once"
-        )));
-    }
-    let text = first.to_str().map_err(|_| {
-        Error::BadRequest(format!(
-            "header {name} is not readable: only visible ASCII characters are allowed"
-        ))
-    })?;
-    Ok(Some(text.trim().to_string()))
+    Ok(super::body::header(req, name)?.map(str::to_string))
 }
 
 fn token_parameter(req: &Request) -> Result<Option<String>> {

@@ -23,7 +23,7 @@ pub fn status_of(err: &Error) -> u16 {
         Error::PayloadTooLarge { .. } => 413,
         Error::Internal(_) => 500,
         Error::BadGateway { .. } => 502,
-        Error::Unavailable { .. } => 503,
+        Error::Unavailable { .. } | Error::OutOfTime => 503,
     }
 }
 

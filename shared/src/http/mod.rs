@@ -5,7 +5,7 @@ pub mod credentials;
 pub mod error;
 pub mod route;
 
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 /// A JSON response. Serialising our own types cannot fail in practice; if it ever did, the
@@ -20,7 +20,12 @@ pub fn json(status: u16, body: &impl Serialize) -> Response<Body> {
     }
 }
 
-fn raw_json(status: u16, bytes: Vec<u8>) -> Response<Body> {
+/// The OpenAPI document of every HTTP route (`infra/openapi.yaml`, kept as JSON by
+/// `make openapi`), compiled in so serving it costs nothing at cold start.
+pub const OPENAPI_DOCUMENT: &str = include_str!("../../../infra/openapi.json");
+
+/// A body that is JSON already.
+pub fn raw_json(status: u16, bytes: Vec<u8>) -> Response<Body> {
     let mut resp = Response::new(Body::Binary(bytes));
     *resp.status_mut() = http_status(status);
     resp.headers_mut().insert(
@@ -33,4 +38,20 @@ fn raw_json(status: u16, bytes: Vec<u8>) -> Response<Body> {
 fn http_status(code: u16) -> lambda_http::http::StatusCode {
     lambda_http::http::StatusCode::from_u16(code)
         .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// Runs a route within the invocation's deadline (see `crate::deadline`); `Err(OutOfTime)`
+/// when it would not finish in time, so the caller still gets our JSON answer.
+pub async fn within_deadline<F>(req: &Request, fut: F) -> crate::error::Result<Response<Body>>
+where
+    F: std::future::Future<Output = crate::error::Result<Response<Body>>>,
+{
+    let deadline = req
+        .lambda_context_ref()
+        .and_then(|c| crate::deadline::from_unix_millis(c.deadline));
+    // Boxed: a route's future is large in debug builds, and callers awaiting several routes
+    // in one task would otherwise carry all of it on their stack.
+    crate::deadline::within(deadline, Box::pin(fut))
+        .await
+        .unwrap_or(Err(crate::error::Error::OutOfTime))
 }

@@ -25,7 +25,7 @@ pub async fn metadata_routes(
 ) -> Response<Body> {
     // Without the API Gateway stage prefix, so paths read as the routes are written.
     let path = request_path(req);
-    match serve(store, info, req, &path).await {
+    match crate::http::within_deadline(req, serve(store, info, req, &path)).await {
         Ok(resp) => resp,
         Err(err) => spring(&err, &path),
     }
@@ -40,13 +40,14 @@ async fn serve(
     let known = [
         "/-/health",
         "/-/info",
+        "/-/openapi.json",
         "/ids/resources",
         "/ids/metrics/{resourceId}",
         "/metrics/{resourceId}",
         "/metrics/{resourceId}/{metricId}",
     ];
     if !known.iter().any(|t| matches(t, path).is_some()) {
-        return Err(Error::NotFound(format!("no route for {path}")));
+        return Err(Error::NotFound("no route for this path".into()));
     }
     if req.method() != lambda_http::http::Method::GET {
         return Err(Error::MethodNotAllowed {
@@ -58,6 +59,12 @@ async fn serve(
         return Ok(json(
             200,
             &json!({"name": "telltale", "function": info.function, "version": info.version}),
+        ));
+    }
+    if matches("/-/openapi.json", path).is_some() {
+        return Ok(crate::http::raw_json(
+            200,
+            crate::http::OPENAPI_DOCUMENT.as_bytes().to_vec(),
         ));
     }
     if matches("/-/health", path).is_some() {
@@ -88,6 +95,10 @@ async fn serve(
     ))
 }
 
+/// The latest `time` the value route takes (2100-01-01): later ones are a caller's mistake, and
+/// Prometheus would refuse the range they make.
+pub const MAX_QUERY_TIME: i64 = 4_102_444_800;
+
 /// Serves `GET /metrics/{resourceId}/{metricId}/value[?time=<unix seconds>]`.
 pub async fn value_routes(
     store: &MappingStore,
@@ -96,7 +107,9 @@ pub async fn value_routes(
     req: &Request,
 ) -> Response<Body> {
     let path = request_path(req);
-    match serve_value(store, prometheus, range_start, req, &path).await {
+    match crate::http::within_deadline(req, serve_value(store, prometheus, range_start, req, &path))
+        .await
+    {
         Ok(resp) => resp,
         Err(err) => spring(&err, &path),
     }
@@ -110,7 +123,7 @@ async fn serve_value(
     path: &str,
 ) -> Result<Response<Body>> {
     let params = matches("/metrics/{resourceId}/{metricId}/value", path)
-        .ok_or_else(|| Error::NotFound(format!("no route for {path}")))?;
+        .ok_or_else(|| Error::NotFound("no route for this path".into()))?;
     if req.method() != lambda_http::http::Method::GET {
         return Err(Error::MethodNotAllowed {
             method: req.method().to_string(),
@@ -119,11 +132,20 @@ async fn serve_value(
     }
     let time = match query_param(req, "time") {
         None => time::OffsetDateTime::now_utc().unix_timestamp(),
-        Some(t) => t.trim().parse::<i64>().map_err(|_| {
-            Error::BadRequest(format!(
-                "time must be an integer number of unix seconds, not '{t}'"
-            ))
-        })?,
+        Some(t) => {
+            let shown: String = t.chars().take(40).collect();
+            let time = t.trim().parse::<i64>().map_err(|_| {
+                Error::BadRequest(format!(
+                    "time must be an integer number of unix seconds, not '{shown}'"
+                ))
+            })?;
+            if !(0..=MAX_QUERY_TIME).contains(&time) {
+                return Err(Error::BadRequest(format!(
+                    "time must be between 0 and {MAX_QUERY_TIME} (2100-01-01), not {time}"
+                )));
+            }
+            time
+        }
     };
     let view = store.view().await;
     let value = compute(

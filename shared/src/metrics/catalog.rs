@@ -1,7 +1,7 @@
 //! Lookups behind the metadata routes, with the 404s the spec names.
 
 use super::mappings::{MetadataMappings, MetricMetadata, ResourceMetadata};
-use crate::error::{Error, Result};
+use crate::error::{echoed, Error, Result};
 use std::collections::BTreeMap;
 
 pub fn resource<'a>(
@@ -10,7 +10,7 @@ pub fn resource<'a>(
 ) -> Result<&'a ResourceMetadata> {
     mappings
         .get(resource_id)
-        .ok_or_else(|| Error::NotFound(format!("unknown resource '{resource_id}'")))
+        .ok_or_else(|| Error::NotFound(format!("unknown resource '{}'", echoed(resource_id))))
 }
 
 pub fn metric<'a>(
@@ -23,7 +23,9 @@ pub fn metric<'a>(
         .get(metric_id)
         .ok_or_else(|| {
             Error::NotFound(format!(
-                "unknown metric '{metric_id}' of resource '{resource_id}'"
+                "unknown metric '{}' of resource '{}'",
+                echoed(metric_id),
+                echoed(resource_id)
             ))
         })
 }

@@ -20,10 +20,17 @@ pub enum QueryData {
     Text(String),
 }
 
+#[derive(Clone)]
 pub struct Prometheus {
     http: reqwest::Client,
     base: String,
+    timeout: Duration,
+    max_response_bytes: usize,
 }
+
+/// The largest answer read by default: a long `sumPeriods` over fine samples can otherwise be
+/// hundreds of megabytes in a 128 MB function.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -80,33 +87,86 @@ impl Prometheus {
         Self {
             http,
             base: base_url.trim_end_matches('/').to_string(),
+            timeout,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// The client a function's `ValueConfig` describes.
+    pub fn configured(config: &crate::config::ValueConfig) -> Self {
+        Self::new(&config.prometheus_url, config.prometheus_timeout)
+            .with_max_response_bytes(config.max_response_bytes)
+    }
+
+    /// Answers larger than `bytes` are refused (502) rather than read.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The body, read up to the limit.
+    async fn read_capped(&self, mut resp: reqwest::Response) -> Result<Vec<u8>> {
+        let limit = self.max_response_bytes;
+        let too_large = || {
+            Error::bad_gateway(
+                Dependency::Prometheus,
+                format!("the answer is larger than {limit} bytes (PROMETHEUS_MAX_RESPONSE_BYTES); query a shorter range"),
+            )
+        };
+        if resp.content_length().is_some_and(|n| n as usize > limit) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) => {
+                    tracing::warn!(prometheus = %self.base, error = %e, "reading Prometheus' answer failed");
+                    return Err(Error::unavailable(
+                        Dependency::Prometheus,
+                        if e.is_timeout() {
+                            "timed out"
+                        } else {
+                            "the answer broke off"
+                        },
+                    ));
+                }
+            }
         }
     }
 
     /// Runs an instant query at `time` (unix seconds).
     pub async fn query(&self, promql: &str, time: i64) -> Result<QueryData> {
         let url = format!("{}/api/v1/query", self.base);
+        // Within what the invocation has left, so a slow Prometheus is a 503 we send, not a
+        // gateway timeout.
+        let timeout = crate::deadline::budget(self.timeout);
         let resp = self
             .http
             .get(&url)
             .query(&[("query", promql), ("time", &time.to_string())])
+            .timeout(timeout)
             .send()
             .await
             .map_err(|e| {
+                // The URL, the query and the causes are for the log; the caller learns which
+                // dependency and what kind of failure.
+                tracing::warn!(prometheus = %self.base, query = promql, error = %e, "Prometheus query failed");
                 let what = if e.is_timeout() {
-                    "timed out"
+                    format!("timed out after {} ms", timeout.as_millis())
                 } else {
-                    "not reachable"
+                    "not reachable".to_string()
                 };
-                Error::unavailable(Dependency::Prometheus, format!("{} {what}: {e}", self.base))
+                Error::unavailable(Dependency::Prometheus, what)
             })?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| {
-            Error::unavailable(
-                Dependency::Prometheus,
-                format!("reading the answer failed: {e}"),
-            )
-        })?;
+        let body = self.read_capped(resp).await?;
         let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
             Error::bad_gateway(
                 Dependency::Prometheus,
@@ -114,12 +174,19 @@ impl Prometheus {
             )
         })?;
         if envelope.status != "success" {
+            // Prometheus' own words, without the query they may quote.
+            let message = envelope
+                .error
+                .as_deref()
+                .unwrap_or("no message")
+                .replace(promql, "<query>");
+            tracing::warn!(query = promql, error = %message, "Prometheus refused the query");
+            let message: String = message.chars().take(300).collect();
             return Err(Error::bad_gateway(
                 Dependency::Prometheus,
                 format!(
-                    "{}: {}",
+                    "{}: {message}",
                     envelope.error_type.as_deref().unwrap_or("error"),
-                    envelope.error.as_deref().unwrap_or("no message")
                 ),
             ));
         }

@@ -108,6 +108,8 @@ impl View {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileHealth {
+    /// Not shown: the bucket's name is the deployment's business, not the caller's.
+    #[serde(skip)]
     pub bucket: String,
     pub key: String,
     pub loaded: bool,
@@ -153,6 +155,18 @@ impl MappingStore {
         View {
             metadata: state.metadata.current("metadata"),
             metrics: state.metrics.current("metrics"),
+        }
+    }
+
+    /// Cold-start work: loads the mappings before the first request, giving up after `budget`
+    /// (Lambda's init phase is limited to 10 s; a slow S3 must not make the whole start fail).
+    /// What was not loaded in time is loaded by the first request.
+    pub async fn prefetch(&self, budget: std::time::Duration) {
+        if tokio::time::timeout(budget, self.view()).await.is_err() {
+            tracing::warn!(
+                budget_ms = budget.as_millis() as u64,
+                "the mappings did not load at cold start; the first request loads them"
+            );
         }
     }
 
@@ -229,7 +243,14 @@ async fn refresh<T>(
                         listed.join("; ")
                     );
                     tracing::error!(bucket, key = %file.key, kept_previous = file.good.is_some(), "{message}");
-                    file.last_error = Some(message);
+                    // The problems quote the file (queries included): the log has them, callers
+                    // get the count.
+                    file.last_error = Some(format!(
+                        "{} (ETag {}) was rejected with {} problem(s); the log and `telltale mappings validate` list them",
+                        file.key,
+                        etag.as_deref().unwrap_or("none"),
+                        problems.len()
+                    ));
                     file.rejected_problems = problems.len();
                 }
             }

@@ -4,7 +4,7 @@
 use super::expr::eval::{evaluate, Context};
 use super::mappings::{MetricsMappings, Query};
 use super::prometheus::Prometheus;
-use crate::error::{Error, Result};
+use crate::error::{echoed, Error, Result};
 use serde::Serialize;
 
 /// The body of `GET /metrics/{resourceId}/{metricId}/value`.
@@ -28,11 +28,13 @@ pub async fn compute(
 ) -> Result<MetricValue> {
     let query = mappings
         .get(resource)
-        .ok_or_else(|| Error::NotFound(format!("unknown resource '{resource}'")))?
+        .ok_or_else(|| Error::NotFound(format!("unknown resource '{}'", echoed(resource))))?
         .get(metric)
         .ok_or_else(|| {
             Error::NotFound(format!(
-                "unknown metric '{metric}' of resource '{resource}'"
+                "unknown metric '{}' of resource '{}'",
+                echoed(metric),
+                echoed(resource)
             ))
         })?;
     let entry = format!("{resource}/{metric}");

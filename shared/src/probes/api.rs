@@ -54,7 +54,7 @@ where
     M: Mailer,
     K: KeyLookup,
 {
-    match serve(api, req).await {
+    match crate::http::within_deadline(req, serve(api, req)).await {
         Ok(resp) => resp,
         Err(err) => poem(&err),
     }
@@ -78,16 +78,14 @@ where
             path: path.to_string(),
         });
     }
-    let caller = authenticate(&api.keys, header(req, "x-api-key"), Role::Submitter).await?;
+    let caller = authenticate(&api.keys, header(req, "x-api-key")?, Role::Submitter).await?;
     if method == Method::GET {
         let status = query_param(req, "status");
         let items = list(&api.store, status.as_deref()).await?;
         return Ok(json(200, &items));
     }
     let body = json_object(req)?;
-    let key = header(req, "idempotency-key")
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
+    let key = header(req, "idempotency-key")?.filter(|k| !k.is_empty());
     if key.is_some_and(|k| k.len() > 255) {
         return Err(Error::BadRequest(
             "Idempotency-Key must be at most 255 characters".into(),
@@ -121,7 +119,7 @@ where
     M: Mailer,
     K: KeyLookup,
 {
-    match serve_status(api, req).await {
+    match crate::http::within_deadline(req, serve_status(api, req)).await {
         Ok(resp) => resp,
         Err(err) => poem(&err),
     }
@@ -161,13 +159,13 @@ where
             path: path.to_string(),
         });
     }
-    let caller = authenticate(&api.keys, header(req, "x-api-key"), Role::Monitoring).await?;
+    let caller = authenticate(&api.keys, header(req, "x-api-key")?, Role::Monitoring).await?;
     let id = params.get("id");
     if route == "candidate" {
         return Ok(with_etag(200, &details(&api.store, id).await?));
     }
     let body = json_object(req)?;
-    let change = parse_change(&body, header(req, "if-match"))?;
+    let change = parse_change(&body, header(req, "if-match")?)?;
     let updated = change_status(
         &api.store,
         &api.mailer,

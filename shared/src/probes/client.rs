@@ -95,8 +95,8 @@ fn encode(segment: &str) -> String {
 fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => crate::terminal::printable(s),
+        other => crate::terminal::printable(&other.to_string()),
     }
 }
 

@@ -16,6 +16,12 @@ use time::OffsetDateTime;
 /// retried at the next scheduled run.
 pub const LEASE_SECONDS: i64 = 120;
 
+/// After this many refused attempts (two hours of `email-retry` runs every five minutes) an
+/// email is marked dead: no longer retried, counted by the `email_outbox` collector, shown as
+/// `dead` with its reason by `telltale probes show`. The run that gives up fails, so the
+/// `EmailRetryErrors` alarm fires.
+pub const MAX_ATTEMPTS: u32 = 24;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     Sent,
@@ -39,10 +45,43 @@ pub async fn deliver(outbox: &impl Outbox, mailer: &impl Mailer, id: &str) -> Re
             tracing::info!(email = id, attempts = email.attempts, "email sent");
             Ok(Delivery::Sent)
         }
+        Err(reason) if email.attempts >= MAX_ATTEMPTS => {
+            let reason = format!("given up after {} attempts: {reason}", email.attempts);
+            tracing::error!(email = id, attempts = email.attempts, %reason, "email is dead; it is no longer retried");
+            outbox.mark_dead(id, &reason, &timestamp(now)).await?;
+            Ok(Delivery::Failed(reason))
+        }
         Err(reason) => {
             tracing::warn!(email = id, attempts = email.attempts, %reason, "email not sent; it stays pending");
             outbox.mark_failed(id, &reason).await?;
             Ok(Delivery::Failed(reason))
+        }
+    }
+}
+
+/// How long the email step after a committed change may take before the answer goes out
+/// without it (the email stays pending and `email-retry` sends it).
+pub const AFTER_COMMIT_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Delivers the email of a change that is already committed. Never fails: `Some(reason)` when
+/// the email did not go out now (refused, store error, out of time); it stays pending either
+/// way and is retried.
+pub async fn deliver_after_commit(
+    outbox: &impl Outbox,
+    mailer: &impl Mailer,
+    id: &str,
+) -> Option<String> {
+    let budget = crate::deadline::budget(AFTER_COMMIT_BUDGET);
+    match tokio::time::timeout(budget, deliver(outbox, mailer, id)).await {
+        Ok(Ok(Delivery::Sent | Delivery::NotDue)) => None,
+        Ok(Ok(Delivery::Failed(reason))) => Some(reason),
+        Ok(Err(e)) => {
+            tracing::warn!(email = id, error = %e, "email not delivered after the change; it stays pending");
+            Some(e.to_string())
+        }
+        Err(_) => {
+            tracing::warn!(email = id, "email step out of time; it stays pending");
+            Some("the mail step ran out of time".into())
         }
     }
 }
@@ -55,14 +94,16 @@ pub struct RetrySummary {
     pub failed: Vec<(String, String)>,
 }
 
-/// Tries every pending email once.
+/// Tries every pending email once; one that fails (refused, or a store error) never stops the
+/// others.
 pub async fn deliver_pending(outbox: &impl Outbox, mailer: &impl Mailer) -> Result<RetrySummary> {
     let mut summary = RetrySummary::default();
     for id in outbox.pending().await? {
-        match deliver(outbox, mailer, &id).await? {
-            Delivery::Sent => summary.sent += 1,
-            Delivery::NotDue => summary.skipped += 1,
-            Delivery::Failed(reason) => summary.failed.push((id, reason)),
+        match deliver(outbox, mailer, &id).await {
+            Ok(Delivery::Sent) => summary.sent += 1,
+            Ok(Delivery::NotDue) => summary.skipped += 1,
+            Ok(Delivery::Failed(reason)) => summary.failed.push((id, reason)),
+            Err(e) => summary.failed.push((id, e.to_string())),
         }
     }
     Ok(summary)

@@ -35,7 +35,7 @@ pub struct OutboxEmail {
     pub candidate_id: String,
     pub status: Status,
     pub email: Email,
-    /// `pending` or `sent`.
+    /// `pending`, `sent` or `dead` (given up after `outbox::MAX_ATTEMPTS`).
     pub state: String,
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -111,6 +111,17 @@ pub trait Outbox {
     ) -> impl Future<Output = Result<()>> + Send;
 
     fn mark_failed(&self, id: &str, reason: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Gives the email up: no longer pending, never retried, kept with the reason.
+    fn mark_dead(
+        &self,
+        id: &str,
+        reason: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The emails given up on.
+    fn dead_emails(&self) -> impl Future<Output = Result<Vec<OutboxEmail>>> + Send;
 
     /// Ids of the emails not sent yet.
     fn pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;

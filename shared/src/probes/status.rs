@@ -6,7 +6,7 @@
 
 use super::email::{compose, EmailSettings};
 use super::model::{poem_date, timestamp, Candidate, HistoryEntry, Status};
-use super::outbox::{deliver, Delivery};
+use super::outbox::deliver_after_commit;
 use super::ports::{email_id, CandidateStore, Mailer, Outbox, OutboxEmail};
 use super::validate::is_url;
 use crate::auth::Caller;
@@ -169,6 +169,12 @@ pub fn parse_change(body: &Map<String, Value>, if_match: Option<&str>) -> Result
         ("production_url", &production_url, 1024),
         ("rejection_reason", &rejection_reason, 2048),
     ] {
+        if let Some(message) = value
+            .as_deref()
+            .and_then(|v| super::validate::text_problem(field, v))
+        {
+            errors.push(field_error(field, message));
+        }
         if value.as_ref().is_some_and(|v| v.chars().count() > limit) {
             errors.push(field_error(
                 field,
@@ -212,10 +218,15 @@ pub struct Details {
 }
 
 pub async fn details<S: CandidateStore + Outbox>(store: &S, id: &str) -> Result<Details> {
-    let mut c = store
+    let c = store
         .get(id)
         .await?
         .ok_or_else(|| Error::NotFound(NOT_FOUND.into()))?;
+    Ok(present(c, emails(store, id).await?))
+}
+
+/// The state of each email the candidate has had.
+async fn emails<S: Outbox>(store: &S, id: &str) -> Result<Vec<EmailView>> {
     let mut emails = Vec::new();
     for status in Status::ALL {
         if let Some(e) = store.get_email(&email_id(id, status)).await? {
@@ -228,17 +239,22 @@ pub async fn details<S: CandidateStore + Outbox>(store: &S, id: &str) -> Result<
             });
         }
     }
+    Ok(emails)
+}
+
+/// The candidate as answered: POEM's date format.
+fn present(mut c: Candidate, emails: Vec<EmailView>) -> Details {
     for date in [&mut c.created, &mut c.last_update, &mut c.status_changed_at] {
         *date = poem_date(date);
     }
     for h in &mut c.history {
         h.at = poem_date(&h.at);
     }
-    Ok(Details {
+    Details {
         candidate: c,
         emails,
         warning: None,
-    })
+    }
 }
 
 fn names(statuses: &[Status]) -> String {
@@ -340,16 +356,24 @@ pub async fn change_status<S: CandidateStore + Outbox>(
         .replace(&next, current.version, email.as_ref())
         .await?;
 
-    let warning = match email {
-        Some(_) => match deliver(store, mailer, &mail_id).await? {
-            Delivery::Failed(reason) => Some(format!(
+    // The change is committed: from here on the answer is its success, with a warning for
+    // whatever follow-up did not work (the email stays pending and is retried).
+    let mut warnings = Vec::new();
+    if email.is_some() {
+        if let Some(reason) = deliver_after_commit(store, mailer, &mail_id).await {
+            warnings.push(format!(
                 "Status was changed, but the email was not sent: {reason}. It will be retried."
-            )),
-            Delivery::Sent | Delivery::NotDue => None,
-        },
-        None => None,
+            ));
+        }
+    }
+    let emails = match emails(store, id).await {
+        Ok(list) => list,
+        Err(e) => {
+            warnings.push(format!("The emails could not be read back: {e}"));
+            Vec::new()
+        }
     };
-    let mut view = details(store, id).await?;
-    view.warning = warning;
+    let mut view = present(next, emails);
+    view.warning = (!warnings.is_empty()).then(|| warnings.join(" "));
     Ok(view)
 }

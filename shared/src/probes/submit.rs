@@ -2,7 +2,7 @@
 
 use super::email::{compose, EmailSettings};
 use super::model::{timestamp, Candidate, ListItem, Status};
-use super::outbox::{deliver, Delivery};
+use super::outbox::deliver_after_commit;
 use super::ports::{CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail};
 use super::validate::{validate, Submission};
 use crate::auth::Caller;
@@ -81,12 +81,12 @@ pub async fn submit<S: CandidateStore + Outbox>(
         .await?
     {
         Created::New => {
-            let warning = match deliver(store, mailer, &email.id).await? {
-                Delivery::Failed(reason) => Some(format!(
-                    "Probe was stored, but the confirmation email was not sent: {reason}. It will be retried."
-                )),
-                Delivery::Sent | Delivery::NotDue => None,
-            };
+            // Stored: from here on the answer is a 201, whatever happens to the email.
+            let warning = deliver_after_commit(store, mailer, &email.id)
+                .await
+                .map(|reason| {
+                    format!("Probe was stored, but the confirmation email was not sent: {reason}. It will be retried.")
+                });
             Ok(Submitted {
                 candidate,
                 replayed: false,

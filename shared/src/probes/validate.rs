@@ -60,6 +60,32 @@ pub fn is_email(s: &str) -> bool {
     .is_ok()
 }
 
+/// Fields that may hold several lines; every other text field is one line.
+pub const MULTI_LINE: [&str; 3] = ["description", "command", "rejection_reason"];
+
+/// Bidirectional-text controls that make text display in another order than it is stored
+/// (U+202A–U+202E, U+2066–U+2069).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// POEM-style message when `value` holds characters that have no place in it: control
+/// characters (NUL, escape sequences, ...; line breaks and tabs are allowed in multi-line
+/// fields) and bidirectional overrides. They would be stored, emailed and printed as they are.
+pub fn text_problem(field: &str, value: &str) -> Option<String> {
+    let multi = MULTI_LINE.contains(&field);
+    let bad = value.chars().any(|c| {
+        is_bidi_control(c) || (c.is_control() && !(multi && matches!(c, '\n' | '\r' | '\t')))
+    });
+    bad.then(|| {
+        if multi {
+            format!("Field '{field}' must not contain control characters other than line breaks and tabs, nor bidirectional overrides")
+        } else {
+            format!("Field '{field}' must not contain control characters or bidirectional overrides")
+        }
+    })
+}
+
 /// True when the command line sets a timeout as `-t N`, `--timeout N`, `--timeout=N` or
 /// `-tN`. The line is split as a shell would split it, so a `-t` inside a quoted argument
 /// does not count.
@@ -142,6 +168,9 @@ pub fn validate(body: &Map<String, Value>) -> Result<Submission, Vec<FieldError>
         errors.push(err("command", GUIDELINES_MESSAGE));
     }
     for (field, value) in FIELDS.iter().zip(&values) {
+        if let Some(message) = value.as_deref().and_then(|v| text_problem(field, v)) {
+            errors.push(err(field, message));
+        }
         let limit = max_length(field);
         if value.as_ref().is_some_and(|v| v.chars().count() > limit) {
             errors.push(err(
@@ -186,6 +215,33 @@ mod tests {
             "command": "/usr/libexec/argo/probes/argo-servicestatus/check_status.py -u <URL> -t 30",
             "contact": "test@example.com"
         })
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_refused() {
+        for (field, value) in [
+            ("name", "probe\u{0}"),
+            ("name", "\u{1b}[31mred"),
+            ("name", "a\u{202e}b"),
+            ("name", "two\nlines"),
+            ("contact", "x@example.com\u{7}"),
+            ("description", "ok\u{2066}"),
+            ("command", "check -t 3 \u{1b}]0;x\u{7}"),
+        ] {
+            let errors = validate(&body(with(rpm_example(), field, json!(value)))).unwrap_err();
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.field == field && e.message.contains("control characters")),
+                "{field}={value:?}: {errors:?}"
+            );
+        }
+        let multi = with(
+            rpm_example(),
+            "description",
+            json!("line one\nline two\ttab"),
+        );
+        validate(&body(multi)).unwrap();
     }
 
     fn first(v: Value) -> String {

@@ -23,6 +23,11 @@ struct Aai {
     revoked: usize,
     down: bool,
     grants: usize,
+    /// Refresh tokens already exchanged (rotated away).
+    used: Vec<String>,
+    /// Set when a used refresh token came back: as Keycloak's "revoke refresh token", the
+    /// whole family is then dead and every later grant is refused.
+    family_revoked: bool,
 }
 
 /// The OIDC token endpoint: refresh-token grant with HTTP Basic client credentials; it
@@ -61,9 +66,14 @@ async fn grant(
     if field("grant_type") != Some("refresh_token") || field("scope") != Some(SCOPE) {
         return error(StatusCode::BAD_REQUEST, json!({"error": "invalid_request"}));
     }
-    if field("refresh_token") != Some(s.refresh_token.as_str()) {
+    let presented = field("refresh_token").unwrap_or_default().to_string();
+    if s.used.contains(&presented) {
+        s.family_revoked = true;
+    }
+    if s.family_revoked || presented != s.refresh_token {
         return error(StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}));
     }
+    s.used.push(presented);
     s.grants += 1;
     let access = format!("access-{}", s.grants);
     s.refresh_token = format!("refresh-{}", s.grants);
@@ -103,6 +113,11 @@ impl TokenEndpoint {
 
     pub fn grants(&self) -> usize {
         self.state.lock().expect("state").grants
+    }
+
+    /// True once a rotated refresh token was presented again (reuse detection fired).
+    pub fn family_revoked(&self) -> bool {
+        self.state.lock().expect("state").family_revoked
     }
 
     /// Makes every access token issued so far invalid (as after a key rotation at the AAI).

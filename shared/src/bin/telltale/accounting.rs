@@ -69,7 +69,7 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         retries: 0,
     };
     let table = AccountingTable::new(aws::dynamodb_client(&sdk), args.table);
-    let prometheus = Prometheus::new(&value.prometheus_url, value.prometheus_timeout);
+    let prometheus = Prometheus::configured(&value);
     let http = reqwest::Client::new();
     let pusher = Pusher {
         http: &http,

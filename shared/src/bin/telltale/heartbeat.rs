@@ -57,12 +57,7 @@ fn when(t: Option<i64>) -> String {
         .map_or("-".into(), |s| telltale::probes::model::poem_date(&s))
 }
 
-/// Text from the table shown in a terminal: control characters never reach it raw.
-fn shown(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
-}
+use telltale::terminal::printable as shown;
 
 pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
     let HeartbeatCommand::Check { command } = command;

@@ -1,10 +1,11 @@
 //! `email_outbox`: probe emails SES has not accepted yet — an email that is not getting out is
 //! what the team must hear about.
 //!
-//! `email_outbox pending=<i>,failing=<i>,max_attempts=<i>,oldest_age_seconds=<i>`: pending
-//! emails, those of them whose last attempt was refused, the most attempts any of them took,
-//! and how long the oldest has waited (absent when none is pending). One query of the sparse
-//! `emails-due` index, which holds only pending emails.
+//! `email_outbox pending=<i>,failing=<i>,max_attempts=<i>,oldest_age_seconds=<i>,dead=<i>`:
+//! pending emails, those of them whose last attempt was refused, the most attempts any of them
+//! took, how long the oldest has waited (absent when none is pending), and the emails given up
+//! after too many refusals. Two queries of the sparse `emails-due` index, which holds only
+//! pending and dead emails.
 
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
@@ -36,9 +37,7 @@ impl Collector for EmailOutbox {
     ) -> BoxFuture<'a, Result<Collected, CollectorError>> {
         Box::pin(async move {
             let table = sources.probes(NAME, Source::Outbox)?;
-            let pending = table
-                .pending_emails()
-                .await
+            let (pending, dead) = tokio::try_join!(table.pending_emails(), table.dead_emails())
                 .map_err(|e| Source::Outbox.down(e.to_string()))?;
             let oldest = pending
                 .iter()
@@ -46,6 +45,7 @@ impl Collector for EmailOutbox {
                 .max();
             let point = Point::new("email_outbox")
                 .field("pending", pending.len())
+                .field("dead", dead.len())
                 .field(
                     "failing",
                     pending.iter().filter(|e| e.last_error.is_some()).count(),

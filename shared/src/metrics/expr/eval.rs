@@ -9,6 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
+/// The longest range selector Prometheus parses (its durations are Go's, at most ~292 years);
+/// kept well inside.
+pub const MAX_RANGE_SECONDS: i64 = 200 * 366 * 86_400;
+
 /// Everything an evaluation needs to know.
 pub struct Context<'a> {
     pub prometheus: &'a Prometheus,
@@ -26,7 +30,13 @@ impl Context<'_> {
         if !text.contains(RANGE_TOKEN) {
             return Ok(text.to_string());
         }
-        let seconds = self.time - self.range_start;
+        let seconds = self.time.saturating_sub(self.range_start);
+        if seconds > MAX_RANGE_SECONDS {
+            return Err(self.refuse(format!(
+                "the #R# range from counter.range.start {} to {} is longer than Prometheus takes",
+                self.range_start, self.time
+            )));
+        }
         if seconds <= 0 {
             return Err(Error::BadRequest(format!(
                 "{}: the #R# range is not positive: time {} is not after counter.range.start {}",
@@ -85,7 +95,13 @@ impl Context<'_> {
     /// series' values at exactly those timestamps (a missing count adds nothing).
     pub async fn sum_periods(&self, counts: &str, stamps: &str, from: f64) -> Result<f64> {
         let from = from.floor() as i64;
-        let seconds = self.time - from;
+        let seconds = self.time.saturating_sub(from);
+        if seconds > MAX_RANGE_SECONDS {
+            return Err(self.refuse(format!(
+                "sumPeriods from {from} to {} spans more than Prometheus takes",
+                self.time
+            )));
+        }
         if seconds <= 0 {
             return Err(Error::BadRequest(format!(
                 "{}: sumPeriods starts at {from}, which is not before the query time {}",
