@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test bench bench-collectors bench-heartbeat build openapi
+.PHONY: setup dev test bench bench-collectors bench-heartbeat build openapi fuzz-api
 
 setup:
 	bash scripts/setup.sh
@@ -29,6 +29,13 @@ bench-collectors:
 openapi:
 	bash scripts/setup.sh
 	.venv/bin/python scripts/openapi.py --write
+
+# The OpenAPI contract run with more examples per operation (the test command runs 8);
+# CONTRACT_SEED picks another reproducible run.
+fuzz-api:
+	bash scripts/setup.sh
+	CONTRACT_MAX_EXAMPLES=$${CONTRACT_MAX_EXAMPLES:-100} PATH="$(CURDIR)/.venv/bin:$$PATH" \
+	  cargo test -p telltale-blackbox --test api_contract -- --nocapture
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
 

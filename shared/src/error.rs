@@ -78,8 +78,13 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     /// The method is not served on this path (405).
-    #[error("method {method} is not allowed on {path}")]
-    MethodNotAllowed { method: String, path: String },
+    #[error("method {} is not allowed on {}", echoed(method), echoed(path))]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        /// The methods the path does serve, for the `Allow` header.
+        allow: &'static str,
+    },
     /// The body is larger than the route accepts (413).
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },

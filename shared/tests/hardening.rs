@@ -462,3 +462,33 @@ async fn an_email_refused_too_often_is_dead_shown_and_no_longer_retried() {
     assert_eq!((summary.sent, summary.failed.len()), (0, 0));
     assert!(moto().emails_to(&owner).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_a_400() {
+    let f = ProbeFixture::new(Role::Monitoring).await;
+    let api = f.api(FROM);
+    for (method, uri) in [
+        ("POST", "/api/v2/probes/".to_string()),
+        ("PUT", "/api/v2/probes/x/status".to_string()),
+    ] {
+        let req: Request = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("x-api-key", &f.key)
+            .header("content-type", "application/json")
+            .body(Body::Binary(vec![0xff, 0xfe, b'{', 0x1a]))
+            .unwrap();
+        let resp = if method == "POST" {
+            submit_routes(&api, &req).await
+        } else {
+            status_routes(&api, &req).await
+        };
+        assert_eq!(resp.status(), 400, "{method} {uri}");
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert!(
+            body["detail"].as_str().unwrap().starts_with("JSON parse error"),
+            "{body}"
+        );
+    }
+    assert!(stored(&f).await.is_empty());
+}

@@ -85,6 +85,15 @@ impl Route {
             Route::Ping { .. } => &[Method::GET, Method::HEAD, Method::POST],
         }
     }
+
+    /// `methods` as the `Allow` header lists them.
+    fn allow(&self) -> &'static str {
+        match self {
+            Route::Webhook => "POST",
+            Route::Metrics => "GET, HEAD",
+            Route::Ping { .. } => "GET, HEAD, POST",
+        }
+    }
 }
 
 fn body_bytes(req: &Request) -> &[u8] {
@@ -110,12 +119,6 @@ pub async fn routes<S: HeartbeatStore, K: KeyLookup>(
                     HeaderValue::from_static("Bearer realm=\"telltale\""),
                 );
             }
-            if let (Error::MethodNotAllowed { .. }, Some(route)) = (&err, Route::of(&path)) {
-                let allow: Vec<&str> = route.methods().iter().map(Method::as_str).collect();
-                if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
-                    resp.headers_mut().insert(header::ALLOW, v);
-                }
-            }
             resp
         }
     };
@@ -135,6 +138,7 @@ async fn serve<S: HeartbeatStore, K: KeyLookup>(
         return Err(Error::MethodNotAllowed {
             method: req.method().to_string(),
             path: path.to_string(),
+            allow: route.allow(),
         });
     }
     let body = body_bytes(req);
@@ -201,7 +205,7 @@ async fn serve<S: HeartbeatStore, K: KeyLookup>(
         Route::Ping { check, action } => {
             validate_name(&check)?;
             let ping = Ping::parse(action.as_deref())?;
-            let create = match query_param(req, "create").as_deref() {
+            let create = match query_param(req, "create")?.as_deref() {
                 None | Some("0") | Some("false") => false,
                 Some("1") | Some("true") => true,
                 Some(_) => {

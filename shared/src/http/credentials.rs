@@ -6,35 +6,14 @@
 //! given twice or two different keys, so a request is never judged on a key it did not mean.
 
 use crate::error::{Error, Result};
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 
 fn single_header(req: &Request, name: &str) -> Result<Option<String>> {
     Ok(super::body::header(req, name)?.map(str::to_string))
 }
 
 fn token_parameter(req: &Request) -> Result<Option<String>> {
-    let from_event: Vec<String> = req
-        .query_string_parameters_ref()
-        .map(|q| q.all("token").unwrap_or_default())
-        .unwrap_or_default()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let values = if from_event.is_empty() {
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .filter(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
-            .collect()
-    } else {
-        from_event
-    };
-    match values.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(one.trim().to_string())),
-        _ => Err(Error::BadRequest(
-            "query parameter token is given more than once".into(),
-        )),
-    }
+    Ok(super::route::query_param(req, "token")?.map(|t| t.trim().to_string()))
 }
 
 /// The key presented, if any.

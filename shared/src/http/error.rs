@@ -53,15 +53,29 @@ pub fn spring(err: &Error, path: &str) -> Response<Body> {
         Some((cut, _)) => format!("{}…", &path[..cut]),
         None => path.to_string(),
     };
-    json(
-        status,
-        &json!({
-            "status": status,
-            "error": reason_phrase(status),
-            "message": err.to_string(),
-            "path": shown,
-        }),
+    with_allow(
+        err,
+        json(
+            status,
+            &json!({
+                "status": status,
+                "error": reason_phrase(status),
+                "message": err.to_string(),
+                "path": shown,
+            }),
+        ),
     )
+}
+
+/// A 405 says which methods the path serves (RFC 9110).
+fn with_allow(err: &Error, mut resp: Response<Body>) -> Response<Body> {
+    if let Error::MethodNotAllowed { allow, .. } = err {
+        resp.headers_mut().insert(
+            lambda_http::http::header::ALLOW,
+            lambda_http::http::HeaderValue::from_static(allow),
+        );
+    }
+    resp
 }
 
 /// POEM's shape, `{"detail": "..."}`, which its clients parse; validation failures also list
@@ -73,11 +87,11 @@ pub fn poem(err: &Error) -> Response<Body> {
         Error::Validation(errors) => json!({"detail": err.to_string(), "errors": errors}),
         // Django REST framework's wording, which POEM's clients see today.
         Error::MethodNotAllowed { method, .. } => {
-            json!({"detail": format!("Method \"{method}\" not allowed.")})
+            json!({"detail": format!("Method \"{}\" not allowed.", crate::error::echoed(method))})
         }
         _ => json!({"detail": err.to_string()}),
     };
-    json(status, &body)
+    with_allow(err, json(status, &body))
 }
 
 #[cfg(test)]

@@ -16,17 +16,32 @@ pub fn request_path(req: &Request) -> String {
     }
 }
 
-/// A query parameter, from the event's parsed parameters or else from the URI.
-pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    if let Some(v) = req
+/// A query parameter, from the event's parsed parameters or else from the URI. Given more
+/// than once is a 400: which one was meant cannot be guessed, and taking the first would
+/// silently ignore the others.
+pub fn query_param(req: &Request, name: &str) -> crate::error::Result<Option<String>> {
+    let from_event: Vec<String> = req
         .query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-    {
-        return Some(v.to_string());
+        .and_then(|q| q.all(name))
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let values = if from_event.is_empty() {
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    } else {
+        from_event
+    };
+    match <[String; 1]>::try_from(values) {
+        Ok([one]) => Ok(Some(one)),
+        Err(values) if values.is_empty() => Ok(None),
+        Err(_) => Err(crate::error::Error::BadRequest(format!(
+            "query parameter {name} is given more than once"
+        ))),
     }
-    url::form_urlencoded::parse(req.uri().query()?.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// Path parameters of a matched route, in template order.

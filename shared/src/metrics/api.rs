@@ -53,6 +53,7 @@ async fn serve(
         return Err(Error::MethodNotAllowed {
             method: req.method().to_string(),
             path: path.to_string(),
+            allow: "GET",
         });
     }
     if matches("/-/info", path).is_some() {
@@ -128,9 +129,10 @@ async fn serve_value(
         return Err(Error::MethodNotAllowed {
             method: req.method().to_string(),
             path: path.to_string(),
+            allow: "GET",
         });
     }
-    let time = match query_param(req, "time") {
+    let time = match query_param(req, "time")? {
         None => time::OffsetDateTime::now_utc().unix_timestamp(),
         Some(t) => {
             let shown: String = t.chars().take(40).collect();

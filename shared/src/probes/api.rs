@@ -76,11 +76,12 @@ where
         return Err(Error::MethodNotAllowed {
             method: method.to_string(),
             path: path.to_string(),
+            allow: "GET, POST",
         });
     }
     let caller = authenticate(&api.keys, header(req, "x-api-key")?, Role::Submitter).await?;
     if method == Method::GET {
-        let status = query_param(req, "status");
+        let status = query_param(req, "status")?;
         let items = list(&api.store, status.as_deref()).await?;
         return Ok(json(200, &items));
     }
@@ -157,6 +158,7 @@ where
         return Err(Error::MethodNotAllowed {
             method: method.to_string(),
             path: path.to_string(),
+            allow: if route == "status" { "PUT" } else { "GET" },
         });
     }
     let caller = authenticate(&api.keys, header(req, "x-api-key")?, Role::Monitoring).await?;
