@@ -486,7 +486,10 @@ async fn a_body_that_is_not_utf8_is_a_400() {
         assert_eq!(resp.status(), 400, "{method} {uri}");
         let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert!(
-            body["detail"].as_str().unwrap().starts_with("JSON parse error"),
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("JSON parse error"),
             "{body}"
         );
     }
