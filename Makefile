@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test bench bench-collectors bench-heartbeat build openapi fuzz-api fuzz
+.PHONY: setup dev test bench bench-collectors bench-heartbeat build openapi fuzz-api fuzz soak
 
 setup:
 	bash scripts/setup.sh
@@ -35,6 +35,12 @@ openapi:
 fuzz:
 	FUZZ_CASES=$${FUZZ_CASES:-112000} bash -o pipefail -c 'cargo test -p telltale --test fuzz -- --nocapture \
 	  | awk "/^fuzz: /{print; n+=\$$3} /^test result/{print} END{printf \"fuzz: %d cases in total\\n\", n}"'
+
+# Load and fault figures through cargo lambda watch (loopback only; a few minutes): N
+# submissions at concurrency C, moto/Prometheus/InfluxDB stopped and hung in turn, SES refusing.
+soak:
+	bash scripts/setup.sh
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench soak
 
 # The OpenAPI contract run with more examples per operation (the test command runs 8);
 # CONTRACT_SEED picks another reproducible run.

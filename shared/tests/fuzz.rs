@@ -76,16 +76,7 @@ fn object_with(fields: &'static [&'static str]) -> impl Strategy<Value = Map<Str
     prop::collection::btree_map(name, value, 0..10).prop_map(|m| m.into_iter().collect())
 }
 
-const SUBMISSION: &[&str] = &[
-    "name",
-    "description",
-    "docurl",
-    "command",
-    "contact",
-    "rpm",
-    "yum_baseurl",
-    "script",
-];
+const SUBMISSION: &[&str] = &telltale::probes::validate::FIELDS;
 
 const CHANGE: &[&str] = &[
     "status",

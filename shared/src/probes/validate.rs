@@ -27,7 +27,8 @@ pub struct Submission {
 
 pub const GUIDELINES_MESSAGE: &str = "Invalid 'command' field. Command must have -t/--timeout argument. Please refer to the probe development guidelines: https://argoeu.github.io/argo-monitoring/docs/monitoring/guidelines";
 
-const FIELDS: [&str; 8] = [
+/// The fields a submission may have, in POEM's order.
+pub const FIELDS: [&str; 8] = [
     "name",
     "description",
     "docurl",

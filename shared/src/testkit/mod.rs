@@ -8,6 +8,7 @@ pub mod alerting;
 pub mod collectors;
 pub mod eosc;
 pub mod events;
+pub mod fault;
 pub mod heartbeat;
 pub mod influx;
 pub mod influx2;

@@ -27,6 +27,12 @@ impl Watch {
 
     /// As `start`, with the functions built in release mode when `release` is set.
     pub fn start_with(env: &[(String, String)], release: bool) -> Watch {
+        Watch::start_concurrent(env, release, 1)
+    }
+
+    /// As `start_with`, running up to `instances` processes of each function at once (one
+    /// invocation each at a time, as on Lambda).
+    pub fn start_concurrent(env: &[(String, String)], release: bool, instances: u32) -> Watch {
         let port = free_port();
         let env_file = std::env::temp_dir().join(format!("telltale-watch-{port}.env"));
         let text: String = env
@@ -48,6 +54,7 @@ impl Watch {
             ])
             .args(["--invoke-port", &port.to_string()])
             .args(if release { &["--release"][..] } else { &[][..] })
+            .args(["--concurrency", &instances.to_string()])
             .arg("--env-file")
             .arg(&env_file)
             .current_dir(repo_root())
