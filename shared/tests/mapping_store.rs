@@ -213,7 +213,7 @@ async fn a_missing_bucket_or_object_is_a_503_that_says_so() {
 #[tokio::test]
 async fn an_unreachable_s3_is_a_503_naming_the_mappings() {
     // Nothing listens on port 9 of loopback.
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = telltale::aws::sdk_loader()
         .endpoint_url("http://127.0.0.1:9")
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

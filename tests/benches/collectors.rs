@@ -201,6 +201,33 @@ async fn probe_pipeline() {
         collected.points.len(),
         raw.as_secs_f64() * 1000.0
     );
+    // `GET /api/v2/probes/` without a filter lists through the same store: its pages and bytes.
+    let listing = ProbeTable::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(counter.clone())
+                .build(),
+        ),
+        &stack.probes_table,
+    );
+    let (calls0, bytes0) = (
+        counter.calls.load(Ordering::Relaxed),
+        counter.bytes.load(Ordering::Relaxed),
+    );
+    let t = Instant::now();
+    let items = telltale::probes::submit::list(&listing, None)
+        .await
+        .expect("listed");
+    let d = t.elapsed();
+    let answer = serde_json::to_vec(&items).expect("JSON").len();
+    println!(
+        "listing {CANDIDATES} candidates (GET /api/v2/probes/, moto): {} items in {:.0} ms, {} DynamoDB calls, {:.1} MB read for a {:.1} MB answer",
+        items.len(),
+        d.as_secs_f64() * 1000.0,
+        counter.calls.load(Ordering::Relaxed) - calls0,
+        (counter.bytes.load(Ordering::Relaxed) - bytes0) as f64 / 1e6,
+        answer as f64 / 1e6
+    );
 }
 
 async fn influx_write() {

@@ -10,13 +10,13 @@
 
 use lambda_http::{Body, Request};
 use std::time::{Duration, Instant};
-use telltale::aws::{s3_client, tables};
+use telltale::aws::s3_client;
 use telltale::config::{MappingsConfig, DEFAULT_RANGE_START};
 use telltale::metrics::api::value_routes;
 use telltale::metrics::prometheus::Prometheus;
 use telltale::metrics::store::MappingStore;
 use telltale::testkit::prometheus::{demo_series, PrometheusServer};
-use telltale::testkit::{moto::moto, repo_root, unique, watch::Watch};
+use telltale::testkit::{moto::moto, watch::Watch};
 
 const WARMUP: usize = 20;
 const RUNS: usize = 300;
@@ -32,14 +32,7 @@ fn summary(mut d: Vec<Duration>) -> (f64, f64, f64) {
 async fn main() {
     let server = PrometheusServer::start(&demo_series());
     let s3 = s3_client(&moto().sdk_config().await);
-    let bucket = unique("bench");
-    tables::ensure_bucket(&s3, &bucket).await.expect("bucket");
-    for name in ["metadata_mappings.json", "metrics_mappings.json"] {
-        let body = std::fs::read(repo_root().join("demo").join(name)).expect("demo mappings");
-        tables::put_object(&s3, &bucket, name, body)
-            .await
-            .expect("upload");
-    }
+    let bucket = moto().demo_mappings_bucket("bench").await;
     let store = MappingStore::new(s3, MappingsConfig::for_bucket(bucket.clone()));
     let prometheus = Prometheus::new(&server.url, Duration::from_secs(10));
     let time = time::OffsetDateTime::now_utc().unix_timestamp() - 120;

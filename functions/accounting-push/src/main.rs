@@ -48,12 +48,12 @@ async fn handler(state: &State, event: LambdaEvent<Value>) -> Result<Value, Erro
     Ok(serde_json::to_value(summary)?)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let value = ValueConfig::from_env()?;
     let mappings = MappingsConfig::from_env()?;
-    let sdk = telltale::aws::sdk_config().await;
+    let sdk = telltale::aws::lambda_sdk_config();
     let config = telltale::aws::ssm::accounting_config(
         &telltale::config::Env::process(),
         &telltale::aws::ssm::ssm_client(&sdk),

@@ -21,11 +21,11 @@ async fn handler(state: &State, event: LambdaEvent<Value>) -> Result<Value, Erro
     Ok(serde_json::to_value(report)?)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let influx = InfluxConfig::from_env()?;
-    let sdk = telltale::aws::sdk_config().await;
+    let sdk = telltale::aws::lambda_sdk_config();
     let state = State {
         sink: InfluxSink::connect(influx, &telltale::aws::ssm::ssm_client(&sdk)).await?,
         sources: Sources::from_env(&sdk)?,

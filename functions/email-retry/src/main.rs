@@ -38,11 +38,11 @@ async fn handler(state: &State, _event: LambdaEvent<Value>) -> Result<Value, Err
     Ok(serde_json::to_value(summary)?)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let config = ProbesConfig::from_env()?;
-    let sdk = telltale::aws::sdk_config().await;
+    let sdk = telltale::aws::lambda_sdk_config();
     let state = State {
         table: ProbeTable::new(telltale::aws::dynamodb_client(&sdk), config.table),
         ses: Ses::new(telltale::aws::ses_client(&sdk)),

@@ -27,11 +27,11 @@ async fn handler(source: &Source, _event: LambdaEvent<Value>) -> Result<Value, E
     Ok(serde_json::to_value(report)?)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let config = SourceConfig::from_env()?;
-    let sdk = telltale::aws::sdk_config().await;
+    let sdk = telltale::aws::lambda_sdk_config();
     let source = Source::connect(config, &telltale::aws::ssm::ssm_client(&sdk)).await?;
     run(service_fn(|event| handler(&source, event))).await
 }

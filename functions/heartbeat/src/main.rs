@@ -9,7 +9,7 @@ async fn handler(api: &LiveHeartbeatApi, req: Request) -> Result<Response<Body>,
     Ok(routes(api, &req).await)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let api = LiveHeartbeatApi::from_env().await?;

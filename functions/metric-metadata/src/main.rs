@@ -16,11 +16,11 @@ async fn handler(store: &MappingStore, req: Request) -> Result<Response<Body>, E
     Ok(metadata_routes(store, &INFO, &req).await)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let config = MappingsConfig::from_env()?;
-    let sdk = telltale::aws::sdk_config().await;
+    let sdk = telltale::aws::lambda_sdk_config();
     let store = MappingStore::new(telltale::aws::s3_client(&sdk), config);
     // Cold-start work: fetch and validate the mappings before the first request arrives.
     store.prefetch(std::time::Duration::from_secs(3)).await;

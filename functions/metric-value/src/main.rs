@@ -17,12 +17,12 @@ async fn handler(state: &State, req: Request) -> Result<Response<Body>, Error> {
     Ok(value_routes(&state.store, &state.prometheus, state.range_start, &req).await)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let mappings = MappingsConfig::from_env()?;
     let value = ValueConfig::from_env()?;
-    let sdk = telltale::aws::sdk_config().await;
+    let sdk = telltale::aws::lambda_sdk_config();
     let state = State {
         store: MappingStore::new(telltale::aws::s3_client(&sdk), mappings),
         prometheus: Prometheus::configured(&value),

@@ -8,7 +8,7 @@ async fn handler(api: &LiveProbeApi, req: Request) -> Result<Response<Body>, Err
     Ok(submit_routes(api, &req).await)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
     let api = LiveProbeApi::from_env().await?;

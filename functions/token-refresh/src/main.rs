@@ -19,10 +19,10 @@ async fn handler(state: &State, _event: LambdaEvent<Value>) -> Result<Value, Err
     Ok(json!({"expires_at": token.expires_at, "version": token.version}))
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::telemetry::init();
-    let sdk = telltale::aws::sdk_config().await;
+    let sdk = telltale::aws::lambda_sdk_config();
     let config = telltale::aws::ssm::accounting_config(
         &telltale::config::Env::process(),
         &telltale::aws::ssm::ssm_client(&sdk),

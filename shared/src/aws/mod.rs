@@ -16,20 +16,66 @@ pub mod tables;
 use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
 
-/// Loaded once in `main`. Timeouts are bounded so a stuck dependency becomes a clear 503
-/// instead of an invocation that runs until Lambda kills it: an operation (with its retries)
-/// gets at most 5 s, so the several calls of a submission fit the 15 s function timeout, and
-/// each HTTP route is in any case cut at the invocation's deadline (`crate::deadline`).
+/// Loaded once in `main` of the team's command line: the SDK's whole provider chain (profiles,
+/// SSO-less `credential_process`, instance roles). Functions use `lambda_sdk_config`.
 pub async fn sdk_config() -> SdkConfig {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+    sdk_loader().timeout_config(timeouts()).load().await
+}
+
+/// Timeouts are bounded so a stuck dependency becomes a clear 503 instead of an invocation that
+/// runs until Lambda kills it: an operation (with its retries) gets at most 5 s, so the several
+/// calls of a submission fit the 15 s function timeout, and each HTTP route is in any case cut
+/// at the invocation's deadline (`crate::deadline`).
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(3))
         .operation_timeout(Duration::from_secs(5))
-        .build();
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await
+        .build()
+}
+
+/// Loaded once in a function's `main`. Lambda gives a function its region and credentials in
+/// the environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`), so this reads only those, plus `AWS_ENDPOINT_URL` for local runs. The
+/// SDK's loader would also bring its profile parser and the STS, SSO-token, IMDS and container
+/// credential clients into every binary, and read files at cold start, for nothing.
+pub fn lambda_sdk_config() -> SdkConfig {
+    use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_s3::config::SharedCredentialsProvider;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .map(aws_config::Region::new);
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .http_client(https_client())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .timeout_config(timeouts());
+    if let Some(url) = var("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(url);
+    }
+    builder.build()
+}
+
+/// The one HTTPS client every SDK client here uses: rustls on ring, the crypto reqwest already
+/// brings (the SDK's default would link aws-lc-rs as well, a second crypto library in every
+/// binary).
+fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The SDK's configuration loader with the one HTTPS client (`https_client`).
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
 }
 
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {

@@ -39,7 +39,7 @@ impl LiveHeartbeatApi {
     pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
         let config = HeartbeatConfig::from_env()?;
         let auth = crate::config::AuthConfig::from_env()?;
-        let sdk = crate::aws::sdk_config().await;
+        let sdk = crate::aws::lambda_sdk_config();
         let dynamodb = crate::aws::dynamodb_client(&sdk);
         Ok(HeartbeatApi {
             store: crate::aws::heartbeat::HeartbeatTable::new(dynamodb.clone(), &config.table),

@@ -33,7 +33,7 @@ impl LiveProbeApi {
     pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
         let probes = crate::config::ProbesConfig::from_env()?;
         let auth = crate::config::AuthConfig::from_env()?;
-        let sdk = crate::aws::sdk_config().await;
+        let sdk = crate::aws::lambda_sdk_config();
         let dynamodb = crate::aws::dynamodb_client(&sdk);
         Ok(ProbeApi {
             store: crate::aws::probes::ProbeTable::new(dynamodb.clone(), probes.table),

@@ -146,6 +146,8 @@ struct Books {
     /// Statuses to answer, in order, before accepting again (e.g. two 500s).
     script: VecDeque<u16>,
     attempts: usize,
+    /// Added before every answer, as a distant service would (benchmarks).
+    latency: std::time::Duration,
 }
 
 /// The EOSC Accounting Service's metric endpoint.
@@ -167,6 +169,10 @@ async fn record(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let latency = s.lock().expect("state").latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let mut s = s.lock().expect("state");
     s.attempts += 1;
     let reject = |code: u16, message: &str| {
@@ -240,6 +246,7 @@ impl AccountingApi {
             received: Vec::new(),
             script: VecDeque::new(),
             attempts: 0,
+            latency: std::time::Duration::ZERO,
         }));
         let app = Router::new()
             .route(
@@ -260,6 +267,11 @@ impl AccountingApi {
 
     pub fn received(&self) -> Vec<Received> {
         self.state.lock().expect("state").received.clone()
+    }
+
+    /// Every later answer comes `latency` after its request.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state.lock().expect("state").latency = latency;
     }
 
     /// Requests that reached the endpoint, accepted or not.

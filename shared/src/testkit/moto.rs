@@ -1,7 +1,7 @@
 //! moto server: DynamoDB, S3 and SES on loopback.
 
 use super::venv_bin;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -56,7 +56,7 @@ pub fn moto() -> &'static Moto {
 impl Moto {
     /// SDK configuration pointing at this server, as `AWS_ENDPOINT_URL` would.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
+        crate::aws::sdk_loader()
             .endpoint_url(&self.endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -93,6 +93,23 @@ pub struct SentEmail {
 }
 
 impl Moto {
+    /// A new bucket (`prefix-<unique>`) holding the demo mapping pair of `demo/`; its name.
+    pub async fn demo_mappings_bucket(&self, prefix: &str) -> String {
+        let s3 = crate::aws::s3_client(&self.sdk_config().await);
+        let bucket = super::unique(prefix);
+        crate::aws::tables::ensure_bucket(&s3, &bucket)
+            .await
+            .expect("bucket");
+        for name in ["metadata_mappings.json", "metrics_mappings.json"] {
+            let body =
+                std::fs::read(super::repo_root().join("demo").join(name)).expect("demo mappings");
+            crate::aws::tables::put_object(&s3, &bucket, name, body)
+                .await
+                .expect("upload");
+        }
+        bucket
+    }
+
     /// Every email SES accepted so far (all tests of this binary; filter by recipient).
     pub async fn sent_emails(&self) -> Vec<SentEmail> {
         let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))

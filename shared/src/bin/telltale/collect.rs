@@ -37,10 +37,14 @@ pub struct CollectArgs {
 }
 
 fn init_logs(verbose: bool) {
-    let level = if verbose { "debug" } else { "warn" };
+    let level = if verbose {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::WARN
+    };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_max_level(level)
         .with_target(false)
         .try_init();
 }
