@@ -205,11 +205,16 @@ struct Spawn {
     prefetch_ms: Option<f64>,
 }
 
+/// `COLD_START_RELEASE_DIR` measures binaries built elsewhere (e.g. with another `opt-level`
+/// into another target directory); the zip column then shows the binary's size too.
 fn binary(name: &str) -> PathBuf {
-    target_dir()
-        .join("x86_64-unknown-linux-gnu")
-        .join("release")
-        .join(name)
+    match std::env::var_os("COLD_START_RELEASE_DIR") {
+        Some(dir) => PathBuf::from(dir).join(name),
+        None => target_dir()
+            .join("x86_64-unknown-linux-gnu")
+            .join("release")
+            .join(name),
+    }
 }
 
 fn target_dir() -> PathBuf {
@@ -219,6 +224,9 @@ fn target_dir() -> PathBuf {
 }
 
 fn zip(name: &str) -> PathBuf {
+    if std::env::var_os("COLD_START_RELEASE_DIR").is_some() {
+        return binary(name);
+    }
     target_dir().join("lambda").join(name).join("bootstrap.zip")
 }
 
@@ -401,10 +409,19 @@ async fn environment() -> HashMap<String, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let env = environment().await;
+    let s3_ms = two_s3_gets_ms(&env["MAPPINGS_BUCKET"]).await;
     let logs = std::env::temp_dir().join(unique("cold-start-logs"));
     std::fs::create_dir_all(&logs).expect("log dir");
     let mut rows = Vec::new();
-    for target in targets() {
+    // `COLD_START_ONLY=probe-submit,metric-value` measures those (and the floors) only.
+    let only = std::env::var("COLD_START_ONLY").ok();
+    let wanted = |name: &str| {
+        name.starts_with("empty-")
+            || only
+                .as_deref()
+                .is_none_or(|list| list.split(',').any(|n| n == name))
+    };
+    for target in targets().into_iter().filter(|t| wanted(t.name)) {
         let log = logs.join(format!("{}.log", target.name));
         // One spawn untimed: the binary's pages into the page cache, as on a warm Lambda host.
         spawn_once(&target, &env, &log).await;
@@ -438,6 +455,31 @@ async fn main() {
         rows.push(row);
     }
     print_table(&rows);
+    println!(
+        "the metric functions' prefetch (in brackets) is their two S3 GETs and the validation of \
+         both files; the same two GETs from this process, connection warm: {s3_ms:.1} ms (median)"
+    );
+}
+
+/// What the metric functions' two S3 GETs cost by themselves against the same moto.
+async fn two_s3_gets_ms(bucket: &str) -> f64 {
+    let s3 = telltale::aws::s3_client(&moto().sdk_config().await);
+    let mut runs = Vec::new();
+    for _ in 0..=SPAWNS {
+        let t = Instant::now();
+        for key in ["metadata_mappings.json", "metrics_mappings.json"] {
+            let object = s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .expect("GET");
+            object.body.collect().await.expect("body");
+        }
+        runs.push(ms(t.elapsed()));
+    }
+    median(runs[1..].to_vec())
 }
 
 fn print_table(rows: &[Row]) {

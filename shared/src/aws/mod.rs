@@ -65,12 +65,41 @@ pub fn lambda_sdk_config() -> SdkConfig {
 
 /// The one HTTPS client every SDK client here uses: rustls on ring, the crypto reqwest already
 /// brings (the SDK's default would link aws-lc-rs as well, a second crypto library in every
-/// binary).
+/// binary), trusting the same Mozilla roots as reqwest, compiled in. The SDK's default reads the
+/// platform's certificate store when the first client is built, which is file I/O at every cold
+/// start (hundreds of files on Debian).
 fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
+    let builder =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    match TlsContext::builder()
+        .with_trust_store(TrustStore::empty().with_pem_certificate(mozilla_roots_pem()))
+        .build()
+    {
+        Ok(tls) => builder.tls_context(tls).build_https(),
+        Err(err) => {
+            tracing::warn!(error = %err, "compiled-in roots refused; using the platform's");
+            builder.build_https()
+        }
+    }
+}
+
+/// `webpki-root-certs`' certificates as the PEM bundle the SDK's trust store takes.
+fn mozilla_roots_pem() -> Vec<u8> {
+    use base64::Engine;
+    let mut pem = String::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() * 2200);
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        let text = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in text.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem.into_bytes()
 }
 
 /// The SDK's configuration loader with the one HTTPS client (`https_client`).
@@ -171,5 +200,30 @@ where
             }
             text
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    /// The SDK's client parses the bundle with exactly this reader when it first connects (and
+    /// panics on a bad one), so every compiled-in root must come back whole.
+    #[test]
+    fn the_compiled_in_roots_read_back_as_the_same_certificates() {
+        let pem = mozilla_roots_pem();
+        let read: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .expect("valid PEM");
+        assert!(read.len() > 100, "{} roots", read.len());
+        assert_eq!(read.as_slice(), webpki_root_certs::TLS_SERVER_ROOT_CERTS);
+        let mut store = rustls::RootCertStore::empty();
+        let (valid, invalid) = store.add_parsable_certificates(read);
+        assert_eq!(
+            (valid, invalid),
+            (webpki_root_certs::TLS_SERVER_ROOT_CERTS.len(), 0)
+        );
     }
 }
