@@ -108,6 +108,9 @@ pub fn select(
             });
         }
     }
+    // The mappings are hash maps; push (and report) in id order so runs are reproducible.
+    targets.sort_unstable_by(|a, b| (&a.resource, &a.metric).cmp(&(&b.resource, &b.metric)));
+    skipped.sort_unstable_by(|a, b| (&a.resource, &a.metric).cmp(&(&b.resource, &b.metric)));
     (targets, skipped)
 }
 
@@ -229,17 +232,9 @@ impl Pusher<'_> {
         }
         let (from, to) = (zulu(start), zulu(end));
         let key = push_key(&t.installation, &t.definition, &from, &to);
-        match self.table.record(&key).await {
-            Ok(Some(r)) if r.state == "pushed" => {
-                return Outcome::Skipped(not(format!(
-                    "already pushed for {from}..{to} (metric_id {})",
-                    r.metric_id.unwrap_or_default()
-                )))
-            }
-            Err(e) => return Outcome::Failed(not(e.to_string())),
-            _ => {}
-        }
         let now = OffsetDateTime::now_utc();
+        // Claim first: the common case is one round trip; the record is read only to say why
+        // a claim was refused.
         match self
             .table
             .claim(&key, now.unix_timestamp(), LEASE_SECONDS)
@@ -247,7 +242,13 @@ impl Pusher<'_> {
         {
             Ok(true) => {}
             Ok(false) => {
-                return Outcome::Skipped(not("another run is pushing it right now".into()))
+                return Outcome::Skipped(not(match self.table.record(&key).await {
+                    Ok(Some(r)) if r.state == "pushed" => format!(
+                        "already pushed for {from}..{to} (metric_id {})",
+                        r.metric_id.unwrap_or_default()
+                    ),
+                    _ => "another run is pushing it right now".into(),
+                }))
             }
             Err(e) => return Outcome::Failed(not(e.to_string())),
         }
@@ -276,15 +277,13 @@ impl Pusher<'_> {
         let body = json!({"metric_definition_id": t.definition, "time_period_start": from, "time_period_end": to, "value": value});
         match self.post(&t.installation, &body).await {
             Ok(metric_id) => {
-                let recorded = self
-                    .table
-                    .finish(&key, true, Some(value), Some(&metric_id), None, &at)
-                    .await;
-                let last = self
-                    .table
-                    .set_last_end(&t.installation, &t.definition, end)
-                    .await;
-                self.note(&t, true, Some(value), None, &at).await;
+                // Three independent items: written together, one round trip of waiting.
+                let (recorded, last, ()) = tokio::join!(
+                    self.table
+                        .finish(&key, true, Some(value), Some(&metric_id), None, &at),
+                    self.table.set_last_end(&t.installation, &t.definition, end),
+                    self.note(&t, true, Some(value), None, &at),
+                );
                 if let Err(e) = recorded.and(last) {
                     // Pushed, but not recorded: say so rather than hide it.
                     return Outcome::Failed(not(format!(

@@ -92,7 +92,7 @@ async fn serve(
     let p = matches("/metrics/{resourceId}", path).unwrap_or_default();
     Ok(json(
         200,
-        catalog::metrics_of(metadata, p.get("resourceId"))?,
+        &catalog::metrics_of(metadata, p.get("resourceId"))?,
     ))
 }
 

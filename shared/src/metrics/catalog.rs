@@ -33,18 +33,25 @@ pub fn metric<'a>(
 pub fn metrics_of<'a>(
     mappings: &'a MetadataMappings,
     resource_id: &str,
-) -> Result<&'a BTreeMap<String, MetricMetadata>> {
-    Ok(&resource(mappings, resource_id)?.metrics)
+) -> Result<BTreeMap<&'a str, &'a MetricMetadata>> {
+    Ok(resource(mappings, resource_id)?
+        .metrics
+        .iter()
+        .map(|(id, m)| (id.as_str(), m))
+        .collect())
 }
 
-/// Sorted, as the spec asks (the maps are ordered).
+/// Sorted, as the spec asks (the maps are hash maps for lookups; listings sort).
 pub fn resource_ids(mappings: &MetadataMappings) -> Vec<&str> {
-    mappings.keys().map(String::as_str).collect()
+    sorted(mappings.keys())
 }
 
 pub fn metric_ids<'a>(mappings: &'a MetadataMappings, resource_id: &str) -> Result<Vec<&'a str>> {
-    Ok(metrics_of(mappings, resource_id)?
-        .keys()
-        .map(String::as_str)
-        .collect())
+    Ok(sorted(resource(mappings, resource_id)?.metrics.keys()))
+}
+
+fn sorted<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = ids.map(String::as_str).collect();
+    ids.sort_unstable();
+    ids
 }

@@ -47,9 +47,14 @@ impl Collector for MetricValues {
             let t = now.unix_timestamp();
             // Owned names: a stream of futures borrowing from the map trips the compiler's
             // higher-ranked lifetime check.
-            let queries: Vec<_> = metrics
+            let mut ids: Vec<(String, String)> = metrics
                 .iter()
                 .flat_map(|(r, ms)| ms.keys().map(move |m| (r.clone(), m.clone())))
+                .collect();
+            // The mappings are hash maps; points and warnings come in id order.
+            ids.sort_unstable();
+            let queries: Vec<_> = ids
+                .into_iter()
                 .map(|(r, m)| async move {
                     let value = compute(metrics, prometheus, sources.range_start, &r, &m, t).await;
                     (r, m, value)
