@@ -87,8 +87,8 @@ def check(doc):
     for path, methods in docs.items():
         for method in methods:
             responses = doc["paths"][path][method.lower()]["responses"]
-            if not any(code.startswith("2") for code in responses):
-                problems.append(f"{method} {path}: no success response documented")
+            if not any(code[0] in "23" for code in responses):
+                problems.append(f"{method} {path}: no success (2xx) or redirect (3xx) response documented")
     return problems
 
 

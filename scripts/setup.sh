@@ -18,6 +18,10 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v influxd >/dev/null || need_apt+=(influxdb)
 command -v prometheus-pushgateway >/dev/null || need_apt+=(prometheus-pushgateway)
 command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
+# The team page's browser test: Debian's Chromium, its WebDriver, and a font to draw text with.
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
   SUDO=""

@@ -15,6 +15,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod metrics;
 pub mod probes;
+pub mod team_page;
 pub mod telemetry;
 pub mod terminal;
 

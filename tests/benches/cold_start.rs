@@ -74,6 +74,7 @@ fn targets() -> Vec<Target> {
             "2 S3 GETs",
         ),
         http("heartbeat", "heartbeat/12-delete.405.json", "none"),
+        http("team-page", "team-page/01-page.200.json", "none"),
         scheduled("email-retry", "none"),
         scheduled("accounting-push", "none"),
         scheduled("token-refresh", "none"),

@@ -1,0 +1,573 @@
+//! The team page in Debian's headless Chromium, driven over WebDriver (chromedriver), against
+//! the local stack: `cargo lambda watch` routing `/team/` and the probe API, moto's DynamoDB
+//! and SES. A reviewer enters the key, filters, opens candidates and moves them through the
+//! lifecycle; hostile names stay text; stale versions and wrong keys are explained.
+//! Screenshots land in `target/test-output/team-page/` for a person to look at.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use telltale::auth::Role;
+use telltale::aws::tables;
+use telltale::testkit::probes::{contact, ProbeFixture};
+use telltale::testkit::watch::{free_port, Watch};
+use telltale::testkit::{repo_root, unique};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
+
+/// chromedriver on a free loopback port and one headless Chromium session; both end on drop.
+struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    _profile: PathBuf,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(tool).exists(),
+                "{tool} is missing: run `make setup` (apt-get install chromium chromium-driver)"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting chromedriver");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = std::env::temp_dir().join(unique("team-page-chromium"));
+        // Headless, no sandbox (tests may run as root), and none of Chromium's own background
+        // connections: the page must work with nothing but the API.
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,1600",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session through chromedriver");
+        Browser {
+            client: Some(client),
+            driver,
+            _profile: profile,
+        }
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().expect("session")
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.c()
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        let v = self
+            .js(&format!(
+                "const e = document.querySelector({}); return e ? e.textContent : null;",
+                json!(selector)
+            ))
+            .await;
+        v.as_str()
+            .unwrap_or_else(|| panic!("no element {selector}"))
+            .to_string()
+    }
+
+    /// Polls a JavaScript condition until it holds (30 s), then says what the page showed.
+    async fn wait_for(&self, condition: &str, what: &str) {
+        let started = Instant::now();
+        loop {
+            if self.js(&format!("return Boolean({condition});")).await == json!(true) {
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                let messages = self.text("#messages").await;
+                panic!("waited 30 s for {what} ({condition}); the page says: {messages:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, selector: &str) {
+        self.c()
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+    }
+
+    async fn type_into(&self, selector: &str, text: &str) {
+        let e = self
+            .c()
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector}: {e}"));
+        e.clear().await.expect("clearing");
+        e.send_keys(text).await.expect("typing");
+    }
+
+    async fn choose(&self, selector: &str, value: &str) {
+        self.c()
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choosing {value} in {selector}: {e}"));
+    }
+
+    async fn no_dialog(&self) {
+        match self.c().get_alert_text().await {
+            Err(e) if e.is_no_such_alert() => {}
+            Ok(text) => panic!("a dialog opened: {text:?}"),
+            Err(e) => panic!("asking for a dialog: {e}"),
+        }
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo_root().join("target"))
+            .join("test-output")
+            .join("team-page");
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        let png = self.c().screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let path = dir.join(name);
+        std::fs::write(&path, png).expect("writing the screenshot");
+        path
+    }
+
+    /// The status on screen and the open candidate's version.
+    async fn shown(&self) -> (String, u64) {
+        let v = self
+            .js("return [document.querySelector('#fields dd[data-field=status]').textContent, document.querySelector('#fields dd[data-field=version]').textContent];")
+            .await;
+        (
+            v[0].as_str().unwrap_or_default().to_string(),
+            v[1].as_str().and_then(|s| s.parse().ok()).unwrap_or(0),
+        )
+    }
+
+    /// Picks `to`, fills the field it needs and applies; waits for the page's answer.
+    async fn change(&self, to: &str, needed: Option<&str>) {
+        self.choose("#target", to).await;
+        if let Some(value) = needed {
+            self.type_into("#needed", value).await;
+        }
+        self.js("document.querySelector('#messages').replaceChildren();")
+            .await;
+        self.click("#apply").await;
+        self.wait_for(
+            "document.querySelector('#messages').textContent !== ''",
+            &format!("the answer to the change to {to}"),
+        )
+        .await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+async fn submit(http: &reqwest::Client, base: &str, key: &str, name: &str) -> String {
+    let resp = http
+        .post(format!("{base}/api/v2/probes/"))
+        .header("x-api-key", key)
+        .json(&json!({
+            "name": name,
+            "description": "Checks that the service answers.\nSecond line: <b>not bold</b> & \"quoted\".",
+            "docurl": "https://github.com/ARGOeu-Metrics/argo-probe-argo-servicestatus/blob/master/README.md",
+            "rpm": "argo-probe-argo-servicestatus-0.2.0-1.el7.noarch.rpm",
+            "yum_baseurl": "http://rpm-repo.argo.grnet.gr/ARGO/prod/centos7/",
+            "command": "check_status.py -u '<URL>' -t 30 </dev/null && echo \"<script>alert(2)</script>\"",
+            "contact": contact(),
+        }))
+        .send()
+        .await
+        .expect("submitting");
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.expect("JSON");
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().expect("id").to_string()
+}
+
+#[tokio::test]
+async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
+    let f = ProbeFixture::new(Role::Monitoring).await;
+    // A sender of this test's own, so SES can be made to refuse it without touching others.
+    let sender = format!("{}@team-page.telltale.test", unique("sender"));
+    tables::ensure_email_identity(&f.ses, &sender)
+        .await
+        .expect("SES identity");
+    let mut env = f.env();
+    env.retain(|(k, _)| k != "EMAIL_FROM");
+    env.push(("EMAIL_FROM".into(), format!("ARGO Monitoring <{sender}>")));
+    let watch = Watch::start(&env);
+    let base = watch.base_url.clone();
+    // The first request to each function compiles it under the emulator.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+
+    // The page itself, as the browser will get it: strict CSP, no sniffing.
+    let page = http.get(format!("{base}/team/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains(&f.key), "the key is never in the page");
+
+    let probe = submit(&http, &base, &f.key, "check-web").await;
+    let hostile = submit(&http, &base, &f.key, XSS_NAME).await;
+    let stale = submit(&http, &base, &f.key, "check-stale").await;
+    let warm = http
+        .get(format!("{base}/api/v2/probes/{probe}"))
+        .header("x-api-key", &f.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(warm.status().as_u16(), 200);
+
+    let b = Browser::start().await;
+    b.c()
+        .goto(&format!("{base}/team/"))
+        .await
+        .expect("opening the page");
+    b.wait_for("!document.querySelector('#login').hidden", "the key form")
+        .await;
+
+    // A wrong key: the API's 403, shown with its detail; nothing listed.
+    b.type_into("#key", "tt_not-a-key-of-this-team").await;
+    b.click("#key-form button[type=submit]").await;
+    b.wait_for(
+        "document.querySelector('#messages').textContent.startsWith('403')",
+        "the 403",
+    )
+    .await;
+    assert!(b.text("#messages").await.len() > "403: ".len());
+    assert_eq!(
+        b.js("return sessionStorage.length;").await,
+        json!(0),
+        "a refused key is not kept"
+    );
+
+    // The right key: the list, with counts per status.
+    b.type_into("#key", &f.key).await;
+    b.click("#key-form button[type=submit]").await;
+    b.wait_for(
+        "document.querySelectorAll('#list tbody tr').length === 3",
+        "three candidates",
+    )
+    .await;
+    assert_eq!(b.text("#counts button[data-status='']").await, "All (3)");
+    assert_eq!(
+        b.text("#counts button[data-status=submitted]").await,
+        "submitted (3)"
+    );
+    assert_eq!(
+        b.js("return Object.keys(sessionStorage);").await,
+        json!(["telltale.monitoringKey"]),
+    );
+    assert_eq!(b.js("return document.cookie;").await, json!(""));
+    assert!(!b.c().current_url().await.unwrap().as_str().contains(&f.key));
+
+    // The hostile name is text: no image element, no dialog.
+    let shown_name = b
+        .js(&format!(
+            "return document.querySelector('#list tr[data-id=\"{hostile}\"] a.open').textContent;"
+        ))
+        .await;
+    assert_eq!(shown_name, json!(XSS_NAME));
+    assert_eq!(b.js("return document.images.length;").await, json!(0));
+    b.no_dialog().await;
+    let list_png = b.screenshot("list.png").await;
+
+    // Filters use the API's ?status=.
+    b.click("#counts button[data-status=processing]").await;
+    b.wait_for(
+        "document.querySelectorAll('#list tbody tr').length === 0 && !document.querySelector('#empty').hidden",
+        "an empty processing list",
+    )
+    .await;
+    b.click("#counts button[data-status=submitted]").await;
+    b.wait_for(
+        "document.querySelectorAll('#list tbody tr').length === 3",
+        "the submitted list",
+    )
+    .await;
+
+    // Open a candidate: every field, links for URLs, the command as text.
+    b.click(&format!("#list tr[data-id=\"{probe}\"] a.open"))
+        .await;
+    b.wait_for(
+        "!document.querySelector('#detail-view').hidden",
+        "the details",
+    )
+    .await;
+    assert_eq!(b.shown().await, ("submitted".to_string(), 1));
+    assert_eq!(
+        b.js("return document.querySelector('#fields dd[data-field=docurl] a').getAttribute('href');").await,
+        json!("https://github.com/ARGOeu-Metrics/argo-probe-argo-servicestatus/blob/master/README.md")
+    );
+    assert!(b
+        .text("#fields dd[data-field=command]")
+        .await
+        .contains("echo \"<script>alert(2)</script>\""));
+    assert_eq!(
+        b.js("return document.querySelectorAll('#fields script, #fields b').length;")
+            .await,
+        json!(0)
+    );
+    // Only the transitions the API allows from `submitted`.
+    assert_eq!(
+        b.js("return [...document.querySelectorAll('#target option')].map(o => o.value);")
+            .await,
+        json!(["processing", "rejected"])
+    );
+
+    // submitted → processing → testing, each with the field it needs; history and emails follow.
+    b.change("processing", Some("ARGO.test")).await;
+    assert_eq!(b.text("#messages").await, "Status changed to processing.");
+    assert_eq!(b.shown().await, ("processing".to_string(), 2));
+    b.change("testing", Some("https://devel.example.org/check-web"))
+        .await;
+    assert_eq!(b.shown().await, ("testing".to_string(), 3));
+    b.wait_for(
+        "document.querySelectorAll('#history tbody tr').length === 3",
+        "three history entries",
+    )
+    .await;
+    assert_eq!(
+        b.js("return [...document.querySelectorAll('#emails tbody tr')].map(r => r.dataset.status + ':' + r.dataset.state);").await,
+        json!(["submitted:sent", "processing:sent", "testing:sent"])
+    );
+    // In testing, the list says how long until deployed is allowed.
+    b.click("#back").await;
+    b.wait_for("!document.querySelector('#list-view').hidden", "the list")
+        .await;
+    b.click("#counts button[data-status='']").await;
+    b.wait_for(
+        "document.querySelectorAll('#list tbody tr').length === 3",
+        "all candidates",
+    )
+    .await;
+    let deploy = b
+        .text(&format!("#list tr[data-id=\"{probe}\"] td.deploy"))
+        .await;
+    assert!(deploy.starts_with("in 2 d 23 h"), "{deploy}");
+    b.click(&format!("#list tr[data-id=\"{probe}\"] a.open"))
+        .await;
+    b.wait_for(
+        "!document.querySelector('#detail-view').hidden",
+        "the details again",
+    )
+    .await;
+
+    // testing → deployed before the testing period is over: force, confirmed on the page.
+    b.choose("#target", "deployed").await;
+    b.wait_for(
+        "!document.querySelector('#force-row').hidden",
+        "the force option",
+    )
+    .await;
+    let force_label = b.text("#force-label").await;
+    assert!(
+        force_label.contains("3-day testing period") && force_label.contains("in 2 d 23 h"),
+        "{force_label}"
+    );
+    b.type_into("#needed", "https://production.example.org/check-web")
+        .await;
+    b.click("#force").await;
+    b.click("#apply").await;
+    b.wait_for(
+        "!document.querySelector('#confirm-force').hidden",
+        "the confirmation",
+    )
+    .await;
+    assert_eq!(
+        b.shown().await.0,
+        "testing",
+        "nothing sent before confirming"
+    );
+    b.js("document.querySelector('#messages').replaceChildren();")
+        .await;
+    b.click("#confirm-yes").await;
+    b.wait_for(
+        "document.querySelector('#messages').textContent !== ''",
+        "the deployment",
+    )
+    .await;
+    assert_eq!(b.text("#messages").await, "Status changed to deployed.");
+    assert_eq!(b.shown().await, ("deployed".to_string(), 4));
+    assert_eq!(
+        b.js("return [...document.querySelectorAll('#history tbody tr')].map(r => r.cells[2].textContent + (r.cells[4].textContent ? '!' : ''));").await,
+        json!(["submitted", "processing", "testing", "deployed!"])
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('#emails tbody tr[data-state=sent]').length;")
+            .await,
+        json!(4)
+    );
+    // Final: no form, and the page says so.
+    assert_eq!(
+        b.js("return [getComputedStyle(document.querySelector('#change')).display, getComputedStyle(document.querySelector('#final')).display];").await,
+        json!(["none", "block"])
+    );
+    let candidate_png = b.screenshot("candidate.png").await;
+
+    // The hostile candidate: opened from the list, rejected with a reason.
+    b.click("#back").await;
+    b.wait_for(
+        "!document.querySelector('#list-view').hidden && document.querySelectorAll('#list tbody tr[data-status=deployed]').length === 1",
+        "the list with the deployed candidate",
+    )
+    .await;
+    b.click(&format!("#list tr[data-id=\"{hostile}\"] a.open"))
+        .await;
+    b.wait_for(
+        "!document.querySelector('#detail-view').hidden",
+        "the hostile candidate",
+    )
+    .await;
+    assert_eq!(
+        b.text("#detail-title bdi").await,
+        XSS_NAME,
+        "the name as typed"
+    );
+    b.change("rejected", Some("Names must not contain markup."))
+        .await;
+    assert_eq!(b.shown().await, ("rejected".to_string(), 2));
+    assert_eq!(
+        b.text("#fields dd[data-field=rejection_reason]").await,
+        "Names must not contain markup."
+    );
+    assert_eq!(b.js("return document.images.length;").await, json!(0));
+    b.no_dialog().await;
+
+    // A change made meanwhile by someone else: the API's 412, explained; reload shows it.
+    b.click("#back").await;
+    b.wait_for(
+        "!document.querySelector('#list-view').hidden && document.querySelectorAll('#list tbody tr[data-status=rejected]').length === 1",
+        "the list with the rejected candidate",
+    )
+    .await;
+    b.click(&format!("#list tr[data-id=\"{stale}\"] a.open"))
+        .await;
+    b.wait_for(
+        "!document.querySelector('#detail-view').hidden",
+        "the stale candidate",
+    )
+    .await;
+    let other = http
+        .put(format!("{base}/api/v2/probes/{stale}/status"))
+        .header("x-api-key", &f.key)
+        .json(&json!({"status": "processing", "service_type": "ARGO.other"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 200);
+    b.change("rejected", Some("Duplicate of check-web.")).await;
+    let message = b.text("#messages").await;
+    assert!(
+        message.contains("changed since you opened it") && message.contains("412"),
+        "{message}"
+    );
+    assert_eq!(b.shown().await, ("submitted".to_string(), 1));
+    b.click("#reload").await;
+    b.wait_for(
+        "document.querySelector('#fields dd[data-field=status]').textContent === 'processing'",
+        "the reloaded candidate",
+    )
+    .await;
+    assert_eq!(b.shown().await, ("processing".to_string(), 2));
+
+    // SES refusing: the change is made, the page shows the API's warning as a warning and the
+    // email as not sent, with its error.
+    f.ses
+        .delete_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("removing the sender");
+    b.change("rejected", Some("Duplicate of check-web.")).await;
+    assert_eq!(
+        b.js("return document.querySelector('#messages p').dataset.kind;")
+            .await,
+        json!("warning")
+    );
+    let warning = b.text("#messages").await;
+    assert!(warning.contains("email was not sent"), "{warning}");
+    assert_eq!(b.shown().await, ("rejected".to_string(), 3));
+    let email = b
+        .js("const r = document.querySelector('#emails tbody tr[data-status=rejected]'); return [r.dataset.state, r.cells[4].textContent];")
+        .await;
+    assert_ne!(email[0], json!("sent"), "{email}");
+    assert!(
+        !email[1].as_str().unwrap_or_default().is_empty(),
+        "the email's error is shown: {email}"
+    );
+
+    // Nothing but the page's own assets and the API was fetched.
+    let fetched = b
+        .js("return performance.getEntriesByType('resource').map(e => e.name);")
+        .await;
+    let fetched: Vec<String> = serde_json::from_value(fetched).unwrap();
+    assert!(!fetched.is_empty());
+    for url in &fetched {
+        assert!(url.starts_with(&base), "fetched from elsewhere: {url}");
+    }
+    b.no_dialog().await;
+
+    if let Some(client) = b.client.as_ref() {
+        client.clone().close().await.expect("closing the session");
+    }
+    println!(
+        "screenshots: {} {}",
+        list_png.display(),
+        candidate_png.display()
+    );
+}
