@@ -6,8 +6,10 @@
 //! `AWS_LAMBDA_RUNTIME_API` pointing at a Runtime API served here on loopback; init is spawn →
 //! its first `GET /runtime/invocation/next`. HTTP functions then get one API Gateway event that
 //! their own code answers without any dependency (a 405 or `/-/info`), and "first response" is
-//! spawn → that answer. Peak RSS is the process' `VmHWM` after it. Each function is spawned
-//! `SPAWNS` times; medians are printed.
+//! spawn → that answer; the same event is then handed out `WARM_INVOCATIONS` more times, and
+//! "warm invocation" is `next` answered → response posted (runtime client, routing, response).
+//! Peak RSS is the process' `VmHWM` after them. Each function is spawned `SPAWNS` times;
+//! medians are printed.
 //!
 //! The release binaries must exist (`make bench-cold` builds them first); moto serves the S3
 //! bucket the metric functions prefetch from, so their init includes two real S3 round trips,
@@ -16,7 +18,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use telltale::testkit::{moto::moto, repo_root, unique};
@@ -25,6 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 const SPAWNS: usize = 30;
+/// The same event again, this many times per spawn of an HTTP function, for the warm column.
+const WARM_INVOCATIONS: usize = 100;
 const MIB: f64 = 1024.0 * 1024.0;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -92,7 +96,8 @@ enum Mark {
 
 struct Runtime {
     event: Option<Vec<u8>>,
-    handed_out: AtomicBool,
+    /// Events still to hand out; later `next` calls are held.
+    remaining: AtomicUsize,
     marks: mpsc::UnboundedSender<Mark>,
 }
 
@@ -134,44 +139,48 @@ async fn serve_connection(stream: TcpStream, runtime: Arc<Runtime>) {
         }
         let mut parts = request_line.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let answer: Option<Answer> =
-            if method == "GET" && path.ends_with("/runtime/invocation/next") {
-                let _ = runtime.marks.send(Mark::Next(at));
-                if runtime.handed_out.swap(true, Ordering::SeqCst) {
-                    None
-                } else {
-                    let payload = runtime.event.clone().unwrap_or_else(|| b"{}".to_vec());
-                    let deadline = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .as_millis()
-                        + 15_000;
-                    Some((
-                        200,
-                        vec![
-                            ("Lambda-Runtime-Aws-Request-Id", "bench-0001".into()),
-                            ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
-                            (
-                                "Lambda-Runtime-Invoked-Function-Arn",
-                                "arn:aws:lambda:eu-west-1:123456789012:function:bench".into(),
-                            ),
-                            ("Lambda-Runtime-Trace-Id", "Root=1-bench".into()),
-                            ("Content-Type", "application/json".into()),
-                        ],
-                        payload,
-                    ))
-                }
-            } else if method == "POST" && path.ends_with("/response") {
-                let _ = runtime.marks.send(Mark::Response(at));
-                Some((202, vec![], b"{}".to_vec()))
-            } else if method == "POST" && path.ends_with("/error") {
-                let _ = runtime
-                    .marks
-                    .send(Mark::Failed(String::from_utf8_lossy(&body).into_owned()));
-                Some((202, vec![], b"{}".to_vec()))
+        let answer: Option<Answer> = if method == "GET"
+            && path.ends_with("/runtime/invocation/next")
+        {
+            let _ = runtime.marks.send(Mark::Next(at));
+            let left = runtime
+                .remaining
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if left.is_err() {
+                None
             } else {
-                Some((404, vec![], b"{}".to_vec()))
-            };
+                let payload = runtime.event.clone().unwrap_or_else(|| b"{}".to_vec());
+                let deadline = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis()
+                    + 15_000;
+                Some((
+                    200,
+                    vec![
+                        ("Lambda-Runtime-Aws-Request-Id", "bench-0001".into()),
+                        ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
+                        (
+                            "Lambda-Runtime-Invoked-Function-Arn",
+                            "arn:aws:lambda:eu-west-1:123456789012:function:bench".into(),
+                        ),
+                        ("Lambda-Runtime-Trace-Id", "Root=1-bench".into()),
+                        ("Content-Type", "application/json".into()),
+                    ],
+                    payload,
+                ))
+            }
+        } else if method == "POST" && path.ends_with("/response") {
+            let _ = runtime.marks.send(Mark::Response(at));
+            Some((202, vec![], b"{}".to_vec()))
+        } else if method == "POST" && path.ends_with("/error") {
+            let _ = runtime
+                .marks
+                .send(Mark::Failed(String::from_utf8_lossy(&body).into_owned()));
+            Some((202, vec![], b"{}".to_vec()))
+        } else {
+            Some((404, vec![], b"{}".to_vec()))
+        };
         let Some((status, headers, payload)) = answer else {
             // Held: the process is killed before this would be answered.
             std::future::pending::<()>().await;
@@ -200,6 +209,8 @@ type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>);
 struct Spawn {
     init: Duration,
     first_response: Option<Duration>,
+    /// Invocations after the first: `next` answered → response posted.
+    warm: Vec<Duration>,
     peak_rss_kib: u64,
     /// The metric functions log how long their cold-start prefetch (two S3 GETs and the
     /// validation) took.
@@ -282,7 +293,11 @@ async fn spawn_once(target: &Target, env: &HashMap<String, String>, log: &Path) 
         listener,
         Arc::new(Runtime {
             event,
-            handed_out: AtomicBool::new(false),
+            remaining: AtomicUsize::new(if target.kind == Kind::Http {
+                1 + WARM_INVOCATIONS
+            } else {
+                1
+            }),
             marks,
         }),
     ));
@@ -304,20 +319,29 @@ async fn spawn_once(target: &Target, env: &HashMap<String, String>, log: &Path) 
     let pid = child.id().unwrap_or(0);
     let mut init = None;
     let mut first_response = None;
+    let mut warm = Vec::new();
+    let mut last_next = started;
     let outcome = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             tokio::select! {
                 mark = seen.recv() => match mark {
                     Some(Mark::Next(at)) if init.is_none() => {
                         init = Some(at - started);
+                        last_next = at;
                         if target.kind == Kind::Event {
                             return Ok(());
                         }
                     }
-                    Some(Mark::Next(_)) => {}
+                    Some(Mark::Next(at)) => last_next = at,
                     Some(Mark::Response(at)) => {
-                        first_response = Some(at - started);
-                        return Ok(());
+                        if first_response.is_none() {
+                            first_response = Some(at - started);
+                        } else {
+                            warm.push(at - last_next);
+                        }
+                        if warm.len() == WARM_INVOCATIONS {
+                            return Ok(());
+                        }
                     }
                     Some(Mark::Failed(body)) => return Err(format!("reported an error: {body}")),
                     None => return Err("the runtime API stopped".to_string()),
@@ -340,6 +364,7 @@ async fn spawn_once(target: &Target, env: &HashMap<String, String>, log: &Path) 
     Spawn {
         init: init.unwrap_or_default(),
         first_response,
+        warm,
         peak_rss_kib: peak,
         prefetch_ms: prefetch_ms(log),
     }
@@ -363,6 +388,7 @@ struct Row {
     zip_arm64: Option<u64>,
     init_ms: f64,
     first_ms: Option<f64>,
+    warm_us: Option<f64>,
     rss_kib: f64,
     prefetch_ms: Option<f64>,
 }
@@ -446,6 +472,14 @@ async fn main() {
                         .collect(),
                 )
             }),
+            warm_us: target.event.map(|_| {
+                median(
+                    spawns
+                        .iter()
+                        .flat_map(|s| s.warm.iter().map(|d| d.as_secs_f64() * 1e6))
+                        .collect(),
+                )
+            }),
             rss_kib: median(spawns.iter().map(|s| s.peak_rss_kib as f64).collect()),
             prefetch_ms: {
                 let p: Vec<f64> = spawns.iter().filter_map(|s| s.prefetch_ms).collect();
@@ -495,14 +529,14 @@ fn print_table(rows: &[Row]) {
          the floor of the same kind (HTTP: lambda_http; scheduled: lambda_runtime)"
     );
     println!(
-        "| function | I/O at init | binary MiB | zip MiB (× floor) | arm64 zip MiB (× floor) | init ms (× floor) | init − floor − prefetch ms | first response ms | peak RSS MiB |"
+        "| function | I/O at init | binary MiB | zip MiB (× floor) | arm64 zip MiB (× floor) | init ms (× floor) | init − floor − prefetch ms | first response ms | warm invocation µs | peak RSS MiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let same_kind = if r.kind == Kind::Http { http } else { runtime };
         let beyond = r.init_ms - same_kind.init_ms - r.prefetch_ms.unwrap_or(0.0);
         println!(
-            "| {} | {} | {:.2} | {:.2} ({:.1}×) | {} | {:.1} ({:.1}×) | {} | {} | {:.1} |",
+            "| {} | {} | {:.2} | {:.2} ({:.1}×) | {} | {:.1} ({:.1}×) | {} | {} | {} | {:.1} |",
             r.name,
             match r.prefetch_ms {
                 Some(p) => format!("{} ({p:.1} ms)", r.init_io),
@@ -524,6 +558,7 @@ fn print_table(rows: &[Row]) {
                 format!("{beyond:.1}")
             },
             r.first_ms.map_or("—".to_string(), |f| format!("{f:.1}")),
+            r.warm_us.map_or("—".to_string(), |w| format!("{w:.0}")),
             r.rss_kib / 1024.0,
         );
     }

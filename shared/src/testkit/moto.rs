@@ -7,8 +7,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 /// Starts moto on a port the OS picks, prints the port, and stops when stdin closes.
+/// moto answers each request on its own thread, and its DynamoDB changes items in place
+/// without a lock, so two concurrent `ADD`s can lose one and concurrent transactions fail.
+/// DynamoDB applies each request atomically; one request at a time gives the tests that.
 const LAUNCHER: &str = r#"
 import sys
+import threading
+from moto.dynamodb.responses import DynamoHandler
+_one_at_a_time = threading.Lock()
+_dispatch = DynamoHandler.call_action
+def _atomic(self):
+    with _one_at_a_time:
+        return _dispatch(self)
+DynamoHandler.call_action = _atomic
 from moto.server import ThreadedMotoServer
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
