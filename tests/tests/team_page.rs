@@ -181,6 +181,27 @@ impl Browser {
         )
     }
 
+    /// Opens a candidate from the list and waits for its details.
+    async fn open(&self, id: &str) {
+        self.click(&format!("#list tr[data-id=\"{id}\"] a.open"))
+            .await;
+        self.wait_for(
+            "!document.querySelector('#detail-view').hidden",
+            &format!("the details of {id}"),
+        )
+        .await;
+    }
+
+    /// Back from the details; waits for the list and `condition` on it.
+    async fn back_to_list(&self, condition: &str, what: &str) {
+        self.click("#back").await;
+        self.wait_for(
+            &format!("!document.querySelector('#list-view').hidden && {condition}"),
+            what,
+        )
+        .await;
+    }
+
     /// Picks `to`, fills the field it needs and applies; waits for the page's answer.
     async fn change(&self, to: &str, needed: Option<&str>) {
         self.choose("#target", to).await;
@@ -295,6 +316,16 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
         "a refused key is not kept"
     );
 
+    // A key no header can carry is refused on the page, not sent.
+    b.type_into("#key", "tt_clé").await;
+    b.click("#key-form button[type=submit]").await;
+    b.wait_for(
+        "document.querySelector('#messages').textContent.includes('visible ASCII')",
+        "the refusal of a non-ASCII key",
+    )
+    .await;
+    assert_eq!(b.js("return sessionStorage.length;").await, json!(0));
+
     // The right key: the list, with counts per status.
     b.type_into("#key", &f.key).await;
     b.click("#key-form button[type=submit]").await;
@@ -341,13 +372,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     .await;
 
     // Open a candidate: every field, links for URLs, the command as text.
-    b.click(&format!("#list tr[data-id=\"{probe}\"] a.open"))
-        .await;
-    b.wait_for(
-        "!document.querySelector('#detail-view').hidden",
-        "the details",
-    )
-    .await;
+    b.open(&probe).await;
     assert_eq!(b.shown().await, ("submitted".to_string(), 1));
     assert_eq!(
         b.js("return document.querySelector('#fields dd[data-field=docurl] a').getAttribute('href');").await,
@@ -386,9 +411,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
         json!(["submitted:sent", "processing:sent", "testing:sent"])
     );
     // In testing, the list says how long until deployed is allowed.
-    b.click("#back").await;
-    b.wait_for("!document.querySelector('#list-view').hidden", "the list")
-        .await;
+    b.back_to_list("true", "the list").await;
     b.click("#counts button[data-status='']").await;
     b.wait_for(
         "document.querySelectorAll('#list tbody tr').length === 3",
@@ -399,13 +422,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
         .text(&format!("#list tr[data-id=\"{probe}\"] td.deploy"))
         .await;
     assert!(deploy.starts_with("in 2 d 23 h"), "{deploy}");
-    b.click(&format!("#list tr[data-id=\"{probe}\"] a.open"))
-        .await;
-    b.wait_for(
-        "!document.querySelector('#detail-view').hidden",
-        "the details again",
-    )
-    .await;
+    b.open(&probe).await;
 
     // testing → deployed before the testing period is over: force, confirmed on the page.
     b.choose("#target", "deployed").await;
@@ -460,19 +477,12 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     let candidate_png = b.screenshot("candidate.png").await;
 
     // The hostile candidate: opened from the list, rejected with a reason.
-    b.click("#back").await;
-    b.wait_for(
-        "!document.querySelector('#list-view').hidden && document.querySelectorAll('#list tbody tr[data-status=deployed]').length === 1",
+    b.back_to_list(
+        "document.querySelectorAll('#list tbody tr[data-status=deployed]').length === 1",
         "the list with the deployed candidate",
     )
     .await;
-    b.click(&format!("#list tr[data-id=\"{hostile}\"] a.open"))
-        .await;
-    b.wait_for(
-        "!document.querySelector('#detail-view').hidden",
-        "the hostile candidate",
-    )
-    .await;
+    b.open(&hostile).await;
     assert_eq!(
         b.text("#detail-title bdi").await,
         XSS_NAME,
@@ -489,19 +499,12 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     b.no_dialog().await;
 
     // A change made meanwhile by someone else: the API's 412, explained; reload shows it.
-    b.click("#back").await;
-    b.wait_for(
-        "!document.querySelector('#list-view').hidden && document.querySelectorAll('#list tbody tr[data-status=rejected]').length === 1",
+    b.back_to_list(
+        "document.querySelectorAll('#list tbody tr[data-status=rejected]').length === 1",
         "the list with the rejected candidate",
     )
     .await;
-    b.click(&format!("#list tr[data-id=\"{stale}\"] a.open"))
-        .await;
-    b.wait_for(
-        "!document.querySelector('#detail-view').hidden",
-        "the stale candidate",
-    )
-    .await;
+    b.open(&stale).await;
     let other = http
         .put(format!("{base}/api/v2/probes/{stale}/status"))
         .header("x-api-key", &f.key)

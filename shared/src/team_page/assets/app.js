@@ -336,6 +336,11 @@
       const typed = $('key').value.trim();
       $('key').value = '';
       if (!typed) return;
+      // A header value the browser could not even send: say so instead of failing the fetch.
+      if (!/^[\x21-\x7e]+$/.test(typed)) {
+        say('error', 'A key is made of visible ASCII characters only; check what was pasted.');
+        return;
+      }
       window.sessionStorage.setItem(KEY_STORE, typed);
       clearMessages();
       loadList();
