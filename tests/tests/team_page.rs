@@ -357,6 +357,34 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     b.no_dialog().await;
     let list_png = b.screenshot("list.png").await;
 
+    // Age in status, and sorting: by name (A→Z), then by submission date (newest first).
+    assert_eq!(
+        b.js("return [...document.querySelectorAll('#list td.age')].map(td => td.textContent);")
+            .await,
+        json!(["under a minute", "under a minute", "under a minute"])
+    );
+    let names = "return [...document.querySelectorAll('#list a.open')].map(a => a.textContent);";
+    b.click("#list button[data-sort=name]").await;
+    b.wait_for(
+        "document.querySelector('#list button[data-sort=name]').getAttribute('aria-sort') === 'ascending'",
+        "the list sorted by name",
+    )
+    .await;
+    assert_eq!(
+        b.js(names).await,
+        json!([XSS_NAME, "check-stale", "check-web"])
+    );
+    b.click("#list button[data-sort=name]").await;
+    b.wait_for(
+        "document.querySelector('#list button[data-sort=name]').getAttribute('aria-sort') === 'descending'",
+        "the list sorted by name, Z→A",
+    )
+    .await;
+    assert_eq!(
+        b.js(names).await,
+        json!(["check-web", "check-stale", XSS_NAME])
+    );
+
     // Filters use the API's ?status=.
     b.click("#counts button[data-status=processing]").await;
     b.wait_for(
