@@ -21,7 +21,7 @@ mod tests {
     use super::*;
     use telltale::auth::Role;
     use telltale::aws::tables::SAMPLE_EVENTS_KEY;
-    use telltale::testkit::events::sample_events;
+    use telltale::testkit::events::{sample_events, via_api_gateway};
     use telltale::testkit::heartbeat::HeartbeatFixture;
 
     /// Every sample event in `events/heartbeat/` runs, in file-name order, through the handler
@@ -35,9 +35,9 @@ mod tests {
         let events = sample_events("heartbeat");
         assert!(events.len() >= 10);
         for event in events {
-            let name = event.name;
+            let name = event.name.clone();
             let method = event.request.method().clone();
-            let resp = handler(&api, event.request).await.unwrap();
+            let resp = via_api_gateway(|req| handler(&api, req), &event).await;
             let body = resp.body().as_ref().to_vec();
             assert_eq!(
                 resp.status().as_u16(),

@@ -31,7 +31,8 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::aws::tables;
-    use telltale::testkit::{events::sample_events, moto::moto, repo_root, unique};
+    use telltale::testkit::events::{sample_events, via_api_gateway};
+    use telltale::testkit::{moto::moto, repo_root, unique};
 
     /// Every sample event in `events/metric-metadata/` runs through the handler against the
     /// demo mappings in moto's S3 and gets the status its file name announces.
@@ -49,8 +50,8 @@ mod tests {
         let events = sample_events("metric-metadata");
         assert!(events.len() >= 7, "one sample event per route");
         for event in events {
-            let name = event.name;
-            let resp = handler(&store, event.request).await.unwrap();
+            let name = event.name.clone();
+            let resp = via_api_gateway(|req| handler(&store, req), &event).await;
             if name.starts_with("openapi") {
                 let served: serde_json::Value =
                     serde_json::from_slice(resp.body().as_ref()).unwrap();

@@ -40,8 +40,9 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::aws::tables;
+    use telltale::testkit::events::{sample_events, via_api_gateway};
     use telltale::testkit::prometheus::{demo_series, prometheus};
-    use telltale::testkit::{events::sample_events, moto::moto, repo_root, unique};
+    use telltale::testkit::{moto::moto, repo_root, unique};
 
     /// Every sample event in `events/metric-value/` runs through the handler against the demo
     /// mappings (moto's S3) and the demo series (a real Prometheus).
@@ -63,8 +64,8 @@ mod tests {
         let events = sample_events("metric-value");
         assert!(events.len() >= 6);
         for event in events {
-            let name = event.name;
-            let resp = handler(&state, event.request).await.unwrap();
+            let name = event.name.clone();
+            let resp = via_api_gateway(|req| handler(&state, req), &event).await;
             let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
                 .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
             assert_eq!(

@@ -20,7 +20,7 @@ mod tests {
     use super::*;
     use telltale::auth::Role;
     use telltale::aws::tables::SAMPLE_EVENTS_KEY;
-    use telltale::testkit::events::sample_events;
+    use telltale::testkit::events::{sample_events, via_api_gateway};
     use telltale::testkit::probes::{ProbeFixture, FROM};
 
     /// Every sample event in `events/probe-submit/` runs through the handler against moto and
@@ -34,8 +34,8 @@ mod tests {
         let events = sample_events("probe-submit");
         assert!(events.len() >= 8);
         for event in events {
-            let name = event.name;
-            let resp = handler(&api, event.request).await.unwrap();
+            let name = event.name.clone();
+            let resp = via_api_gateway(|req| handler(&api, req), &event).await;
             assert_eq!(resp.status().as_u16(), event.expected_status, "{name}");
             let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
                 .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));

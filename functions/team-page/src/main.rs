@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::testkit::events::sample_events;
+    use telltale::testkit::events::{sample_events, via_api_gateway};
 
     /// Every sample event in `events/team-page/` gets the status its name announces, and every
     /// answer carries the page's security headers.
@@ -28,8 +28,8 @@ mod tests {
         let events = sample_events("team-page");
         assert!(events.len() >= 6);
         for event in events {
-            let name = event.name;
-            let resp = handler(&page, event.request).await.unwrap();
+            let name = event.name.clone();
+            let resp = via_api_gateway(|req| handler(&page, req), &event).await;
             assert_eq!(resp.status().as_u16(), event.expected_status, "{name}");
             let csp = resp.headers()["content-security-policy"].to_str().unwrap();
             assert!(csp.contains("script-src 'self'"), "{name}: {csp}");

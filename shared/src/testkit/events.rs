@@ -8,6 +8,8 @@ pub struct SampleEvent {
     pub name: String,
     pub request: Request,
     pub expected_status: u16,
+    /// The event document itself, for `proxy_response`.
+    pub text: String,
 }
 
 pub fn sample_events(function: &str) -> Vec<SampleEvent> {
@@ -37,7 +39,73 @@ pub fn sample_events(function: &str) -> Vec<SampleEvent> {
                 name,
                 request,
                 expected_status,
+                text,
             }
         })
         .collect()
+}
+
+/// What `lambda_http::run` hands Lambda for this API Gateway event: the proxy response document
+/// API Gateway turns into the caller's answer (status, headers, `body`, `isBase64Encoded`).
+/// `cargo lambda watch` forgives shapes API Gateway does not; this is the document itself.
+pub async fn proxy_response<F, Fut>(handler: F, event_json: &str) -> serde_json::Value
+where
+    F: FnMut(lambda_http::Request) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
+        > + Send,
+{
+    use lambda_http::Service;
+    let event: lambda_http::request::LambdaRequest =
+        serde_json::from_str(event_json).expect("an API Gateway event");
+    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(handler));
+    let resp = adapter
+        .call(lambda_http::LambdaEvent::new(
+            event,
+            lambda_http::Context::default(),
+        ))
+        .await
+        .expect("the handler answers");
+    serde_json::to_value(&resp).expect("the document serialises")
+}
+
+/// Answers a sample event the way a caller behind API Gateway sees it: through the proxy
+/// response document (`proxy_response`), which must carry a text body (`isBase64Encoded`
+/// false; a REST API without binary media types would hand base64 to the caller), rebuilt
+/// into a response for the test's own checks.
+pub async fn via_api_gateway<F, Fut>(
+    handler: F,
+    event: &SampleEvent,
+) -> lambda_http::Response<lambda_http::Body>
+where
+    F: FnMut(lambda_http::Request) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
+        > + Send,
+{
+    let name = &event.name;
+    let doc = proxy_response(handler, &event.text).await;
+    assert_eq!(
+        doc["isBase64Encoded"], false,
+        "{name}: a base64 body reaches the caller as base64 text: {doc}"
+    );
+    let mut resp = lambda_http::Response::builder().status(
+        doc["statusCode"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or_else(|| panic!("{name}: no statusCode: {doc}")),
+    );
+    if let Some(headers) = doc["multiValueHeaders"].as_object() {
+        for (header, values) in headers {
+            for value in values.as_array().into_iter().flatten() {
+                resp = resp.header(header, value.as_str().expect("a header value is text"));
+            }
+        }
+    }
+    let body = match &doc["body"] {
+        serde_json::Value::Null => lambda_http::Body::Empty,
+        serde_json::Value::String(text) => lambda_http::Body::Text(text.clone()),
+        other => panic!("{name}: the body is not text: {other}"),
+    };
+    resp.body(body).expect("a response")
 }
