@@ -12,7 +12,8 @@ use subtle::ConstantTimeEq;
 /// POEM's answer for a missing or unknown key; existing clients match on it.
 pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// May submit and list probe candidates.

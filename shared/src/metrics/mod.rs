@@ -4,6 +4,7 @@
 pub mod api;
 pub mod catalog;
 pub mod expr;
+#[cfg(feature = "cli")]
 pub mod locate;
 pub mod mappings;
 pub mod prometheus;

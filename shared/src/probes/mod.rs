@@ -2,6 +2,7 @@
 //! the routes of `probe-submit`.
 
 pub mod api;
+#[cfg(feature = "cli")]
 pub mod client;
 pub mod email;
 pub mod model;
