@@ -24,7 +24,7 @@ const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
 struct Browser {
     client: Option<Client>,
     driver: Child,
-    _profile: PathBuf,
+    profile: PathBuf,
 }
 
 impl Browser {
@@ -76,7 +76,7 @@ impl Browser {
         Browser {
             client: Some(client),
             driver,
-            _profile: profile,
+            profile,
         }
     }
 
@@ -220,9 +220,16 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Also when a check failed before the session was closed: Chromium outlives a killed
+    /// chromedriver, so its processes are found by this run's unique profile directory.
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(&self.profile)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
