@@ -1,4 +1,5 @@
 //! Pushing metric values to the EOSC Accounting Service, with an OIDC access token kept fresh.
 
 pub mod push;
+pub mod service;
 pub mod token;

@@ -7,7 +7,8 @@
 //! once and retries, another 4xx is recorded and the others go on. Every outcome is recorded, so
 //! a re-run for the same push time pushes nothing twice.
 
-use super::token::{refresh_after_refusal, valid_token};
+use super::service::post_metric;
+use super::token::RunToken;
 use crate::aws::accounting::{push_key, AccountingTable};
 use crate::config::{AccountingConfig, PeriodMode};
 use crate::error::Result;
@@ -189,8 +190,10 @@ impl Pusher<'_> {
             skipped,
             ..Summary::default()
         };
+        // One access token for the run, read once and reused while it is valid.
+        let token = RunToken::default();
         let outcomes: Vec<Outcome> = futures::stream::iter(targets)
-            .map(|t| self.push_one(metrics, t, end))
+            .map(|t| self.push_one(metrics, t, end, &token))
             .buffer_unordered(self.config.concurrency)
             .collect()
             .await;
@@ -214,7 +217,13 @@ impl Pusher<'_> {
         summary
     }
 
-    async fn push_one(&self, metrics: &MetricsMappings, t: Target, end: i64) -> Outcome {
+    async fn push_one(
+        &self,
+        metrics: &MetricsMappings,
+        t: Target,
+        end: i64,
+        token: &RunToken,
+    ) -> Outcome {
         let not = |reason: String| NotPushed {
             resource: t.resource.clone(),
             metric: t.metric.clone(),
@@ -275,7 +284,16 @@ impl Pusher<'_> {
             }
         };
         let body = json!({"metric_definition_id": t.definition, "time_period_start": from, "time_period_end": to, "value": value});
-        match self.post(&t.installation, &body).await {
+        match post_metric(
+            self.http,
+            self.config,
+            self.table,
+            token,
+            &self.url(&t.installation),
+            &body,
+        )
+        .await
+        {
             Ok(metric_id) => {
                 // Three independent items: written together, one round trip of waiting.
                 let (recorded, last, ()) = tokio::join!(
@@ -328,66 +346,6 @@ impl Pusher<'_> {
             .await
         {
             tracing::warn!(resource = %t.resource, metric = %t.metric, error = %e, "push outcome not recorded");
-        }
-    }
-
-    /// POSTs one record: retries 5xx/429 with backoff, refreshes the token once on 401.
-    async fn post(&self, installation: &str, body: &Value) -> Result<String, String> {
-        let url = self.url(installation);
-        let (mut retries, mut refreshed) = (0u32, false);
-        loop {
-            let token = valid_token(self.http, self.config, self.table)
-                .await
-                .map_err(|e| e.to_string())?;
-            let sent = self
-                .http
-                .post(&url)
-                .bearer_auth(token.expose())
-                .json(body)
-                .send()
-                .await;
-            let (status, answer) = match sent {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-                }
-                Err(e) => (0, json!({"message": e.without_url().to_string()})),
-            };
-            let message = answer["message"]
-                .as_str()
-                .unwrap_or("no message")
-                .to_string();
-            match status {
-                200 | 201 => {
-                    return answer["metric_id"]
-                        .as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| "the service answered without a metric_id".to_string())
-                }
-                401 if !refreshed => {
-                    refreshed = true;
-                    refresh_after_refusal(self.http, self.config, self.table, &token)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                0 | 429 | 500..=599 if retries < self.config.retries => {
-                    let delay = self.config.retry_base * 2u32.saturating_pow(retries);
-                    retries += 1;
-                    tracing::info!(
-                        status,
-                        retries,
-                        ?delay,
-                        "accounting service busy or failing; retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                0 => return Err(format!("EOSC Accounting Service unreachable: {message}")),
-                _ => {
-                    return Err(format!(
-                        "EOSC Accounting Service answered HTTP {status}: {message}"
-                    ))
-                }
-            }
         }
     }
 }

@@ -41,23 +41,6 @@ pub async fn refresh(
     single_flight(http, config, table, |_| false).await
 }
 
-/// After the service refused `refused`: a token other than that one, refreshing only if
-/// nobody has yet.
-pub async fn refresh_after_refusal(
-    http: &reqwest::Client,
-    config: &AccountingConfig,
-    table: &AccountingTable,
-    refused: &Secret,
-) -> Result<Secret> {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let margin = config.refresh_margin.as_secs() as i64;
-    let token = single_flight(http, config, table, |t| {
-        t.access_token != *refused && usable(t, now, margin)
-    })
-    .await?;
-    Ok(token.access_token)
-}
-
 fn usable(t: &StoredToken, now: i64, margin: i64) -> bool {
     !t.access_token.expose().is_empty() && t.expires_at - now > margin
 }
@@ -199,5 +182,54 @@ pub async fn valid_token(
                 .await?
                 .access_token,
         ),
+    }
+}
+
+/// The access token a push run holds: read from the table once, then reused by every POST of
+/// the run until it comes within the refresh margin of expiring or the service refuses it (one
+/// table read per run instead of one per metric).
+#[derive(Default)]
+pub struct RunToken(tokio::sync::Mutex<Option<StoredToken>>);
+
+impl RunToken {
+    pub async fn get(
+        &self,
+        http: &reqwest::Client,
+        config: &AccountingConfig,
+        table: &AccountingTable,
+    ) -> Result<Secret> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let margin = config.refresh_margin.as_secs() as i64;
+        let mut held = self.0.lock().await;
+        if let Some(t) = held.as_ref().filter(|t| usable(t, now, margin)) {
+            return Ok(t.access_token.clone());
+        }
+        let token = match table.token().await? {
+            Some(t) if usable(&t, now, margin) => t,
+            _ => single_flight(http, config, table, |t| usable(t, now, margin)).await?,
+        };
+        let access = token.access_token.clone();
+        *held = Some(token);
+        Ok(access)
+    }
+
+    /// The service refused `refused`: another token (refreshed once across every process), held
+    /// for the rest of the run.
+    pub async fn refused(
+        &self,
+        http: &reqwest::Client,
+        config: &AccountingConfig,
+        table: &AccountingTable,
+        refused: &Secret,
+    ) -> Result<Secret> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let margin = config.refresh_margin.as_secs() as i64;
+        let token = single_flight(http, config, table, |t| {
+            t.access_token != *refused && usable(t, now, margin)
+        })
+        .await?;
+        let access = token.access_token.clone();
+        *self.0.lock().await = Some(token);
+        Ok(access)
     }
 }
