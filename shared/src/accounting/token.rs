@@ -167,22 +167,33 @@ async fn exchange(
     }
 }
 
+/// Whether a token is still good for at least the configured margin, judged now.
+fn fresh_enough(config: &AccountingConfig) -> impl Fn(&StoredToken) -> bool {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let margin = config.refresh_margin.as_secs() as i64;
+    move |t| usable(t, now, margin)
+}
+
+/// The stored token if it is fresh enough, else a refreshed one (once across every process).
+async fn stored_or_refreshed(
+    http: &reqwest::Client,
+    config: &AccountingConfig,
+    table: &AccountingTable,
+) -> Result<StoredToken> {
+    let good = fresh_enough(config);
+    match table.token().await? {
+        Some(t) if good(&t) => Ok(t),
+        _ => single_flight(http, config, table, good).await,
+    }
+}
+
 /// An access token valid for at least the configured margin, refreshing first if needed.
 pub async fn valid_token(
     http: &reqwest::Client,
     config: &AccountingConfig,
     table: &AccountingTable,
 ) -> Result<Secret> {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let margin = config.refresh_margin.as_secs() as i64;
-    match table.token().await? {
-        Some(t) if usable(&t, now, margin) => Ok(t.access_token),
-        _ => Ok(
-            single_flight(http, config, table, |t| usable(t, now, margin))
-                .await?
-                .access_token,
-        ),
-    }
+    Ok(stored_or_refreshed(http, config, table).await?.access_token)
 }
 
 /// The access token a push run holds: read from the table once, then reused by every POST of
@@ -198,16 +209,11 @@ impl RunToken {
         config: &AccountingConfig,
         table: &AccountingTable,
     ) -> Result<Secret> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let margin = config.refresh_margin.as_secs() as i64;
         let mut held = self.0.lock().await;
-        if let Some(t) = held.as_ref().filter(|t| usable(t, now, margin)) {
+        if let Some(t) = held.as_ref().filter(|t| fresh_enough(config)(t)) {
             return Ok(t.access_token.clone());
         }
-        let token = match table.token().await? {
-            Some(t) if usable(&t, now, margin) => t,
-            _ => single_flight(http, config, table, |t| usable(t, now, margin)).await?,
-        };
+        let token = stored_or_refreshed(http, config, table).await?;
         let access = token.access_token.clone();
         *held = Some(token);
         Ok(access)
@@ -222,10 +228,9 @@ impl RunToken {
         table: &AccountingTable,
         refused: &Secret,
     ) -> Result<Secret> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let margin = config.refresh_margin.as_secs() as i64;
+        let good = fresh_enough(config);
         let token = single_flight(http, config, table, |t| {
-            t.access_token != *refused && usable(t, now, margin)
+            t.access_token != *refused && good(t)
         })
         .await?;
         let access = token.access_token.clone();
