@@ -38,6 +38,9 @@ mod tests {
                 "nosniff",
                 "{name}"
             );
+            if event.expected_status == 405 {
+                assert_eq!(resp.headers()["allow"], "GET, HEAD", "{name}");
+            }
             if event.expected_status >= 400 {
                 let json: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
                     .unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));

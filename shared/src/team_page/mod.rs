@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::http::error::poem;
 use crate::http::route::request_path;
 use lambda_http::http::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use lambda_http::http::{HeaderValue, Method};
@@ -59,12 +59,12 @@ fn serve(page: &TeamPage, req: &Request) -> Result<Response<Body>> {
         Some(at) => &path[at + "/team".len()..],
         None => return Err(Error::NotFound("Not found.".into())),
     };
-    let (body, content_type) = match tail {
-        // Relative, so the stage prefix (if any) is kept.
-        "" => return redirect_to_slash(req),
-        "/" | "/index.html" => (page.index.as_str(), "text/html; charset=utf-8"),
-        "/app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
-        "/app.css" => (STYLE, "text/css; charset=utf-8"),
+    // `None`: the redirect from `/team` to `team/` (relative, so a stage prefix is kept).
+    let content = match tail {
+        "" => None,
+        "/" | "/index.html" => Some((page.index.as_str(), "text/html; charset=utf-8")),
+        "/app.js" => Some((SCRIPT, "text/javascript; charset=utf-8")),
+        "/app.css" => Some((STYLE, "text/css; charset=utf-8")),
         _ => return Err(Error::NotFound("Not found.".into())),
     };
     let method = req.method();
@@ -75,6 +75,13 @@ fn serve(page: &TeamPage, req: &Request) -> Result<Response<Body>> {
             allow: "GET, HEAD",
         });
     }
+    let Some((body, content_type)) = content else {
+        let mut resp = Response::new(Body::Empty);
+        *resp.status_mut() = lambda_http::http::StatusCode::PERMANENT_REDIRECT;
+        resp.headers_mut()
+            .insert(LOCATION, HeaderValue::from_static("team/"));
+        return Ok(resp);
+    };
     let mut resp = Response::new(if method == Method::HEAD {
         Body::Empty
     } else {
@@ -85,25 +92,8 @@ fn serve(page: &TeamPage, req: &Request) -> Result<Response<Body>> {
     Ok(resp)
 }
 
-fn redirect_to_slash(req: &Request) -> Result<Response<Body>> {
-    let method = req.method();
-    if method != Method::GET && method != Method::HEAD {
-        return Err(Error::MethodNotAllowed {
-            method: method.to_string(),
-            path: "/team".into(),
-            allow: "GET, HEAD",
-        });
-    }
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = lambda_http::http::StatusCode::PERMANENT_REDIRECT;
-    resp.headers_mut()
-        .insert(LOCATION, HeaderValue::from_static("team/"));
-    Ok(resp)
-}
-
 /// The headers every answer of this function carries, errors included.
 fn secured(mut resp: Response<Body>) -> Response<Body> {
-    let refused_method = resp.status() == 405;
     let h = resp.headers_mut();
     h.insert(
         CONTENT_SECURITY_POLICY,
@@ -114,9 +104,6 @@ fn secured(mut resp: Response<Body>) -> Response<Body> {
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     // A new deployment is seen at the next load; the page is small.
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if refused_method && !h.contains_key(ALLOW) {
-        h.insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-    }
     resp
 }
 
@@ -145,6 +132,47 @@ mod tests {
         assert!(!lower.contains(" onclick=") && !lower.contains(" onload="));
         assert!(!lower.contains("http://") && !lower.contains("https://"));
         assert!(!SCRIPT.contains("innerHTML") && !SCRIPT.contains("eval("));
+    }
+
+    /// What a hostile caller might send: a 6 MB body, a method with a body, control and
+    /// non-ASCII characters in the path, duplicate and unreadable headers (none is read: the
+    /// answer depends on the path and method alone).
+    #[tokio::test]
+    async fn hostile_requests_get_precise_answers() {
+        let page = TeamPage::new(3);
+        let big = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://api.example.org/team/")
+            .header("content-type", "application/json")
+            .header("content-type", "text/plain")
+            .body(Body::Binary(vec![b'x'; 6 * 1024 * 1024]))
+            .expect("request");
+        let resp = routes(&page, &big).await;
+        assert_eq!(resp.status(), 405);
+        assert_eq!(
+            resp.headers()[lambda_http::http::header::ALLOW],
+            "GET, HEAD"
+        );
+        for path in [
+            "/team/%E2%80%AEevil",
+            "/team/%00",
+            "/team/app.js/..",
+            "/teams",
+        ] {
+            let resp = routes(&page, &get(path)).await;
+            assert_eq!(resp.status(), 404, "{path}");
+            let body: serde_json::Value =
+                serde_json::from_slice(resp.body().as_ref()).expect("JSON");
+            assert_eq!(body["detail"], "Not found.", "{path}");
+        }
+        let mut odd = get("/team/app.css");
+        odd.headers_mut().insert(
+            "accept",
+            HeaderValue::from_bytes(b"text/\xff\xfe").expect("header"),
+        );
+        let resp = routes(&page, &odd).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
     }
 
     #[tokio::test]
