@@ -52,7 +52,7 @@ RUST_LOG=info
 ENV
 set -a; source "$STATE_DIR/dev.env"; set +a
 
-cargo build -q -p telltale --bin telltale
+cargo build -q -p telltale-cli --bin telltale
 ./target/debug/telltale local setup --mappings-dir demo
 key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/null)
 heartbeat_key=$(./target/debug/telltale keys create --name local-alertmanager --role heartbeat 2>/dev/null)

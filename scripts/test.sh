@@ -13,8 +13,6 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# The functions link the library without the CLI feature; the workspace build above has it on.
-cargo clippy -p telltale --lib --no-default-features --locked -- -D warnings
 echo "== cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 echo "== OpenAPI document (validated, against the router table and the template)"

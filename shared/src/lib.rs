@@ -17,9 +17,5 @@ pub mod metrics;
 pub mod probes;
 pub mod team_page;
 pub mod telemetry;
-pub mod terminal;
-
-#[cfg(feature = "testkit")]
-pub mod testkit;
 
 pub use error::{Dependency, Error, Result};

@@ -7,13 +7,14 @@ use std::time::Duration;
 use telltale::accounting::push::{zulu, Pusher, Summary};
 use telltale::accounting::token::refresh;
 use telltale::aws::accounting::AccountingTable;
-use telltale::aws::{dynamodb_client, s3_client, tables};
+use telltale::aws::{dynamodb_client, s3_client};
 use telltale::config::{AccountingConfig, MappingsConfig, PeriodMode, Secret};
 use telltale::metrics::prometheus::Prometheus;
 use telltale::metrics::store::MappingStore;
-use telltale::testkit::eosc::{AccountingApi, TokenEndpoint};
-use telltale::testkit::prometheus::prometheus;
-use telltale::testkit::{moto::moto, unique};
+use telltale_cli::tables;
+use telltale_testkit::eosc::{AccountingApi, TokenEndpoint};
+use telltale_testkit::prometheus::prometheus;
+use telltale_testkit::{moto::moto, unique};
 
 fn start() -> i64 {
     static START: OnceLock<i64> = OnceLock::new();
@@ -373,7 +374,7 @@ async fn a_down_token_endpoint_keeps_the_old_token_and_fails_with_the_reason() {
     let mut gone = w.config.clone();
     gone.token_url = format!(
         "http://127.0.0.1:{}/token",
-        telltale::testkit::watch::free_port()
+        telltale_testkit::watch::free_port()
     );
     let err = refresh(&w.http, &gone, &w.table).await.unwrap_err();
     assert!(
@@ -386,7 +387,7 @@ async fn a_down_token_endpoint_keeps_the_old_token_and_fails_with_the_reason() {
 
 fn cli(w: &World, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_telltale"))
+    let mut child = std::process::Command::new(telltale_testkit::cli_binary())
         .args(args)
         .envs(moto().env())
         .env("MAPPINGS_BUCKET", &w.bucket)

@@ -2,8 +2,9 @@
 
 use std::process::Command;
 use telltale::auth::{authenticate, hash_key, KeyLookup, Role, NOT_AUTHENTICATED};
-use telltale::aws::{dynamodb_client, keys::ApiKeys, tables};
-use telltale::testkit::{moto::moto, unique};
+use telltale::aws::{dynamodb_client, keys::ApiKeys};
+use telltale_cli::tables;
+use telltale_testkit::{moto::moto, unique};
 
 async fn table() -> (aws_sdk_dynamodb::Client, String) {
     let client = dynamodb_client(&moto().sdk_config().await);
@@ -13,7 +14,7 @@ async fn table() -> (aws_sdk_dynamodb::Client, String) {
 }
 
 fn cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_telltale"))
+    Command::new(telltale_testkit::cli_binary())
         .args(args)
         .envs(moto().env())
         .output()
@@ -98,7 +99,7 @@ async fn a_submitter_key_is_refused_on_monitoring_routes() {
 
 #[test]
 fn key_creation_without_a_table_fails_clearly() {
-    let out = Command::new(env!("CARGO_BIN_EXE_telltale"))
+    let out = Command::new(telltale_testkit::cli_binary())
         .args(["keys", "create", "--name", "x", "--role", "submitter"])
         .env_remove("API_KEYS_TABLE")
         .output()

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use telltale::auth::{Caller, Role};
 use telltale::aws::accounting::AccountingTable;
 use telltale::aws::probes::ProbeTable;
-use telltale::aws::{dynamodb_client, ses::Ses, ses_client, tables};
+use telltale::aws::{dynamodb_client, ses::Ses, ses_client};
 use telltale::collectors::builtin::{find, BUILTINS};
 use telltale::collectors::run::run;
 use telltale::collectors::sources::Sources;
@@ -17,10 +17,11 @@ use telltale::probes::email::EmailSettings;
 use telltale::probes::model::{Candidate, HistoryEntry, Status};
 use telltale::probes::ports::{CandidateStore, Outbox, OutboxEmail};
 use telltale::probes::validate::Submission;
-use telltale::testkit::collectors::Stack;
-use telltale::testkit::influx::influx;
-use telltale::testkit::prometheus::{demo_series, prometheus};
-use telltale::testkit::{repo_root, unique};
+use telltale_cli::tables;
+use telltale_testkit::collectors::Stack;
+use telltale_testkit::influx::influx;
+use telltale_testkit::prometheus::{demo_series, prometheus};
+use telltale_testkit::{repo_root, unique};
 use time::{Duration, OffsetDateTime};
 
 fn demo(name: &str) -> Value {
@@ -408,7 +409,7 @@ async fn metric_values_write_what_they_can_and_fail_when_prometheus_is_down() {
         "{report:?}"
     );
 
-    let closed = format!("http://127.0.0.1:{}", telltale::testkit::watch::free_port());
+    let closed = format!("http://127.0.0.1:{}", telltale_testkit::watch::free_port());
     let sources = stack.sources(&[("PROMETHEUS_URL", &closed)]);
     let err = failure(&stack, "metric_values", &sources).await.to_string();
     assert!(
@@ -662,7 +663,7 @@ async fn store_email(table: &ProbeTable, c: &Candidate, email: &OutboxEmail) {
 // ---- the command line ----
 
 fn cli(stack: &Stack, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_telltale"))
+    std::process::Command::new(telltale_testkit::cli_binary())
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -747,7 +748,7 @@ async fn telltale_collect_lists_dry_runs_and_writes() {
 
 /// The template as CloudFormation reads it (cfn-lint's own YAML loader understands `!Ref`).
 fn template() -> Value {
-    let out = std::process::Command::new(telltale::testkit::venv_bin("python"))
+    let out = std::process::Command::new(telltale_testkit::venv_bin("python"))
         .args(["-c", "import json,sys; from cfnlint.decode import decode; t,m = decode(sys.argv[1]); assert not m, m; print(json.dumps(t))"])
         .arg(repo_root().join("infra/template.yaml"))
         .output()
@@ -772,7 +773,7 @@ fn the_template_schedules_every_collector_at_its_interval_with_read_only_access(
         "ssm:GetParameter",
     ];
     for c in BUILTINS {
-        let id = telltale::collectors::template::function_id(c);
+        let id = telltale_cli::template::function_id(c);
         let f = &resources[&id]["Properties"];
         assert_eq!(f["CodeUri"], "../target/lambda/collector/", "{id}");
         let schedule = &f["Events"]["Schedule"];
@@ -833,7 +834,7 @@ fn the_local_scheduler_runs_what_the_template_schedules() {
         "PROMETHEUS_URL=http://127.0.0.1:9090\nINFLUXDB_URL=http://127.0.0.1:8086\n",
     )
     .unwrap();
-    let out = std::process::Command::new(telltale::testkit::venv_bin("python"))
+    let out = std::process::Command::new(telltale_testkit::venv_bin("python"))
         .arg(repo_root().join("scripts/local_scheduler.py"))
         .args(["--list", "--template"])
         .arg(repo_root().join("infra/template.yaml"))

@@ -7,7 +7,7 @@ use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use telltale::auth::Role;
-use telltale::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses, tables};
+use telltale::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses};
 use telltale::error::{Dependency, Error, Result};
 use telltale::probes::api::{status_routes, submit_routes, ProbeApi};
 use telltale::probes::model::{Candidate, Status};
@@ -15,8 +15,9 @@ use telltale::probes::outbox::{deliver_pending, MAX_ATTEMPTS};
 use telltale::probes::ports::{
     email_id, CandidateStore, Created, IdempotencyRecord, Outbox, OutboxEmail,
 };
-use telltale::testkit::probes::{contact, ProbeFixture, FROM};
-use telltale::testkit::{moto::moto, unique};
+use telltale_cli::tables;
+use telltale_testkit::probes::{contact, ProbeFixture, FROM};
+use telltale_testkit::{moto::moto, unique};
 
 struct Answer {
     status: u16,

@@ -12,7 +12,7 @@ use telltale::heartbeat::api::routes;
 use telltale::heartbeat::check::Check;
 use telltale::heartbeat::exposition::render;
 use telltale::heartbeat::ports::HeartbeatStore;
-use telltale::testkit::heartbeat::HeartbeatFixture;
+use telltale_testkit::heartbeat::HeartbeatFixture;
 
 struct Answer {
     status: u16,
@@ -121,7 +121,7 @@ fn promtool_check_metrics(text: &str) -> (bool, String) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("promtool: {e}; {}", telltale::testkit::INSTALL_HINT));
+        .unwrap_or_else(|e| panic!("promtool: {e}; {}", telltale_testkit::INSTALL_HINT));
     child
         .stdin
         .take()
@@ -556,9 +556,9 @@ fn promtool_accepts_the_exposition_with_0_and_1000_checks() {
 async fn telltale_heartbeat_check_sets_and_lists_checks() {
     let f = HeartbeatFixture::new().await;
     let cli = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_telltale"))
+        Command::new(telltale_testkit::cli_binary())
             .args(args)
-            .envs(telltale::testkit::moto::moto().env())
+            .envs(telltale_testkit::moto::moto().env())
             .env("HEARTBEAT_TABLE", &f.table)
             .output()
             .unwrap()

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use telltale::config::Env;
 use telltale::heartbeat::source::{beat, Source, SourceConfig};
-use telltale::testkit::alerting::pushgateway;
-use telltale::testkit::influx::influx;
-use telltale::testkit::monasca::{Keystone, PASSWORD, PROJECT, USER};
-use telltale::testkit::moto::moto;
-use telltale::testkit::unique;
+use telltale_testkit::alerting::pushgateway;
+use telltale_testkit::influx::influx;
+use telltale_testkit::monasca::{Keystone, PASSWORD, PROJECT, USER};
+use telltale_testkit::moto::moto;
+use telltale_testkit::unique;
 
 async fn source(pairs: &[(&str, &str)]) -> Source {
     let map: HashMap<String, String> = pairs
@@ -159,7 +159,7 @@ async fn a_failing_sink_does_not_stop_the_others_and_is_named() {
     assert_eq!(r.sinks["pushgateway"], "ok");
 
     // A Pushgateway that is not there.
-    let closed = format!("http://127.0.0.1:{}", telltale::testkit::watch::free_port());
+    let closed = format!("http://127.0.0.1:{}", telltale_testkit::watch::free_port());
     let r = self::source(&[("PUSHGATEWAY_URL", closed.as_str())])
         .await
         .emit(time::OffsetDateTime::now_utc())

@@ -10,10 +10,10 @@ use telltale::collectors::point::{FieldValue, Point};
 use telltale::collectors::sink::config::InfluxConfig;
 use telltale::collectors::sink::{InfluxError, InfluxSink};
 use telltale::config::Env;
-use telltale::testkit::influx::{influx, InfluxServer, Options, ADMIN_PASSWORD, ADMIN_USER};
-use telltale::testkit::influx2::Influx2;
-use telltale::testkit::moto::moto;
-use telltale::testkit::unique;
+use telltale_testkit::influx::{influx, InfluxServer, Options, ADMIN_PASSWORD, ADMIN_USER};
+use telltale_testkit::influx2::Influx2;
+use telltale_testkit::moto::moto;
+use telltale_testkit::unique;
 
 /// Variables for a sink, as (name, value).
 type Pairs<'a> = &'a [(&'a str, &'a str)];
@@ -415,7 +415,7 @@ async fn busy_or_failing_servers_are_retried_a_bounded_number_of_times() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable_after_the_retries() {
-    let port = telltale::testkit::watch::free_port();
+    let port = telltale_testkit::watch::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let sink = make_sink(&[
         ("INFLUXDB_URL", url.as_str()),

@@ -1,12 +1,13 @@
 //! The mapping store against moto's S3: loading, revalidation, bad uploads, missing objects.
 
 use std::time::Duration;
-use telltale::aws::{s3_client, tables};
+use telltale::aws::s3_client;
 use telltale::config::MappingsConfig;
 use telltale::error::Error;
 use telltale::metrics::catalog;
 use telltale::metrics::store::MappingStore;
-use telltale::testkit::{moto::moto, repo_root, unique};
+use telltale_cli::tables;
+use telltale_testkit::{moto::moto, repo_root, unique};
 
 const METADATA: &str = "metadata_mappings.json";
 const METRICS: &str = "metrics_mappings.json";

@@ -6,13 +6,14 @@ use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::Duration;
-use telltale::aws::{s3_client, tables};
+use telltale::aws::s3_client;
 use telltale::config::MappingsConfig;
 use telltale::metrics::api::value_routes;
 use telltale::metrics::prometheus::Prometheus;
 use telltale::metrics::store::MappingStore;
-use telltale::testkit::prometheus::prometheus;
-use telltale::testkit::{moto::moto, unique};
+use telltale_cli::tables;
+use telltale_testkit::prometheus::prometheus;
+use telltale_testkit::{moto::moto, unique};
 
 const STEP: i64 = 60;
 
@@ -286,7 +287,7 @@ async fn every_row_of_the_error_table() {
     // Prometheus stopped: nothing listens on its port.
     let stopped = Fixture {
         prometheus: Prometheus::new(
-            &format!("http://127.0.0.1:{}", telltale::testkit::watch::free_port()),
+            &format!("http://127.0.0.1:{}", telltale_testkit::watch::free_port()),
             Duration::from_secs(2),
         ),
         ..f

@@ -5,11 +5,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use telltale::auth::{generate_key, Role};
-use telltale::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses, tables};
+use telltale::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses};
 use telltale::probes::api::{status_routes, submit_routes, ProbeApi};
 use telltale::probes::outbox::deliver_pending;
-use telltale::testkit::probes::{contact, ProbeFixture, FROM, TEAM};
-use telltale::testkit::{moto::moto, unique};
+use telltale_cli::tables;
+use telltale_testkit::probes::{contact, ProbeFixture, FROM, TEAM};
+use telltale_testkit::{moto::moto, unique};
 
 type Api = ProbeApi<ProbeTable, Ses, ApiKeys>;
 

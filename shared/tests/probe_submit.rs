@@ -4,13 +4,14 @@
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use telltale::auth::Role;
-use telltale::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses, tables};
+use telltale::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses};
 use telltale::probes::api::{submit_routes, ProbeApi};
 use telltale::probes::model::Status;
 use telltale::probes::outbox::deliver_pending;
 use telltale::probes::ports::{email_id, Outbox};
-use telltale::testkit::probes::{contact, ProbeFixture, FROM, TEAM};
-use telltale::testkit::{moto::moto, unique};
+use telltale_cli::tables;
+use telltale_testkit::probes::{contact, ProbeFixture, FROM, TEAM};
+use telltale_testkit::{moto::moto, unique};
 
 struct Fixture {
     api: ProbeApi<ProbeTable, Ses, ApiKeys>,

@@ -1,10 +1,10 @@
 //! `telltale mappings validate`: every problem with its file, line and JSON path.
 
 use std::process::Command;
-use telltale::testkit::repo_root;
+use telltale_testkit::repo_root;
 
 fn validate(metadata: &std::path::Path, metrics: &std::path::Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_telltale"))
+    let out = Command::new(telltale_testkit::cli_binary())
         .args(["mappings", "validate"])
         .arg(metadata)
         .arg(metrics)

@@ -16,9 +16,9 @@ use telltale::collectors::run::collect;
 use telltale::collectors::sources::Sources;
 use telltale::probes::model::{Candidate, Status};
 use telltale::probes::validate::Submission;
-use telltale::testkit::collectors::Stack;
-use telltale::testkit::influx::influx;
-use telltale::testkit::moto::moto;
+use telltale_testkit::collectors::Stack;
+use telltale_testkit::influx::influx;
+use telltale_testkit::moto::moto;
 
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use telltale::heartbeat::api::routes;
 use telltale::heartbeat::exposition::render;
 use telltale::heartbeat::ports::HeartbeatStore;
-use telltale::testkit::heartbeat::HeartbeatFixture;
+use telltale_testkit::heartbeat::HeartbeatFixture;
 
 const WARMUP: usize = 30;
 const RUNS: usize = 500;

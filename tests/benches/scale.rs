@@ -10,13 +10,14 @@ use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 use telltale::accounting::push::Pusher;
 use telltale::aws::accounting::AccountingTable;
-use telltale::aws::{dynamodb_client, tables};
+use telltale::aws::dynamodb_client;
 use telltale::config::{AccountingConfig, PeriodMode, Secret};
 use telltale::metrics::mappings::{parse_metadata, parse_metrics};
 use telltale::metrics::prometheus::Prometheus;
-use telltale::testkit::eosc::{AccountingApi, TokenEndpoint};
-use telltale::testkit::prometheus::{demo_series, PrometheusServer};
-use telltale::testkit::{moto::moto, repo_root, unique};
+use telltale_cli::tables;
+use telltale_testkit::eosc::{AccountingApi, TokenEndpoint};
+use telltale_testkit::prometheus::{demo_series, PrometheusServer};
+use telltale_testkit::{moto::moto, repo_root, unique};
 
 const RESOURCES: usize = 1_000;
 const PER_RESOURCE: usize = 100;

@@ -15,8 +15,8 @@ use telltale::config::{MappingsConfig, DEFAULT_RANGE_START};
 use telltale::metrics::api::value_routes;
 use telltale::metrics::prometheus::Prometheus;
 use telltale::metrics::store::MappingStore;
-use telltale::testkit::prometheus::{demo_series, PrometheusServer};
-use telltale::testkit::{moto::moto, watch::Watch};
+use telltale_testkit::prometheus::{demo_series, PrometheusServer};
+use telltale_testkit::{moto::moto, watch::Watch};
 
 const WARMUP: usize = 20;
 const RUNS: usize = 300;

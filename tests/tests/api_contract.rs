@@ -13,10 +13,11 @@
 use std::process::Command;
 use std::time::Duration;
 use telltale::auth::Role;
-use telltale::aws::{s3_client, tables};
-use telltale::testkit::probes::ProbeFixture;
-use telltale::testkit::prometheus::{demo_series, prometheus};
-use telltale::testkit::{moto::moto, repo_root, unique, venv_bin, watch::Watch};
+use telltale::aws::s3_client;
+use telltale_cli::tables;
+use telltale_testkit::probes::ProbeFixture;
+use telltale_testkit::prometheus::{demo_series, prometheus};
+use telltale_testkit::{moto::moto, repo_root, unique, venv_bin, watch::Watch};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -7,9 +7,9 @@
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use telltale::testkit::alerting::{alertmanager, prometheus, pushgateway};
-use telltale::testkit::heartbeat::HeartbeatFixture;
-use telltale::testkit::{repo_root, watch::Watch};
+use telltale_testkit::alerting::{alertmanager, prometheus, pushgateway};
+use telltale_testkit::heartbeat::HeartbeatFixture;
+use telltale_testkit::{repo_root, watch::Watch};
 
 /// The shipped rules with the test's windows: each replacement must apply, so a change of the
 /// rules' shape shows up here.

@@ -2,8 +2,9 @@
 //! against the demo mappings in moto's S3.
 
 use serde_json::{json, Value};
-use telltale::aws::{s3_client, tables};
-use telltale::testkit::{moto::moto, repo_root, unique, watch::Watch};
+use telltale::aws::s3_client;
+use telltale_cli::tables;
+use telltale_testkit::{moto::moto, repo_root, unique, watch::Watch};
 
 async fn get(client: &reqwest::Client, url: String) -> (u16, Value) {
     let resp = client

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 use telltale::auth::Role;
-use telltale::testkit::probes::{contact, ProbeFixture};
-use telltale::testkit::{moto::moto, watch::Watch};
+use telltale_testkit::probes::{contact, ProbeFixture};
+use telltale_testkit::{moto::moto, watch::Watch};
 
 fn seed_rpm(contact: &str) -> Value {
     json!({

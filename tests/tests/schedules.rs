@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 use telltale::collectors::builtin::BUILTINS;
-use telltale::testkit::collectors::Stack;
-use telltale::testkit::influx::influx;
-use telltale::testkit::prometheus::{demo_series, prometheus};
-use telltale::testkit::{repo_root, unique, venv_bin, watch::Watch};
+use telltale_testkit::collectors::Stack;
+use telltale_testkit::influx::influx;
+use telltale_testkit::prometheus::{demo_series, prometheus};
+use telltale_testkit::{repo_root, unique, venv_bin, watch::Watch};
 
 fn demo(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(repo_root().join("demo").join(name)).unwrap()).unwrap()

@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 use std::process::Command;
 use telltale::auth::Role;
-use telltale::testkit::probes::{contact, ProbeFixture};
-use telltale::testkit::{cli_binary, moto::moto, watch::Watch};
+use telltale_testkit::probes::{contact, ProbeFixture};
+use telltale_testkit::{cli_binary, moto::moto, watch::Watch};
 
 struct Cli {
     url: String,

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use telltale::auth::Role;
-use telltale::aws::tables;
-use telltale::testkit::probes::{contact, ProbeFixture};
-use telltale::testkit::watch::{free_port, Watch};
-use telltale::testkit::{repo_root, unique};
+use telltale_cli::tables;
+use telltale_testkit::probes::{contact, ProbeFixture};
+use telltale_testkit::watch::{free_port, Watch};
+use telltale_testkit::{repo_root, unique};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -36,9 +36,9 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::testkit::collectors::Stack;
-    use telltale::testkit::prometheus::{demo_series, prometheus};
-    use telltale::testkit::repo_root;
+    use telltale_testkit::collectors::Stack;
+    use telltale_testkit::prometheus::{demo_series, prometheus};
+    use telltale_testkit::repo_root;
 
     /// Every sample event in `events/collector/` runs through the handler against the demo
     /// stores and a real InfluxDB: the scheduler's input and a rule's envelope both name a

@@ -40,8 +40,8 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::config::Env;
-    use telltale::testkit::alerting::pushgateway;
-    use telltale::testkit::repo_root;
+    use telltale_testkit::alerting::pushgateway;
+    use telltale_testkit::repo_root;
 
     async fn source(pushgateway_url: &str) -> Source {
         let url = pushgateway_url.to_string();
@@ -49,7 +49,7 @@ mod tests {
             (k == "PUSHGATEWAY_URL").then(|| url.clone())
         }))
         .unwrap();
-        let sdk = telltale::testkit::moto::moto().sdk_config().await;
+        let sdk = telltale_testkit::moto::moto().sdk_config().await;
         Source::connect(config, &telltale::aws::ssm::ssm_client(&sdk))
             .await
             .unwrap()
@@ -71,7 +71,7 @@ mod tests {
         };
         let report = handler(&source(&gateway.url).await, event()).await.unwrap();
         assert_eq!(report["sinks"]["pushgateway"], "ok");
-        let closed = format!("http://127.0.0.1:{}", telltale::testkit::watch::free_port());
+        let closed = format!("http://127.0.0.1:{}", telltale_testkit::watch::free_port());
         let err = handler(&source(&closed).await, event())
             .await
             .unwrap_err()

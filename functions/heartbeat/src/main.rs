@@ -20,9 +20,9 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::auth::Role;
-    use telltale::aws::tables::SAMPLE_EVENTS_KEY;
-    use telltale::testkit::events::{sample_events, via_api_gateway};
-    use telltale::testkit::heartbeat::HeartbeatFixture;
+    use telltale_cli::tables::SAMPLE_EVENTS_KEY;
+    use telltale_testkit::events::{sample_events, via_api_gateway};
+    use telltale_testkit::heartbeat::HeartbeatFixture;
 
     /// Every sample event in `events/heartbeat/` runs, in file-name order, through the handler
     /// against moto and gets the status its name announces; errors are JSON, HEAD is empty.

@@ -30,9 +30,9 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::aws::tables;
-    use telltale::testkit::events::{sample_events, via_api_gateway};
-    use telltale::testkit::{moto::moto, repo_root, unique};
+    use telltale_cli::tables;
+    use telltale_testkit::events::{sample_events, via_api_gateway};
+    use telltale_testkit::{moto::moto, repo_root, unique};
 
     /// Every sample event in `events/metric-metadata/` runs through the handler against the
     /// demo mappings in moto's S3 and gets the status its file name announces.

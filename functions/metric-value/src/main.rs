@@ -39,10 +39,10 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::aws::tables;
-    use telltale::testkit::events::{sample_events, via_api_gateway};
-    use telltale::testkit::prometheus::{demo_series, prometheus};
-    use telltale::testkit::{moto::moto, repo_root, unique};
+    use telltale_cli::tables;
+    use telltale_testkit::events::{sample_events, via_api_gateway};
+    use telltale_testkit::prometheus::{demo_series, prometheus};
+    use telltale_testkit::{moto::moto, repo_root, unique};
 
     /// Every sample event in `events/metric-value/` runs through the handler against the demo
     /// mappings (moto's S3) and the demo series (a real Prometheus).

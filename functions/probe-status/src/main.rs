@@ -19,9 +19,9 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::auth::Role;
-    use telltale::aws::tables::{ensure_sample_candidate, SAMPLE_EVENTS_KEY};
-    use telltale::testkit::events::{sample_events, via_api_gateway};
-    use telltale::testkit::probes::{ProbeFixture, FROM};
+    use telltale_cli::tables::{ensure_sample_candidate, SAMPLE_EVENTS_KEY};
+    use telltale_testkit::events::{sample_events, via_api_gateway};
+    use telltale_testkit::probes::{ProbeFixture, FROM};
 
     /// Every sample event in `events/probe-status/` runs, in file-name order, through the
     /// handler against the sample candidate in moto, and gets the status its name announces.
@@ -43,7 +43,7 @@ mod tests {
             if event.expected_status == 200 {
                 assert_eq!(
                     body["id"],
-                    telltale::aws::tables::SAMPLE_CANDIDATE_ID,
+                    telltale_cli::tables::SAMPLE_CANDIDATE_ID,
                     "{name}"
                 );
             } else {

@@ -19,9 +19,9 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::auth::Role;
-    use telltale::aws::tables::SAMPLE_EVENTS_KEY;
-    use telltale::testkit::events::{sample_events, via_api_gateway};
-    use telltale::testkit::probes::{ProbeFixture, FROM};
+    use telltale_cli::tables::SAMPLE_EVENTS_KEY;
+    use telltale_testkit::events::{sample_events, via_api_gateway};
+    use telltale_testkit::probes::{ProbeFixture, FROM};
 
     /// Every sample event in `events/probe-submit/` runs through the handler against moto and
     /// gets the status its file name announces; errors carry POEM's `detail`.

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::testkit::events::{sample_events, via_api_gateway};
+    use telltale_testkit::events::{sample_events, via_api_gateway};
 
     /// Every sample event in `events/team-page/` gets the status its name announces, and every
     /// answer carries the page's security headers.

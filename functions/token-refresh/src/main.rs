@@ -42,8 +42,8 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use telltale::config::{PeriodMode, Secret};
-    use telltale::testkit::eosc::TokenEndpoint;
-    use telltale::testkit::{moto::moto, repo_root, unique};
+    use telltale_testkit::eosc::TokenEndpoint;
+    use telltale_testkit::{moto::moto, repo_root, unique};
 
     fn sample_event() -> LambdaEvent<Value> {
         let text = std::fs::read_to_string(repo_root().join("events/token-refresh/scheduled.json"))
@@ -61,7 +61,7 @@ mod tests {
         let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
         let dynamodb = telltale::aws::dynamodb_client(&moto().sdk_config().await);
         let table = unique("tokens");
-        telltale::aws::tables::ensure_accounting_table(&dynamodb, &table)
+        telltale_cli::tables::ensure_accounting_table(&dynamodb, &table)
             .await
             .unwrap();
         let state = State {

@@ -13,7 +13,6 @@ use subtle::ConstantTimeEq;
 pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// May submit and list probe candidates.

@@ -11,7 +11,6 @@ pub mod probes;
 pub mod s3;
 pub mod ses;
 pub mod ssm;
-pub mod tables;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;

@@ -15,7 +15,6 @@ pub mod point;
 pub mod run;
 pub mod sink;
 pub mod sources;
-pub mod template;
 
 use futures::future::BoxFuture;
 use point::Point;

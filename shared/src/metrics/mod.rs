@@ -4,8 +4,6 @@
 pub mod api;
 pub mod catalog;
 pub mod expr;
-#[cfg(feature = "cli")]
-pub mod locate;
 pub mod mappings;
 pub mod prometheus;
 pub mod store;

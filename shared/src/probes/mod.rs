@@ -2,8 +2,6 @@
 //! the routes of `probe-submit`.
 
 pub mod api;
-#[cfg(feature = "cli")]
-pub mod client;
 pub mod email;
 pub mod model;
 pub mod outbox;

@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use telltale::auth::{generate_key, hash_key, Role, StoredKey};
 use telltale::aws::{self, keys::ApiKeys};
 
+fn role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "expected submitter, monitoring or heartbeat".to_string())
+}
+
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// Create a key, print it once, store only its SHA-256.
@@ -14,7 +18,8 @@ pub enum KeysCommand {
         /// Who the key is for; shown in status histories and logs.
         #[arg(long)]
         name: String,
-        #[arg(long, value_enum)]
+        /// submitter, monitoring or heartbeat.
+        #[arg(long, value_parser = role)]
         role: Role,
         #[arg(long, env = "API_KEYS_TABLE")]
         table: String,

@@ -2,10 +2,10 @@
 //! on `serde_json` values, which keep no positions; here the text is parsed once more with a
 //! parser that records where each value starts, and each problem's JSON path is looked up.
 
-use super::mappings::Problem;
 use jsonc_parser::ast::Value;
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{parse_to_ast, CollectOptions, ParseOptions};
+use telltale::metrics::mappings::Problem;
 
 /// Fills `line` (1-based) of every problem whose path can be found in `text`.
 pub fn add_lines(text: &str, problems: &mut [Problem]) {
@@ -46,7 +46,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::mappings::parse_metadata;
+    use telltale::metrics::mappings::parse_metadata;
 
     #[test]
     fn problems_get_the_line_of_their_property() {

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
-use telltale::probes::client::{render_details, render_list, ProbeClient};
+use telltale_cli::client::{render_details, render_list, ProbeClient};
 
 #[derive(Args)]
 pub struct ProbesArgs {

@@ -16,7 +16,7 @@ use telltale::collectors::line::{encode, Precision};
 use telltale::collectors::run::{collect, run as run_collector};
 use telltale::collectors::sink::{config::InfluxConfig, InfluxSink};
 use telltale::collectors::sources::Sources;
-use telltale::collectors::template;
+use telltale_cli::template;
 
 #[derive(Args)]
 pub struct CollectArgs {

@@ -6,7 +6,8 @@ use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use telltale::auth::{hash_key, KeyLookup, Role, StoredKey};
-use telltale::aws::{self, keys::ApiKeys, probes::ProbeTable, tables};
+use telltale::aws::{self, keys::ApiKeys, probes::ProbeTable};
+use telltale_cli::tables;
 
 #[derive(Subcommand)]
 pub enum LocalCommand {

@@ -57,7 +57,7 @@ fn when(t: Option<i64>) -> String {
         .map_or("-".into(), |s| telltale::probes::model::poem_date(&s))
 }
 
-use telltale::terminal::printable as shown;
+use telltale_cli::terminal::printable as shown;
 
 pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
     let HeartbeatCommand::Check { command } = command;

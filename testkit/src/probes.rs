@@ -2,12 +2,11 @@
 
 use super::moto::moto;
 use super::unique;
-use crate::auth::{generate_key, hash_key, Role, StoredKey};
-use crate::aws::{
-    dynamodb_client, keys::ApiKeys, probes::ProbeTable, ses::Ses, ses_client, tables,
-};
-use crate::probes::api::ProbeApi;
-use crate::probes::email::EmailSettings;
+use telltale::auth::{generate_key, hash_key, Role, StoredKey};
+use telltale::aws::{dynamodb_client, keys::ApiKeys, probes::ProbeTable, ses::Ses, ses_client};
+use telltale::probes::api::ProbeApi;
+use telltale::probes::email::EmailSettings;
+use telltale_cli::tables;
 
 pub const FROM: &str = "ARGO Monitoring <no-reply@telltale.test>";
 pub const TEAM: &str = "monitoring-team@telltale.test";

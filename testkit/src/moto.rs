@@ -67,7 +67,7 @@ pub fn moto() -> &'static Moto {
 impl Moto {
     /// SDK configuration pointing at this server, as `AWS_ENDPOINT_URL` would.
     pub async fn sdk_config(&self) -> SdkConfig {
-        crate::aws::sdk_loader()
+        telltale::aws::sdk_loader()
             .endpoint_url(&self.endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -106,15 +106,15 @@ pub struct SentEmail {
 impl Moto {
     /// A new bucket (`prefix-<unique>`) holding the demo mapping pair of `demo/`; its name.
     pub async fn demo_mappings_bucket(&self, prefix: &str) -> String {
-        let s3 = crate::aws::s3_client(&self.sdk_config().await);
+        let s3 = telltale::aws::s3_client(&self.sdk_config().await);
         let bucket = super::unique(prefix);
-        crate::aws::tables::ensure_bucket(&s3, &bucket)
+        telltale_cli::tables::ensure_bucket(&s3, &bucket)
             .await
             .expect("bucket");
         for name in ["metadata_mappings.json", "metrics_mappings.json"] {
             let body =
                 std::fs::read(super::repo_root().join("demo").join(name)).expect("demo mappings");
-            crate::aws::tables::put_object(&s3, &bucket, name, body)
+            telltale_cli::tables::put_object(&s3, &bucket, name, body)
                 .await
                 .expect("upload");
         }

@@ -3,10 +3,11 @@
 
 use super::moto::moto;
 use super::unique;
-use crate::auth::{generate_key, hash_key, Role, StoredKey};
-use crate::aws::{dynamodb_client, heartbeat::HeartbeatTable, keys::ApiKeys, tables};
-use crate::heartbeat::api::HeartbeatApi;
-use crate::heartbeat::config::HeartbeatConfig;
+use telltale::auth::{generate_key, hash_key, Role, StoredKey};
+use telltale::aws::{dynamodb_client, heartbeat::HeartbeatTable, keys::ApiKeys};
+use telltale::heartbeat::api::HeartbeatApi;
+use telltale::heartbeat::config::HeartbeatConfig;
+use telltale_cli::tables;
 
 pub struct HeartbeatFixture {
     pub dynamodb: aws_sdk_dynamodb::Client,

@@ -116,7 +116,14 @@ pub fn cli_binary() -> PathBuf {
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = std::process::Command::new(cargo)
-                .args(["build", "--quiet", "-p", "telltale", "--bin", "telltale"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "telltale-cli",
+                    "--bin",
+                    "telltale",
+                ])
                 .current_dir(repo_root())
                 .status()
                 .expect("running cargo build for the telltale CLI");

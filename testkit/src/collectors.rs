@@ -5,11 +5,12 @@
 use super::influx::influx;
 use super::moto::moto;
 use super::unique;
-use crate::aws::{dynamodb_client, s3_client, tables};
-use crate::collectors::sink::{config::InfluxConfig, InfluxSink};
-use crate::collectors::sources::Sources;
-use crate::config::Env;
 use std::collections::HashMap;
+use telltale::aws::{dynamodb_client, s3_client};
+use telltale::collectors::sink::{config::InfluxConfig, InfluxSink};
+use telltale::collectors::sources::Sources;
+use telltale::config::Env;
+use telltale_cli::tables;
 
 pub struct Stack {
     pub sdk: aws_config::SdkConfig,
@@ -99,7 +100,7 @@ impl Stack {
     /// The sink to this stack's database (`extra` overrides, e.g. a batch size).
     pub async fn sink(&self, extra: &[(&str, &str)]) -> InfluxSink {
         let config = InfluxConfig::read(&self.lookup(extra)).expect("InfluxDB config");
-        InfluxSink::connect(config, &crate::aws::ssm::ssm_client(&self.sdk))
+        InfluxSink::connect(config, &telltale::aws::ssm::ssm_client(&self.sdk))
             .await
             .expect("InfluxDB sink")
     }

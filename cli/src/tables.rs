@@ -2,11 +2,11 @@
 //! tests. In AWS the SAM template (`infra/template.yaml`) declares them; keep the key schemas
 //! here and there the same.
 
-use super::describe;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
+use telltale::aws::describe;
 
 /// The key the sample events in `events/` carry. `telltale local setup`, which only talks to
 /// an emulator, registers it so `cargo lambda invoke --data-file` works locally; it is never
@@ -19,11 +19,11 @@ pub const SAMPLE_CANDIDATE_ID: &str = "5a3e0c1d-7b2f-4e8a-9c61-0d4f2b8e7a10";
 /// Stores the sample candidate (status `submitted`, version 1) unless it exists. Its email is
 /// recorded as already sent, so seeding it mails nobody.
 pub async fn ensure_sample_candidate(
-    table: &super::probes::ProbeTable,
-) -> crate::error::Result<()> {
-    use crate::probes::model::{Candidate, Status};
-    use crate::probes::ports::{email_id, CandidateStore, OutboxEmail};
-    use crate::probes::validate::Submission;
+    table: &telltale::aws::probes::ProbeTable,
+) -> telltale::error::Result<()> {
+    use telltale::probes::model::{Candidate, Status};
+    use telltale::probes::ports::{email_id, CandidateStore, OutboxEmail};
+    use telltale::probes::validate::Submission;
     if table.get(SAMPLE_CANDIDATE_ID).await?.is_some() {
         return Ok(());
     }
@@ -44,11 +44,11 @@ pub async fn ensure_sample_candidate(
         id: email_id(SAMPLE_CANDIDATE_ID, Status::Submitted),
         candidate_id: SAMPLE_CANDIDATE_ID.into(),
         status: Status::Submitted,
-        email: crate::probes::email::Email {
+        email: telltale::probes::email::Email {
             from: String::new(),
             to: candidate.contact.clone(),
             bcc: vec![],
-            subject: crate::probes::email::subject(Status::Submitted),
+            subject: telltale::probes::email::subject(Status::Submitted),
             text: String::new(),
         },
         state: "sent".into(),
@@ -192,7 +192,7 @@ pub async fn ensure_probes_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<(), String> {
-    use super::probes::{EMAILS_DUE_INDEX, STATUS_INDEX};
+    use telltale::aws::probes::{EMAILS_DUE_INDEX, STATUS_INDEX};
     let result = client
         .create_table()
         .table_name(table)

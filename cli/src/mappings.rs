@@ -5,8 +5,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use telltale::metrics::locate::add_lines;
 use telltale::metrics::mappings::{parse_metadata, parse_metrics, Problem};
+use telltale_cli::locate::add_lines;
 
 #[derive(Subcommand)]
 pub enum MappingsCommand {
