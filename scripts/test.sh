@@ -13,6 +13,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== the library's import graph (no cycle; domains import no SDK, HTTP client or adapter)"
+python scripts/deps.py
 echo "== cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 echo "== OpenAPI document (validated, against the router table and the template)"

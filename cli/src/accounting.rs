@@ -4,12 +4,14 @@
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
+use telltale::accounting::config::{AccountingConfig, PeriodMode};
+use telltale::accounting::model::StoredToken;
 use telltale::accounting::push::Pusher;
-use telltale::aws;
-use telltale::aws::accounting::{AccountingTable, StoredToken};
-use telltale::config::{AccountingConfig, MappingsConfig, PeriodMode, Secret, ValueConfig};
-use telltale::metrics::prometheus::Prometheus;
-use telltale::metrics::store::MappingStore;
+use telltale::adapters::aws;
+use telltale::adapters::aws::accounting::AccountingTable;
+use telltale::adapters::prometheus::Prometheus;
+use telltale::base::env::Secret;
+use telltale::metrics::config::{MappingsConfig, ValueConfig};
 
 #[derive(Args)]
 pub struct PushArgs {
@@ -53,7 +55,10 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     };
     let value = ValueConfig::from_env()?;
     let sdk = aws::sdk_config().await;
-    let store = MappingStore::new(aws::s3_client(&sdk), MappingsConfig::from_env()?);
+    let store = telltale::adapters::aws::s3::mapping_store(
+        aws::s3_client(&sdk),
+        MappingsConfig::from_env()?,
+    );
     // A dry run never asks for a token, so no credentials are configured here.
     let config = AccountingConfig {
         base_url: args.base_url.trim_end_matches('/').to_string(),
@@ -71,8 +76,11 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     let table = AccountingTable::new(aws::dynamodb_client(&sdk), args.table);
     let prometheus = Prometheus::configured(&value);
     let http = reqwest::Client::new();
+    let service = telltale::adapters::eosc::Eosc { http: http.clone() };
+    let grant = telltale::adapters::eosc::Oidc::new(http, &config);
     let pusher = Pusher {
-        http: &http,
+        service: &service,
+        grant: &grant,
         config: &config,
         table: &table,
         prometheus: &prometheus,

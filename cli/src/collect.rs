@@ -10,12 +10,11 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use std::process::ExitCode;
-use telltale::aws;
+use telltale::adapters::aws;
+use telltale::adapters::influx::{config::InfluxConfig, InfluxSink};
 use telltale::collectors::builtin::{find, names, BUILTINS};
 use telltale::collectors::line::{encode, Precision};
 use telltale::collectors::run::{collect, run as run_collector};
-use telltale::collectors::sink::{config::InfluxConfig, InfluxSink};
-use telltale::collectors::sources::Sources;
 use telltale_cli::template;
 
 #[derive(Args)]
@@ -77,7 +76,7 @@ pub async fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
         bail!("unknown collector {name:?}; known: {}", names().join(", "));
     };
     let sdk = aws::sdk_config().await;
-    let sources = Sources::from_env(&sdk)?;
+    let sources = telltale::wiring::collector_sources(&telltale::base::env::Env::process(), &sdk)?;
     let now = time::OffsetDateTime::now_utc();
     if args.dry_run {
         let precision_text =

@@ -5,8 +5,8 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use comfy_table::Table;
 use std::process::ExitCode;
-use telltale::aws::{self, heartbeat::HeartbeatTable};
-use telltale::collectors::interval;
+use telltale::adapters::aws::{self, heartbeat::HeartbeatTable};
+use telltale::base::interval;
 use telltale::heartbeat::check::validate_name;
 use telltale::heartbeat::ports::HeartbeatStore;
 
@@ -53,7 +53,7 @@ fn seconds(flag: &str, text: &str) -> anyhow::Result<i64> {
 
 fn when(t: Option<i64>) -> String {
     t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .map(telltale::probes::model::timestamp)
+        .map(telltale::base::time::timestamp)
         .map_or("-".into(), |s| telltale::probes::model::poem_date(&s))
 }
 

@@ -4,8 +4,8 @@
 use anyhow::bail;
 use clap::Subcommand;
 use std::process::ExitCode;
+use telltale::adapters::aws::{self, keys::ApiKeys};
 use telltale::auth::{generate_key, hash_key, Role, StoredKey};
-use telltale::aws::{self, keys::ApiKeys};
 
 fn role(text: &str) -> Result<Role, String> {
     Role::parse(text).ok_or_else(|| "expected submitter, monitoring or heartbeat".to_string())

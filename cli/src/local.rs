@@ -5,8 +5,8 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use telltale::adapters::aws::{self, keys::ApiKeys, probes::ProbeTable};
 use telltale::auth::{hash_key, KeyLookup, Role, StoredKey};
-use telltale::aws::{self, keys::ApiKeys, probes::ProbeTable};
 use telltale_cli::tables;
 
 #[derive(Subcommand)]
@@ -86,8 +86,8 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
         .await
         .map_err(anyhow::Error::msg)?;
     for name in [
-        telltale::config::DEFAULT_METADATA_KEY,
-        telltale::config::DEFAULT_METRICS_KEY,
+        telltale::metrics::config::DEFAULT_METADATA_KEY,
+        telltale::metrics::config::DEFAULT_METRICS_KEY,
     ] {
         let path = mappings_dir.join(name);
         let body = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;

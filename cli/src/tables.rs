@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
-use telltale::aws::describe;
+use telltale::adapters::aws::describe;
 
 /// The key the sample events in `events/` carry. `telltale local setup`, which only talks to
 /// an emulator, registers it so `cargo lambda invoke --data-file` works locally; it is never
@@ -19,8 +19,8 @@ pub const SAMPLE_CANDIDATE_ID: &str = "5a3e0c1d-7b2f-4e8a-9c61-0d4f2b8e7a10";
 /// Stores the sample candidate (status `submitted`, version 1) unless it exists. Its email is
 /// recorded as already sent, so seeding it mails nobody.
 pub async fn ensure_sample_candidate(
-    table: &telltale::aws::probes::ProbeTable,
-) -> telltale::error::Result<()> {
+    table: &telltale::adapters::aws::probes::ProbeTable,
+) -> telltale::base::error::Result<()> {
     use telltale::probes::model::{Candidate, Status};
     use telltale::probes::ports::{email_id, CandidateStore, OutboxEmail};
     use telltale::probes::validate::Submission;
@@ -192,7 +192,7 @@ pub async fn ensure_probes_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<(), String> {
-    use telltale::aws::probes::{EMAILS_DUE_INDEX, STATUS_INDEX};
+    use telltale::adapters::aws::probes::{EMAILS_DUE_INDEX, STATUS_INDEX};
     let result = client
         .create_table()
         .table_name(table)

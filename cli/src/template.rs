@@ -6,8 +6,8 @@
 //! `telltale collect --template` prints it; a test fails when the template's copy is stale.
 
 use std::fmt::Write;
+use telltale::base::interval::{parse, rate_expression};
 use telltale::collectors::builtin::BUILTINS;
-use telltale::collectors::interval::{parse, rate_expression};
 use telltale::collectors::sources::Source;
 use telltale::collectors::Collector;
 

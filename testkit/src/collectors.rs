@@ -6,10 +6,10 @@ use super::influx::influx;
 use super::moto::moto;
 use super::unique;
 use std::collections::HashMap;
-use telltale::aws::{dynamodb_client, s3_client};
-use telltale::collectors::sink::{config::InfluxConfig, InfluxSink};
+use telltale::adapters::aws::{dynamodb_client, s3_client};
+use telltale::adapters::influx::{config::InfluxConfig, InfluxSink};
+use telltale::base::env::Env;
 use telltale::collectors::sources::Sources;
-use telltale::config::Env;
 use telltale_cli::tables;
 
 pub struct Stack {
@@ -94,13 +94,14 @@ impl Stack {
 
     /// The stores, as a collector function builds them at cold start (`extra` overrides).
     pub fn sources(&self, extra: &[(&str, &str)]) -> Sources {
-        Sources::read(&self.lookup(extra), &self.sdk).expect("collector sources")
+        telltale::wiring::collector_sources(&self.lookup(extra), &self.sdk)
+            .expect("collector sources")
     }
 
     /// The sink to this stack's database (`extra` overrides, e.g. a batch size).
     pub async fn sink(&self, extra: &[(&str, &str)]) -> InfluxSink {
         let config = InfluxConfig::read(&self.lookup(extra)).expect("InfluxDB config");
-        InfluxSink::connect(config, &telltale::aws::ssm::ssm_client(&self.sdk))
+        InfluxSink::connect(config, &telltale::adapters::aws::ssm::ssm_client(&self.sdk))
             .await
             .expect("InfluxDB sink")
     }

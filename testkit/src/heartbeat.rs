@@ -3,10 +3,10 @@
 
 use super::moto::moto;
 use super::unique;
+use telltale::adapters::aws::{dynamodb_client, heartbeat::HeartbeatTable, keys::ApiKeys};
 use telltale::auth::{generate_key, hash_key, Role, StoredKey};
-use telltale::aws::{dynamodb_client, heartbeat::HeartbeatTable, keys::ApiKeys};
-use telltale::heartbeat::api::HeartbeatApi;
 use telltale::heartbeat::config::HeartbeatConfig;
+use telltale::http::heartbeat::HeartbeatApi;
 use telltale_cli::tables;
 
 pub struct HeartbeatFixture {

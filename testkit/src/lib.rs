@@ -12,6 +12,7 @@ pub mod fault;
 pub mod heartbeat;
 pub mod influx;
 pub mod influx2;
+pub mod memory;
 pub mod monasca;
 pub mod moto;
 pub mod probes;

@@ -67,7 +67,7 @@ pub fn moto() -> &'static Moto {
 impl Moto {
     /// SDK configuration pointing at this server, as `AWS_ENDPOINT_URL` would.
     pub async fn sdk_config(&self) -> SdkConfig {
-        telltale::aws::sdk_loader()
+        telltale::adapters::aws::sdk_loader()
             .endpoint_url(&self.endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -106,7 +106,7 @@ pub struct SentEmail {
 impl Moto {
     /// A new bucket (`prefix-<unique>`) holding the demo mapping pair of `demo/`; its name.
     pub async fn demo_mappings_bucket(&self, prefix: &str) -> String {
-        let s3 = telltale::aws::s3_client(&self.sdk_config().await);
+        let s3 = telltale::adapters::aws::s3_client(&self.sdk_config().await);
         let bucket = super::unique(prefix);
         telltale_cli::tables::ensure_bucket(&s3, &bucket)
             .await

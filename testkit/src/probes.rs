@@ -2,9 +2,11 @@
 
 use super::moto::moto;
 use super::unique;
+use telltale::adapters::aws::{
+    dynamodb_client, keys::ApiKeys, probes::ProbeTable, ses::Ses, ses_client,
+};
 use telltale::auth::{generate_key, hash_key, Role, StoredKey};
-use telltale::aws::{dynamodb_client, keys::ApiKeys, probes::ProbeTable, ses::Ses, ses_client};
-use telltale::probes::api::ProbeApi;
+use telltale::http::probes::ProbeApi;
 use telltale::probes::email::EmailSettings;
 use telltale_cli::tables;
 

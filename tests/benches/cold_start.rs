@@ -498,7 +498,7 @@ async fn main() {
 
 /// What the metric functions' two S3 GETs cost by themselves against the same moto.
 async fn two_s3_gets_ms(bucket: &str) -> f64 {
-    let s3 = telltale::aws::s3_client(&moto().sdk_config().await);
+    let s3 = telltale::adapters::aws::s3_client(&moto().sdk_config().await);
     let mut runs = Vec::new();
     for _ in 0..=SPAWNS {
         let t = Instant::now();

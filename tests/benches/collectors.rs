@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use telltale::aws::{dynamodb_client, probes::ProbeTable};
+use telltale::adapters::aws::{dynamodb_client, probes::ProbeTable};
 use telltale::collectors::builtin::find;
 use telltale::collectors::line::{encode, Precision};
 use telltale::collectors::point::Point;
@@ -127,7 +127,7 @@ async fn probe_pipeline() {
     let stack = Stack::new("http://127.0.0.1:9", None).await;
     let sdk = moto().sdk_config().await;
     let table = ProbeTable::new(dynamodb_client(&sdk), &stack.probes_table);
-    let at = telltale::probes::model::timestamp(time::OffsetDateTime::now_utc());
+    let at = telltale::base::time::timestamp(time::OffsetDateTime::now_utc());
     let candidates: Vec<Candidate> = (0..CANDIDATES)
         .map(|i| candidate(i, Status::ALL[i % Status::ALL.len()], &at))
         .collect();
@@ -148,7 +148,7 @@ async fn probe_pipeline() {
             .build(),
     );
     let sources = Sources {
-        probes: Some(ProbeTable::new(client, &stack.probes_table)),
+        probes: Some(Box::new(ProbeTable::new(client, &stack.probes_table))),
         mappings: None,
         prometheus: None,
         accounting: None,
@@ -176,7 +176,7 @@ async fn probe_pipeline() {
             let out = raw
                 .query()
                 .table_name(&stack.probes_table)
-                .index_name(telltale::aws::probes::STATUS_INDEX)
+                .index_name(telltale::adapters::aws::probes::STATUS_INDEX)
                 .key_condition_expression("#k = :v")
                 .expression_attribute_names("#k", "status")
                 .expression_attribute_values(

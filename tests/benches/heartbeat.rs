@@ -8,9 +8,9 @@
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request};
 use std::time::{Duration, Instant};
-use telltale::heartbeat::api::routes;
 use telltale::heartbeat::exposition::render;
 use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::http::heartbeat::routes;
 use telltale_testkit::heartbeat::HeartbeatFixture;
 
 const WARMUP: usize = 30;

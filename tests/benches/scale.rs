@@ -8,12 +8,13 @@
 
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
+use telltale::accounting::config::{AccountingConfig, PeriodMode};
 use telltale::accounting::push::Pusher;
-use telltale::aws::accounting::AccountingTable;
-use telltale::aws::dynamodb_client;
-use telltale::config::{AccountingConfig, PeriodMode, Secret};
+use telltale::adapters::aws::accounting::AccountingTable;
+use telltale::adapters::aws::dynamodb_client;
+use telltale::adapters::prometheus::Prometheus;
+use telltale::base::env::Secret;
 use telltale::metrics::mappings::{parse_metadata, parse_metrics};
-use telltale::metrics::prometheus::Prometheus;
 use telltale_cli::tables;
 use telltale_testkit::eosc::{AccountingApi, TokenEndpoint};
 use telltale_testkit::prometheus::{demo_series, PrometheusServer};
@@ -165,8 +166,11 @@ async fn push() {
     let table = AccountingTable::new(dynamodb, &table_name);
     let prometheus = Prometheus::new(&server.url, Duration::from_secs(10));
     let end = time::OffsetDateTime::now_utc().unix_timestamp() - 120;
+    let service = telltale::adapters::eosc::Eosc { http: http.clone() };
+    let grant = telltale::adapters::eosc::Oidc::new(http, &config);
     let pusher = Pusher {
-        http: &http,
+        service: &service,
+        grant: &grant,
         config: &config,
         table: &table,
         prometheus: &prometheus,

@@ -10,11 +10,10 @@
 
 use lambda_http::{Body, Request};
 use std::time::{Duration, Instant};
-use telltale::aws::s3_client;
-use telltale::config::{MappingsConfig, DEFAULT_RANGE_START};
-use telltale::metrics::api::value_routes;
-use telltale::metrics::prometheus::Prometheus;
-use telltale::metrics::store::MappingStore;
+use telltale::adapters::aws::s3_client;
+use telltale::adapters::prometheus::Prometheus;
+use telltale::http::metrics::value_routes;
+use telltale::metrics::config::{MappingsConfig, DEFAULT_RANGE_START};
 use telltale_testkit::prometheus::{demo_series, PrometheusServer};
 use telltale_testkit::{moto::moto, watch::Watch};
 
@@ -33,7 +32,8 @@ async fn main() {
     let server = PrometheusServer::start(&demo_series());
     let s3 = s3_client(&moto().sdk_config().await);
     let bucket = moto().demo_mappings_bucket("bench").await;
-    let store = MappingStore::new(s3, MappingsConfig::for_bucket(bucket.clone()));
+    let store =
+        telltale::adapters::aws::s3::mapping_store(s3, MappingsConfig::for_bucket(bucket.clone()));
     let prometheus = Prometheus::new(&server.url, Duration::from_secs(10));
     let time = time::OffsetDateTime::now_utc().unix_timestamp() - 120;
     let metric = "argo-monitoring/probe-submissions";

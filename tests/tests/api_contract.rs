@@ -12,8 +12,8 @@
 
 use std::process::Command;
 use std::time::Duration;
+use telltale::adapters::aws::s3_client;
 use telltale::auth::Role;
-use telltale::aws::s3_client;
 use telltale_cli::tables;
 use telltale_testkit::probes::ProbeFixture;
 use telltale_testkit::prometheus::{demo_series, prometheus};

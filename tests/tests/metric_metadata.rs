@@ -2,7 +2,7 @@
 //! against the demo mappings in moto's S3.
 
 use serde_json::{json, Value};
-use telltale::aws::s3_client;
+use telltale::adapters::aws::s3_client;
 use telltale_cli::tables;
 use telltale_testkit::{moto::moto, repo_root, unique, watch::Watch};
 

@@ -179,7 +179,7 @@ async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
         "2026-01-01T00:00:00Z",
     );
     legacy.submitted_by = "legacy".into();
-    telltale::aws::probes::ProbeTable::new(f.dynamodb.clone(), &f.probes_table)
+    telltale::adapters::aws::probes::ProbeTable::new(f.dynamodb.clone(), &f.probes_table)
         .import(&[legacy])
         .await
         .unwrap();

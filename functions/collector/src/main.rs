@@ -5,32 +5,21 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use telltale::collectors::run::{collector_for, run as run_collector};
-use telltale::collectors::sink::{config::InfluxConfig, InfluxSink};
-use telltale::collectors::sources::Sources;
+use telltale::collectors::ports::PointSink;
+use telltale::jobs::{collector, Collector};
 
-struct State {
-    sources: Sources,
-    sink: InfluxSink,
-}
-
-async fn handler(state: &State, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let collector = collector_for(&event.payload)?;
-    let now = time::OffsetDateTime::now_utc();
-    let report = run_collector(collector, &state.sources, &state.sink, now).await?;
-    Ok(serde_json::to_value(report)?)
+async fn handler<S: PointSink>(
+    stack: &Collector<S>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
+    Ok(collector(stack, &event.payload).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let influx = InfluxConfig::from_env()?;
-    let sdk = telltale::aws::lambda_sdk_config();
-    let state = State {
-        sink: InfluxSink::connect(influx, &telltale::aws::ssm::ssm_client(&sdk)).await?,
-        sources: Sources::from_env(&sdk)?,
-    };
-    run(service_fn(|event| handler(&state, event))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::collector().await?;
+    run(service_fn(|event| handler(&stack, event))).await
 }
 
 #[cfg(test)]
@@ -54,7 +43,7 @@ mod tests {
             demo("metrics_mappings.json"),
         );
         let stack = Stack::new(&prometheus(demo_series).url, Some((&metadata, &metrics))).await;
-        let state = State {
+        let state = Collector {
             sources: stack.sources(&[]),
             sink: stack.sink(&[]).await,
         };

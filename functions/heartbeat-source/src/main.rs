@@ -4,53 +4,32 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use telltale::heartbeat::source::{Source, SourceConfig};
+use telltale::heartbeat::source::Source;
+use telltale::jobs::heartbeat_source;
 
-/// Accepts any event: a classic rule's envelope or a scheduler's bare input.
 async fn handler(source: &Source, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let report = source.emit(time::OffsetDateTime::now_utc()).await;
-    let failures = report.failures();
-    if !failures.is_empty() {
-        return Err(format!(
-            "{} of {} heartbeat sink(s) failed: {}",
-            failures.len(),
-            report.sinks.len(),
-            failures.join("; ")
-        )
-        .into());
-    }
-    tracing::info!(
-        beat = report.beat,
-        sinks = report.sinks.len(),
-        "heartbeat sent"
-    );
-    Ok(serde_json::to_value(report)?)
+    Ok(heartbeat_source(source).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let config = SourceConfig::from_env()?;
-    let sdk = telltale::aws::lambda_sdk_config();
-    let source = Source::connect(config, &telltale::aws::ssm::ssm_client(&sdk)).await?;
-    run(service_fn(|event| handler(&source, event))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::heartbeat_source().await?;
+    run(service_fn(|event| handler(&stack, event))).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::config::Env;
+    use telltale::base::env::Env;
     use telltale_testkit::alerting::pushgateway;
     use telltale_testkit::repo_root;
 
     async fn source(pushgateway_url: &str) -> Source {
         let url = pushgateway_url.to_string();
-        let config = SourceConfig::read(&Env(move |k: &str| {
-            (k == "PUSHGATEWAY_URL").then(|| url.clone())
-        }))
-        .unwrap();
+        let env = Env(move |k: &str| (k == "PUSHGATEWAY_URL").then(|| url.clone()));
         let sdk = telltale_testkit::moto::moto().sdk_config().await;
-        Source::connect(config, &telltale::aws::ssm::ssm_client(&sdk))
+        telltale::wiring::heartbeat_source_with(&env, &sdk)
             .await
             .unwrap()
     }

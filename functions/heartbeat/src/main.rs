@@ -3,17 +3,23 @@
 //! `GET /heartbeat/metrics` (Prometheus exposition). Every route needs a heartbeat key.
 
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use telltale::heartbeat::api::{routes, LiveHeartbeatApi};
+use telltale::auth::KeyLookup;
+use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::http::heartbeat::{routes, HeartbeatApi};
 
-async fn handler(api: &LiveHeartbeatApi, req: Request) -> Result<Response<Body>, Error> {
+async fn handler<S, K>(api: &HeartbeatApi<S, K>, req: Request) -> Result<Response<Body>, Error>
+where
+    S: HeartbeatStore,
+    K: KeyLookup,
+{
     Ok(routes(api, &req).await)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let api = LiveHeartbeatApi::from_env().await?;
-    run(service_fn(|req| handler(&api, req))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::heartbeat_api().await?;
+    run(service_fn(|req| handler(&stack, req))).await
 }
 
 #[cfg(test)]

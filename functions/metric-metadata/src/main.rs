@@ -3,8 +3,7 @@
 //! `GET /ids/resources`, `GET /ids/metrics/{resourceId}`, `GET /-/health`, `GET /-/info`.
 
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use telltale::config::MappingsConfig;
-use telltale::metrics::api::{metadata_routes, BuildInfo};
+use telltale::http::metrics::{metadata_routes, BuildInfo};
 use telltale::metrics::store::MappingStore;
 
 const INFO: BuildInfo = BuildInfo {
@@ -18,13 +17,9 @@ async fn handler(store: &MappingStore, req: Request) -> Result<Response<Body>, E
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let config = MappingsConfig::from_env()?;
-    let sdk = telltale::aws::lambda_sdk_config();
-    let store = MappingStore::new(telltale::aws::s3_client(&sdk), config);
-    // Cold-start work: fetch and validate the mappings before the first request arrives.
-    store.prefetch(std::time::Duration::from_secs(3)).await;
-    run(service_fn(|req| handler(&store, req))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::metric_metadata().await?;
+    run(service_fn(|req| handler(&stack, req))).await
 }
 
 #[cfg(test)]
@@ -39,14 +34,17 @@ mod tests {
     #[tokio::test]
     async fn every_sample_event_gets_its_expected_answer() {
         let sdk = moto().sdk_config().await;
-        let s3 = telltale::aws::s3_client(&sdk);
+        let s3 = telltale::adapters::aws::s3_client(&sdk);
         let bucket = unique("events");
         tables::ensure_bucket(&s3, &bucket).await.unwrap();
         for name in ["metadata_mappings.json", "metrics_mappings.json"] {
             let body = std::fs::read(repo_root().join("demo").join(name)).unwrap();
             tables::put_object(&s3, &bucket, name, body).await.unwrap();
         }
-        let store = MappingStore::new(s3, MappingsConfig::for_bucket(bucket));
+        let store = telltale::adapters::aws::s3::mapping_store(
+            s3,
+            telltale::metrics::config::MappingsConfig::for_bucket(bucket),
+        );
         let events = sample_events("metric-metadata");
         assert!(events.len() >= 7, "one sample event per route");
         for event in events {

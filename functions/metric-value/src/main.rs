@@ -2,38 +2,19 @@
 //! metric's value computed from Prometheus as its mapping entry says.
 
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use telltale::config::{MappingsConfig, ValueConfig};
-use telltale::metrics::api::value_routes;
-use telltale::metrics::prometheus::Prometheus;
-use telltale::metrics::store::MappingStore;
+use telltale::http::metrics::value_routes;
+use telltale::wiring::Values;
 
-struct State {
-    store: MappingStore,
-    prometheus: Prometheus,
-    range_start: i64,
-}
-
-async fn handler(state: &State, req: Request) -> Result<Response<Body>, Error> {
-    Ok(value_routes(&state.store, &state.prometheus, state.range_start, &req).await)
+async fn handler(stack: &Values, req: Request) -> Result<Response<Body>, Error> {
+    let prometheus = stack.prometheus.as_ref();
+    Ok(value_routes(&stack.store, prometheus, stack.range_start, &req).await)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let mappings = MappingsConfig::from_env()?;
-    let value = ValueConfig::from_env()?;
-    let sdk = telltale::aws::lambda_sdk_config();
-    let state = State {
-        store: MappingStore::new(telltale::aws::s3_client(&sdk), mappings),
-        prometheus: Prometheus::configured(&value),
-        range_start: value.range_start,
-    };
-    // Cold-start work: the mappings are fetched and validated before the first request.
-    state
-        .store
-        .prefetch(std::time::Duration::from_secs(3))
-        .await;
-    run(service_fn(|req| handler(&state, req))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::metric_value().await?;
+    run(service_fn(|req| handler(&stack, req))).await
 }
 
 #[cfg(test)]
@@ -49,17 +30,23 @@ mod tests {
     #[tokio::test]
     async fn every_sample_event_gets_its_expected_answer() {
         let server = prometheus(demo_series);
-        let s3 = telltale::aws::s3_client(&moto().sdk_config().await);
+        let s3 = telltale::adapters::aws::s3_client(&moto().sdk_config().await);
         let bucket = unique("value-events");
         tables::ensure_bucket(&s3, &bucket).await.unwrap();
         for name in ["metadata_mappings.json", "metrics_mappings.json"] {
             let body = std::fs::read(repo_root().join("demo").join(name)).unwrap();
             tables::put_object(&s3, &bucket, name, body).await.unwrap();
         }
-        let state = State {
-            store: MappingStore::new(s3, MappingsConfig::for_bucket(bucket)),
-            prometheus: Prometheus::new(&server.url, std::time::Duration::from_secs(5)),
-            range_start: telltale::config::DEFAULT_RANGE_START,
+        let state = Values {
+            store: telltale::adapters::aws::s3::mapping_store(
+                s3,
+                telltale::metrics::config::MappingsConfig::for_bucket(bucket),
+            ),
+            prometheus: Box::new(telltale::adapters::prometheus::Prometheus::new(
+                &server.url,
+                std::time::Duration::from_secs(5),
+            )),
+            range_start: telltale::metrics::config::DEFAULT_RANGE_START,
         };
         let events = sample_events("metric-value");
         assert!(events.len() >= 6);

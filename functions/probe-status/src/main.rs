@@ -2,17 +2,24 @@
 //! it through its lifecycle (`PUT /api/v2/probes/{id}/status`). Both need the monitoring role.
 
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use telltale::probes::api::{status_routes, LiveProbeApi};
+use telltale::auth::KeyLookup;
+use telltale::http::probes::{status_routes, ProbeApi};
+use telltale::probes::ports::{CandidateStore, Mailer, Outbox};
 
-async fn handler(api: &LiveProbeApi, req: Request) -> Result<Response<Body>, Error> {
+async fn handler<S, M, K>(api: &ProbeApi<S, M, K>, req: Request) -> Result<Response<Body>, Error>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
     Ok(status_routes(api, &req).await)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let api = LiveProbeApi::from_env().await?;
-    run(service_fn(|req| handler(&api, req))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::probe_api().await?;
+    run(service_fn(|req| handler(&stack, req))).await
 }
 
 #[cfg(test)]

@@ -2,17 +2,24 @@
 //! lists them (`?status=` filters). Both need an `x-api-key` with the submitter role.
 
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use telltale::probes::api::{submit_routes, LiveProbeApi};
+use telltale::auth::KeyLookup;
+use telltale::http::probes::{submit_routes, ProbeApi};
+use telltale::probes::ports::{CandidateStore, Mailer, Outbox};
 
-async fn handler(api: &LiveProbeApi, req: Request) -> Result<Response<Body>, Error> {
+async fn handler<S, M, K>(api: &ProbeApi<S, M, K>, req: Request) -> Result<Response<Body>, Error>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
     Ok(submit_routes(api, &req).await)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let api = LiveProbeApi::from_env().await?;
-    run(service_fn(|req| handler(&api, req))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::probe_api().await?;
+    run(service_fn(|req| handler(&stack, req))).await
 }
 
 #[cfg(test)]

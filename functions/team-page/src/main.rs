@@ -2,7 +2,7 @@
 //! or per request; the browser calls the probe API with the reviewer's key.
 
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use telltale::team_page::{routes, TeamPage};
+use telltale::http::team_page::{routes, TeamPage};
 
 async fn handler(page: &TeamPage, req: Request) -> Result<Response<Body>, Error> {
     Ok(routes(page, &req).await)
@@ -10,9 +10,9 @@ async fn handler(page: &TeamPage, req: Request) -> Result<Response<Body>, Error>
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let page = TeamPage::from_env()?;
-    run(service_fn(|req| handler(&page, req))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::team_page()?;
+    run(service_fn(|req| handler(&stack, req))).await
 }
 
 #[cfg(test)]

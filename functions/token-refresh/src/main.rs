@@ -3,45 +3,27 @@
 //! invocation fails with the reason (never with a token in it).
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use serde_json::{json, Value};
-use telltale::accounting::token::refresh;
-use telltale::aws::accounting::AccountingTable;
-use telltale::config::AccountingConfig;
+use serde_json::Value;
+use telltale::jobs::{token_refresh, Accounting};
 
-struct State {
-    config: AccountingConfig,
-    table: AccountingTable,
-    http: reqwest::Client,
-}
-
-async fn handler(state: &State, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let token = refresh(&state.http, &state.config, &state.table).await?;
-    Ok(json!({"expires_at": token.expires_at, "version": token.version}))
+async fn handler(stack: &Accounting, _event: LambdaEvent<Value>) -> Result<Value, Error> {
+    Ok(token_refresh(stack).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telltale::telemetry::init();
-    let sdk = telltale::aws::lambda_sdk_config();
-    let config = telltale::aws::ssm::accounting_config(
-        &telltale::config::Env::process(),
-        &telltale::aws::ssm::ssm_client(&sdk),
-    )
-    .await?;
-    let state = State {
-        table: AccountingTable::new(telltale::aws::dynamodb_client(&sdk), &config.table),
-        http: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
-            .build()?,
-        config,
-    };
-    run(service_fn(|event| handler(&state, event))).await
+    telltale::base::telemetry::init();
+    let stack = telltale::wiring::token_refresh().await?;
+    run(service_fn(|event| handler(&stack, event))).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::config::{PeriodMode, Secret};
+    use telltale::accounting::config::{AccountingConfig, PeriodMode};
+    use telltale::adapters::aws::accounting::AccountingTable;
+    use telltale::adapters::eosc::{Eosc, Oidc};
+    use telltale::base::env::Secret;
     use telltale_testkit::eosc::TokenEndpoint;
     use telltale_testkit::{moto::moto, repo_root, unique};
 
@@ -59,27 +41,31 @@ mod tests {
     #[tokio::test]
     async fn the_sample_event_refreshes_and_a_failure_fails_the_invocation() {
         let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
-        let dynamodb = telltale::aws::dynamodb_client(&moto().sdk_config().await);
+        let dynamodb = telltale::adapters::aws::dynamodb_client(&moto().sdk_config().await);
         let table = unique("tokens");
         telltale_cli::tables::ensure_accounting_table(&dynamodb, &table)
             .await
             .unwrap();
-        let state = State {
-            config: AccountingConfig {
-                base_url: "http://127.0.0.1:9".into(),
-                token_url: aai.url.clone(),
-                client_id: "client".into(),
-                client_secret: Secret::new("secret"),
-                initial_refresh_token: Some(Secret::new("first-refresh")),
-                table: table.clone(),
-                period_mode: PeriodMode::Cumulative,
-                concurrency: 1,
-                refresh_margin: std::time::Duration::from_secs(300),
-                retry_base: std::time::Duration::from_millis(10),
-                retries: 0,
-            },
-            table: AccountingTable::new(dynamodb, table),
-            http: reqwest::Client::new(),
+        let config = AccountingConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token_url: aai.url.clone(),
+            client_id: "client".into(),
+            client_secret: Secret::new("secret"),
+            initial_refresh_token: Some(Secret::new("first-refresh")),
+            table: table.clone(),
+            period_mode: PeriodMode::Cumulative,
+            concurrency: 1,
+            refresh_margin: std::time::Duration::from_secs(300),
+            retry_base: std::time::Duration::from_millis(10),
+            retries: 0,
+        };
+        let state = Accounting {
+            table: Box::new(AccountingTable::new(dynamodb, table)),
+            service: Box::new(Eosc {
+                http: reqwest::Client::new(),
+            }),
+            grant: Box::new(Oidc::new(reqwest::Client::new(), &config)),
+            config,
         };
         let answer = handler(&state, sample_event()).await.unwrap();
         assert_eq!(answer["version"], 1);

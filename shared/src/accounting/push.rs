@@ -7,13 +7,14 @@
 //! once and retries, another 4xx is recorded and the others go on. Every outcome is recorded, so
 //! a re-run for the same push time pushes nothing twice.
 
-use super::service::post_metric;
+use super::config::{AccountingConfig, PeriodMode};
+use super::model::push_key;
+use super::ports::{AccountingService, AccountingStore, TokenGrant};
+use super::service::{post_metric, Remote};
 use super::token::RunToken;
-use crate::aws::accounting::{push_key, AccountingTable};
-use crate::config::{AccountingConfig, PeriodMode};
-use crate::error::Result;
+use crate::base::error::Result;
 use crate::metrics::mappings::{MetadataMappings, MetricsMappings};
-use crate::metrics::prometheus::Prometheus;
+use crate::metrics::ports::PrometheusQuery;
 use crate::metrics::value::compute;
 use futures::StreamExt;
 use serde::Serialize;
@@ -123,10 +124,11 @@ pub struct Request {
 }
 
 pub struct Pusher<'a> {
-    pub http: &'a reqwest::Client,
+    pub service: &'a dyn AccountingService,
+    pub grant: &'a dyn TokenGrant,
     pub config: &'a AccountingConfig,
-    pub table: &'a AccountingTable,
-    pub prometheus: &'a Prometheus,
+    pub table: &'a dyn AccountingStore,
+    pub prometheus: &'a dyn PrometheusQuery,
     pub range_start: i64,
 }
 
@@ -261,7 +263,7 @@ impl Pusher<'_> {
             }
             Err(e) => return Outcome::Failed(not(e.to_string())),
         }
-        let at = crate::probes::model::timestamp(now);
+        let at = crate::base::time::timestamp(now);
         let value = match compute(
             metrics,
             self.prometheus,
@@ -284,16 +286,13 @@ impl Pusher<'_> {
             }
         };
         let body = json!({"metric_definition_id": t.definition, "time_period_start": from, "time_period_end": to, "value": value});
-        match post_metric(
-            self.http,
-            self.config,
-            self.table,
-            token,
-            &self.url(&t.installation),
-            &body,
-        )
-        .await
-        {
+        let remote = Remote {
+            service: self.service,
+            grant: self.grant,
+            table: self.table,
+            config: self.config,
+        };
+        match post_metric(remote, token, &self.url(&t.installation), &body).await {
             Ok(metric_id) => {
                 // Three independent items: written together, one round trip of waiting.
                 let (recorded, last, ()) = tokio::join!(

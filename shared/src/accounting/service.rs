@@ -2,39 +2,40 @@
 //! no answer is retried with backoff; a 401 gets one token refresh and a retry; any other
 //! answer is the outcome. Errors are text for the push's report, never with the token.
 
+use super::config::AccountingConfig;
+use super::ports::{AccountingService, AccountingStore, Posted, TokenGrant};
 use super::token::RunToken;
-use crate::aws::accounting::AccountingTable;
-use crate::config::AccountingConfig;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+/// What a push talks to: the service, the token endpoint and the state table.
+#[derive(Clone, Copy)]
+pub struct Remote<'a> {
+    pub service: &'a dyn AccountingService,
+    pub grant: &'a dyn TokenGrant,
+    pub table: &'a dyn AccountingStore,
+    pub config: &'a AccountingConfig,
+}
 
 /// POSTs one record to `url`; the new record's `metric_id`, or why there is none.
 pub async fn post_metric(
-    http: &reqwest::Client,
-    config: &AccountingConfig,
-    table: &AccountingTable,
+    remote: Remote<'_>,
     token: &RunToken,
     url: &str,
     body: &Value,
 ) -> Result<String, String> {
+    let Remote {
+        service,
+        grant,
+        table,
+        config,
+    } = remote;
     let (mut retries, mut refreshed) = (0u32, false);
     loop {
         let bearer = token
-            .get(http, config, table)
+            .get(grant, config, table)
             .await
             .map_err(|e| e.to_string())?;
-        let sent = http
-            .post(url)
-            .bearer_auth(bearer.expose())
-            .json(body)
-            .send()
-            .await;
-        let (status, answer) = match sent {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-            }
-            Err(e) => (0, json!({"message": e.without_url().to_string()})),
-        };
+        let Posted { status, answer } = service.post(url, &bearer, body).await;
         let message = answer["message"]
             .as_str()
             .unwrap_or("no message")
@@ -49,7 +50,7 @@ pub async fn post_metric(
             401 if !refreshed => {
                 refreshed = true;
                 token
-                    .refused(http, config, table, &bearer)
+                    .refused(grant, config, table, &bearer)
                     .await
                     .map_err(|e| e.to_string())?;
             }

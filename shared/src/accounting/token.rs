@@ -9,20 +9,12 @@
 //! lease item in the accounting table does. Whoever waits for another refresh looks at the
 //! stored token again and uses the new one instead of refreshing it a second time.
 
-use crate::aws::accounting::{AccountingTable, StoredToken};
-use crate::config::{AccountingConfig, Secret};
-use crate::error::{Dependency, Error, Result};
-use serde::Deserialize;
+use super::config::AccountingConfig;
+use super::model::StoredToken;
+use super::ports::{AccountingStore, TokenGrant};
+use crate::base::env::Secret;
+use crate::base::error::{Dependency, Error, Result};
 use time::OffsetDateTime;
-
-pub const SCOPE: &str = "openid email profile voperson_id eduperson_entitlement";
-
-#[derive(Deserialize)]
-struct Grant {
-    access_token: String,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
-}
 
 /// How long a refresh may hold the lease; a crashed holder's lease lapses after it.
 const LEASE_SECONDS: i64 = 30;
@@ -34,11 +26,11 @@ static LOCAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Refreshes unconditionally (the scheduled `token-refresh`), one refresh at a time.
 pub async fn refresh(
-    http: &reqwest::Client,
+    grant: &dyn TokenGrant,
     config: &AccountingConfig,
-    table: &AccountingTable,
+    table: &dyn AccountingStore,
 ) -> Result<StoredToken> {
-    single_flight(http, config, table, |_| false).await
+    single_flight(grant, config, table, |_| false).await
 }
 
 fn usable(t: &StoredToken, now: i64, margin: i64) -> bool {
@@ -48,9 +40,9 @@ fn usable(t: &StoredToken, now: i64, margin: i64) -> bool {
 /// Returns the stored token if `good` accepts it; otherwise refreshes, once across every
 /// process: the lease's holder refreshes, the others wait and take its result.
 async fn single_flight(
-    http: &reqwest::Client,
+    grant: &dyn TokenGrant,
     config: &AccountingConfig,
-    table: &AccountingTable,
+    table: &dyn AccountingStore,
     good: impl Fn(&StoredToken) -> bool,
 ) -> Result<StoredToken> {
     let _local = LOCAL.lock().await;
@@ -78,7 +70,7 @@ async fn single_flight(
     // Someone may have finished between our look and our lease.
     let result = match table.token().await? {
         Some(t) if good(&t) => Ok(t),
-        _ => exchange(http, config, table).await,
+        _ => exchange(grant, config, table).await,
     };
     if let Err(e) = table.release_refresh_lease(&owner).await {
         tracing::warn!(error = %e, "the refresh lease was not released; it lapses by itself");
@@ -90,9 +82,9 @@ async fn single_flight(
 /// stores both, with the rotated refresh token when the provider sends one. On any failure the
 /// stored token is left as it was. Called only by the lease's holder.
 async fn exchange(
-    http: &reqwest::Client,
+    grant: &dyn TokenGrant,
     config: &AccountingConfig,
-    table: &AccountingTable,
+    table: &dyn AccountingStore,
 ) -> Result<StoredToken> {
     let current = table.token().await?;
     let refresh_token = current
@@ -105,52 +97,15 @@ async fn exchange(
                 "no refresh token: set INITIAL_REFRESH_TOKEN or run `telltale accounting set-refresh-token`".into(),
             )
         })?;
-    let resp = http
-        .post(&config.token_url)
-        .basic_auth(&config.client_id, Some(config.client_secret.expose()))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("scope", SCOPE),
-            ("refresh_token", refresh_token.expose()),
-        ])
-        .send()
-        .await
-        .map_err(|e| {
-            Error::unavailable(
-                Dependency::TokenEndpoint,
-                format!("{}: {}", config.token_url, e.without_url()),
-            )
-        })?;
-    let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
-    if !status.is_success() {
-        // OIDC errors are `{"error": "...", "error_description": "..."}`; never echo a token.
-        let reason = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "no error code".into());
-        return Err(Error::bad_gateway(
-            Dependency::TokenEndpoint,
-            format!("HTTP {status}: {reason}"),
-        ));
-    }
-    let grant: Grant = serde_json::from_str(&body).map_err(|e| {
-        Error::bad_gateway(
-            Dependency::TokenEndpoint,
-            format!("answer not understood: {e}"),
-        )
-    })?;
+    let granted = grant.grant(&refresh_token).await?;
     let now = OffsetDateTime::now_utc();
     let token = StoredToken {
-        access_token: Secret::new(grant.access_token),
-        expires_at: now.unix_timestamp() + grant.expires_in.unwrap_or(300),
-        refresh_token: grant
-            .refresh_token
-            .map(Secret::new)
-            .unwrap_or(refresh_token),
+        access_token: granted.access_token,
+        expires_at: now.unix_timestamp() + granted.expires_in.unwrap_or(300),
+        refresh_token: granted.refresh_token.unwrap_or(refresh_token),
         version: current.as_ref().map_or(1, |t| t.version + 1),
     };
-    let at = crate::probes::model::timestamp(now);
+    let at = crate::base::time::timestamp(now);
     if table.put_token(&token, &at).await? {
         tracing::info!(
             expires_at = token.expires_at,
@@ -176,24 +131,26 @@ fn fresh_enough(config: &AccountingConfig) -> impl Fn(&StoredToken) -> bool {
 
 /// The stored token if it is fresh enough, else a refreshed one (once across every process).
 async fn stored_or_refreshed(
-    http: &reqwest::Client,
+    grant: &dyn TokenGrant,
     config: &AccountingConfig,
-    table: &AccountingTable,
+    table: &dyn AccountingStore,
 ) -> Result<StoredToken> {
     let good = fresh_enough(config);
     match table.token().await? {
         Some(t) if good(&t) => Ok(t),
-        _ => single_flight(http, config, table, good).await,
+        _ => single_flight(grant, config, table, good).await,
     }
 }
 
 /// An access token valid for at least the configured margin, refreshing first if needed.
 pub async fn valid_token(
-    http: &reqwest::Client,
+    grant: &dyn TokenGrant,
     config: &AccountingConfig,
-    table: &AccountingTable,
+    table: &dyn AccountingStore,
 ) -> Result<Secret> {
-    Ok(stored_or_refreshed(http, config, table).await?.access_token)
+    Ok(stored_or_refreshed(grant, config, table)
+        .await?
+        .access_token)
 }
 
 /// The access token a push run holds: read from the table once, then reused by every POST of
@@ -205,15 +162,15 @@ pub struct RunToken(tokio::sync::Mutex<Option<StoredToken>>);
 impl RunToken {
     pub async fn get(
         &self,
-        http: &reqwest::Client,
+        grant: &dyn TokenGrant,
         config: &AccountingConfig,
-        table: &AccountingTable,
+        table: &dyn AccountingStore,
     ) -> Result<Secret> {
         let mut held = self.0.lock().await;
         if let Some(t) = held.as_ref().filter(|t| fresh_enough(config)(t)) {
             return Ok(t.access_token.clone());
         }
-        let token = stored_or_refreshed(http, config, table).await?;
+        let token = stored_or_refreshed(grant, config, table).await?;
         let access = token.access_token.clone();
         *held = Some(token);
         Ok(access)
@@ -223,13 +180,13 @@ impl RunToken {
     /// for the rest of the run.
     pub async fn refused(
         &self,
-        http: &reqwest::Client,
+        grant: &dyn TokenGrant,
         config: &AccountingConfig,
-        table: &AccountingTable,
+        table: &dyn AccountingStore,
         refused: &Secret,
     ) -> Result<Secret> {
         let good = fresh_enough(config);
-        let token = single_flight(http, config, table, |t| {
+        let token = single_flight(grant, config, table, |t| {
             t.access_token != *refused && good(t)
         })
         .await?;

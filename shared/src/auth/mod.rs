@@ -4,7 +4,9 @@
 //! record is fetched by that hash, and the stored hash is compared with the computed one in
 //! constant time, so neither the lookup nor the comparison leaks how much of a key was right.
 
-use crate::error::{Error, Result};
+pub mod config;
+
+use crate::base::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

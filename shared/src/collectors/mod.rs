@@ -9,41 +9,18 @@
 //!   SAM template, generated from the registry.
 
 pub mod builtin;
-pub mod interval;
+pub mod error;
 pub mod line;
 pub mod point;
+pub mod ports;
 pub mod run;
-pub mod sink;
 pub mod sources;
 
 use futures::future::BoxFuture;
+pub use error::CollectorError;
 use point::Point;
 use sources::{Source, Sources};
 use time::OffsetDateTime;
-
-/// Why a run produced nothing to write.
-#[derive(Debug, thiserror::Error)]
-pub enum CollectorError {
-    /// The collector reads a store this function was not configured for.
-    #[error("{variable} is not set: the {collector} collector reads the {store}")]
-    NotConfigured {
-        collector: &'static str,
-        variable: &'static str,
-        store: &'static str,
-    },
-    /// The store could not be read at all.
-    #[error("{store} unavailable: {message}")]
-    SourceDown {
-        store: &'static str,
-        message: String,
-    },
-    /// The event names no collector, or one that does not exist.
-    #[error("{0}")]
-    Unknown(String),
-    /// The points could not be written.
-    #[error("{0}")]
-    Sink(String),
-}
 
 /// What a collector gathered: the points, and what it could not gather (a store partly down).
 #[derive(Debug, Default)]
@@ -88,14 +65,4 @@ pub trait Collector: Sync {
         sources: &'a Sources,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, Result<Collected, CollectorError>>;
-}
-
-/// A stored RFC 3339 time.
-pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// Seconds from `then` (RFC 3339) to `now`, never negative; `None` when the text is not a time.
-pub fn age_seconds(then: &str, now: OffsetDateTime) -> Option<i64> {
-    Some((now - parse_time(then)?).whole_seconds().max(0))
 }

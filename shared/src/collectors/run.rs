@@ -4,7 +4,7 @@
 
 use super::builtin::{find, names};
 use super::line::{encode_into, Precision};
-use super::sink::InfluxSink;
+use super::ports::PointSink;
 use super::sources::Sources;
 use super::{Collected, Collector, CollectorError};
 use serde::Serialize;
@@ -67,7 +67,7 @@ pub async fn collect(
 pub async fn run(
     collector: &dyn Collector,
     sources: &Sources,
-    sink: &InfluxSink,
+    sink: &impl PointSink,
     now: OffsetDateTime,
 ) -> Result<Report, CollectorError> {
     let collected = collect(collector, sources, now).await?;
@@ -77,9 +77,9 @@ pub async fn run(
         tracing::warn!(collector = collector.name(), "{w}");
     }
     let written = sink
-        .write(&collected.points)
+        .write_points(&collected.points)
         .await
-        .map_err(|e| CollectorError::Sink(e.to_string()))?;
+        .map_err(CollectorError::Sink)?;
     tracing::info!(
         collector = collector.name(),
         points = collected.points.len(),

@@ -1,12 +1,11 @@
-//! The stores collectors read, built once per cold start from whatever the function is
-//! configured with. A collector that needs a store the function lacks fails naming the
-//! variable; a malformed variable stops the function at cold start.
+//! The stores collectors read, built once per cold start (`wiring::collector`) from whatever the
+//! function is configured with. A collector that needs a store the function lacks fails naming
+//! the variable; a malformed variable stops the function at cold start.
 
-use super::CollectorError;
-use crate::aws::accounting::AccountingTable;
-use crate::aws::probes::ProbeTable;
-use crate::config::{ConfigError, Env, MappingsConfig, ValueConfig, DEFAULT_RANGE_START};
-use crate::metrics::prometheus::Prometheus;
+use super::ports::ProbeReader;
+use super::error::CollectorError;
+use crate::accounting::ports::AccountingStore;
+use crate::metrics::ports::PrometheusQuery;
 use crate::metrics::store::MappingStore;
 
 /// A store a collector reads.
@@ -55,21 +54,22 @@ impl Source {
     }
 }
 
+#[derive(Default)]
 pub struct Sources {
-    pub probes: Option<ProbeTable>,
+    pub probes: Option<Box<dyn ProbeReader>>,
     pub mappings: Option<MappingStore>,
-    pub prometheus: Option<Prometheus>,
-    pub accounting: Option<AccountingTable>,
+    pub prometheus: Option<Box<dyn PrometheusQuery>>,
+    pub accounting: Option<Box<dyn AccountingStore>>,
     /// `COUNTER_RANGE_START`, for metric values computed as the value route computes them.
     pub range_start: i64,
 }
 
-fn need<'a, T>(
-    store: &'a Option<T>,
+fn need<'a, T: ?Sized>(
+    store: Option<&'a T>,
     collector: &'static str,
     source: Source,
 ) -> Result<&'a T, CollectorError> {
-    store.as_ref().ok_or(CollectorError::NotConfigured {
+    store.ok_or(CollectorError::NotConfigured {
         collector,
         variable: source.variable(),
         store: source.store(),
@@ -77,57 +77,30 @@ fn need<'a, T>(
 }
 
 impl Sources {
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Self::read(&Env::process(), sdk)
-    }
-
-    pub fn read<F: Fn(&str) -> Option<String>>(
-        env: &Env<F>,
-        sdk: &aws_config::SdkConfig,
-    ) -> Result<Self, ConfigError> {
-        let set = |name: &str| (env.0)(name).filter(|v| !v.trim().is_empty());
-        let dynamodb = crate::aws::dynamodb_client(sdk);
-        let value = match set("PROMETHEUS_URL") {
-            Some(_) => Some(ValueConfig::read(env)?),
-            None => None,
-        };
-        let range_start = match &value {
-            Some(v) => v.range_start,
-            None => env.parsed_or::<i64>("COUNTER_RANGE_START", DEFAULT_RANGE_START)?,
-        };
-        Ok(Self {
-            probes: set("PROBES_TABLE").map(|t| ProbeTable::new(dynamodb.clone(), t)),
-            mappings: match set("MAPPINGS_BUCKET") {
-                Some(_) => Some(MappingStore::new(
-                    crate::aws::s3_client(sdk),
-                    MappingsConfig::read(env)?,
-                )),
-                None => None,
-            },
-            prometheus: value.as_ref().map(Prometheus::configured),
-            accounting: set("ACCOUNTING_TABLE").map(|t| AccountingTable::new(dynamodb, t)),
-            range_start,
-        })
-    }
-
     /// The probe table, read through `index` (`Candidates` or `Outbox`).
     pub fn probes(
         &self,
         collector: &'static str,
         index: Source,
-    ) -> Result<&ProbeTable, CollectorError> {
-        need(&self.probes, collector, index)
+    ) -> Result<&dyn ProbeReader, CollectorError> {
+        need(self.probes.as_deref(), collector, index)
     }
 
     pub fn mappings(&self, collector: &'static str) -> Result<&MappingStore, CollectorError> {
-        need(&self.mappings, collector, Source::Mappings)
+        need(self.mappings.as_ref(), collector, Source::Mappings)
     }
 
-    pub fn prometheus(&self, collector: &'static str) -> Result<&Prometheus, CollectorError> {
-        need(&self.prometheus, collector, Source::Prometheus)
+    pub fn prometheus(
+        &self,
+        collector: &'static str,
+    ) -> Result<&dyn PrometheusQuery, CollectorError> {
+        need(self.prometheus.as_deref(), collector, Source::Prometheus)
     }
 
-    pub fn accounting(&self, collector: &'static str) -> Result<&AccountingTable, CollectorError> {
-        need(&self.accounting, collector, Source::Accounting)
+    pub fn accounting(
+        &self,
+        collector: &'static str,
+    ) -> Result<&dyn AccountingStore, CollectorError> {
+        need(self.accounting.as_deref(), collector, Source::Accounting)
     }
 }

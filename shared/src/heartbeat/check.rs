@@ -1,7 +1,7 @@
 //! Named checks, as healthchecks.io has them: a name, a period and a grace time; what a ping
 //! to one means; and when a check counts as up.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::collections::BTreeMap;
 
 /// The longest check name.

@@ -1,8 +1,8 @@
 //! The heartbeat routes' configuration.
 
 use super::check::validate_name;
-use crate::collectors::interval;
-use crate::config::{ConfigError, Env};
+use crate::base::env::{ConfigError, Env};
+use crate::base::interval;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeartbeatConfig {

@@ -1,14 +1,13 @@
 //! The heartbeat monitor (the seed's monasca-monitor, serverless): an end-to-end liveness loop.
 //!
-//! - `source/`: the scheduled `heartbeat-source` function's sinks (Pushgateway, InfluxDB,
-//!   Monasca with a Keystone token);
+//! - `source.rs`: the scheduled `heartbeat-source` function's beat, sent to every sink port
+//!   (Pushgateway, InfluxDB, Monasca);
 //! - `webhook.rs`: what `POST /heartbeat` accepts (Monasca, Alertmanager, plain ping);
 //! - `check.rs`: named checks as healthchecks.io has them, and their pings;
-//! - `ports.rs`: the store the routes need (DynamoDB adapter in `aws::heartbeat`);
+//! - `ports.rs`: the store the routes need, and the sink a beat is sent to;
 //! - `exposition.rs`: `GET /heartbeat/metrics`;
-//! - `api.rs`: the routes; `config.rs`: their configuration.
+//! - `config.rs`: the configuration; the routes are `http::heartbeat`.
 
-pub mod api;
 pub mod check;
 pub mod config;
 pub mod exposition;

@@ -1,8 +1,32 @@
-//! What the heartbeat routes need from their store (DynamoDB in `aws::heartbeat`).
+//! What the heartbeat needs from the outside world: the routes' store (DynamoDB as deployed,
+//! in memory in the testkit) and the sinks a beat goes to.
 
 use super::check::Check;
-use crate::error::Result;
+use crate::base::error::Result;
+use futures::future::BoxFuture;
 use std::future::Future;
+use time::OffsetDateTime;
+
+/// One beat of the heartbeat source, as every sink sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Beat<'a> {
+    pub source: &'a str,
+    /// 1 in even periods, 0 in odd ones.
+    pub value: i64,
+    /// Periods elapsed since the epoch: rises by one each period while the source runs.
+    pub periods: i64,
+    pub at: OffsetDateTime,
+}
+
+/// Where a beat is sent (Pushgateway, InfluxDB, Monasca). Boxed futures, so a source can hold
+/// sinks of different kinds side by side.
+pub trait BeatSink: Send + Sync {
+    /// The name the source's report gives this sink's outcome.
+    fn name(&self) -> &'static str;
+
+    /// Sends the beat; why not, as text for the report.
+    fn send<'a>(&'a self, beat: &'a Beat<'a>) -> BoxFuture<'a, Result<(), String>>;
+}
 
 /// One ping or notification, as it changes its check.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! What `POST /heartbeat` accepts: an empty body (a plain ping), monasca-notification's webhook
 //! body, or Alertmanager's webhook body (version 4). Anything else is refused naming the three.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use serde_json::{Map, Value};
 
 /// The longest alarm name kept; longer ones are cut.

@@ -1,6 +1,6 @@
 //! Reading a JSON object from a request body, with a size limit and precise errors.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use lambda_http::{Body, Request};
 use serde_json::{Map, Value};
 

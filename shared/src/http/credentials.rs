@@ -5,7 +5,7 @@
 //! A header that is there but cannot be read is never skipped: it is a 400, as is a header
 //! given twice or two different keys, so a request is never judged on a key it did not mean.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use lambda_http::Request;
 
 fn single_header(req: &Request, name: &str) -> Result<Option<String>> {

@@ -5,7 +5,7 @@
 //! POEM (`detail`). The status code is chosen here, once, for both.
 
 use super::json;
-use crate::error::Error;
+use crate::base::error::Error;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
@@ -87,7 +87,7 @@ pub fn poem(err: &Error) -> Response<Body> {
         Error::Validation(errors) => json!({"detail": err.to_string(), "errors": errors}),
         // Django REST framework's wording, which POEM's clients see today.
         Error::MethodNotAllowed { method, .. } => {
-            json!({"detail": format!("Method \"{}\" not allowed.", crate::error::echoed(method))})
+            json!({"detail": format!("Method \"{}\" not allowed.", crate::base::error::echoed(method))})
         }
         _ => json!({"detail": err.to_string()}),
     };
@@ -97,7 +97,7 @@ pub fn poem(err: &Error) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Dependency;
+    use crate::base::error::Dependency;
 
     #[test]
     fn spring_shape() {

@@ -1,9 +1,14 @@
-//! What every HTTP function shares: route matching, JSON responses, the error mapping.
+//! The HTTP entrypoints: each function's routes (request -> domain call -> response), and what
+//! they share: route matching, header and body reading, JSON responses, the one error mapping.
 
 pub mod body;
 pub mod credentials;
 pub mod error;
+pub mod heartbeat;
+pub mod metrics;
+pub mod probes;
 pub mod route;
+pub mod team_page;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -40,18 +45,18 @@ fn http_status(code: u16) -> lambda_http::http::StatusCode {
         .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// Runs a route within the invocation's deadline (see `crate::deadline`); `Err(OutOfTime)`
+/// Runs a route within the invocation's deadline (see `crate::base::deadline`); `Err(OutOfTime)`
 /// when it would not finish in time, so the caller still gets our JSON answer.
-pub async fn within_deadline<F>(req: &Request, fut: F) -> crate::error::Result<Response<Body>>
+pub async fn within_deadline<F>(req: &Request, fut: F) -> crate::base::error::Result<Response<Body>>
 where
-    F: std::future::Future<Output = crate::error::Result<Response<Body>>>,
+    F: std::future::Future<Output = crate::base::error::Result<Response<Body>>>,
 {
     let deadline = req
         .lambda_context_ref()
-        .and_then(|c| crate::deadline::from_unix_millis(c.deadline));
+        .and_then(|c| crate::base::deadline::from_unix_millis(c.deadline));
     // Boxed: a route's future is large in debug builds, and callers awaiting several routes
     // in one task would otherwise carry all of it on their stack.
-    crate::deadline::within(deadline, Box::pin(fut))
+    crate::base::deadline::within(deadline, Box::pin(fut))
         .await
-        .unwrap_or(Err(crate::error::Error::OutOfTime))
+        .unwrap_or(Err(crate::base::error::Error::OutOfTime))
 }

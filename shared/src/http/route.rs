@@ -19,7 +19,7 @@ pub fn request_path(req: &Request) -> String {
 /// A query parameter, from the event's parsed parameters or else from the URI. Given more
 /// than once is a 400: which one was meant cannot be guessed, and taking the first would
 /// silently ignore the others.
-pub fn query_param(req: &Request, name: &str) -> crate::error::Result<Option<String>> {
+pub fn query_param(req: &Request, name: &str) -> crate::base::error::Result<Option<String>> {
     let from_event: Vec<String> = req
         .query_string_parameters_ref()
         .and_then(|q| q.all(name))
@@ -38,7 +38,7 @@ pub fn query_param(req: &Request, name: &str) -> crate::error::Result<Option<Str
     match <[String; 1]>::try_from(values) {
         Ok([one]) => Ok(Some(one)),
         Err(values) if values.is_empty() => Ok(None),
-        Err(_) => Err(crate::error::Error::BadRequest(format!(
+        Err(_) => Err(crate::base::error::Error::BadRequest(format!(
             "query parameter {name} is given more than once"
         ))),
     }

@@ -1,7 +1,7 @@
 //! Lookups behind the metadata routes, with the 404s the spec names.
 
 use super::mappings::{MetadataMappings, MetricMetadata, ResourceMetadata};
-use crate::error::{echoed, Error, Result};
+use crate::base::error::{echoed, Error, Result};
 use std::collections::BTreeMap;
 
 pub fn resource<'a>(

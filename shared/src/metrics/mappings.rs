@@ -106,9 +106,6 @@ pub struct MetricQuery {
 
 pub type MetricsMappings = HashMap<String, HashMap<String, MetricQuery>>;
 
-/// The token the original replaces with a duration before querying Prometheus.
-pub const RANGE_TOKEN: &str = "#R#";
-
 fn parse_json(bytes: &[u8]) -> Result<Map<String, Value>, Vec<Problem>> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -336,10 +333,7 @@ fn check_query(text: &str) -> Result<Query, String> {
             computation,
         });
     }
-    // Any valid duration stands in for the token: only the syntax is checked here.
-    let promql = text.replace(RANGE_TOKEN, "1s");
-    promql_parser::parser::parse(&promql)
-        .map_err(|e| format!("not a valid PromQL expression: {e}"))?;
+    super::promql::check_syntax(text).map_err(|e| format!("not a valid PromQL expression: {e}"))?;
     Ok(Query::PromQl(text.to_string()))
 }
 

@@ -1,10 +1,11 @@
-//! The Metrics Acquisition System: mapping files, their loading, and the lookups behind the
-//! metric routes.
+//! The Metrics Acquisition System: mapping files, their loading, the computation language, and
+//! the lookups behind the metric routes (served by `http::metrics`).
 
-pub mod api;
 pub mod catalog;
+pub mod config;
 pub mod expr;
 pub mod mappings;
-pub mod prometheus;
+pub mod ports;
+pub mod promql;
 pub mod store;
 pub mod value;

@@ -1,11 +1,12 @@
-//! The mapping files as a warm container sees them: fetched from S3 at cold start, re-checked
+//! The mapping files as a warm container sees them: fetched at cold start (from S3 as
+//! deployed), re-checked
 //! with a conditional GET at most once per interval, and replaced only by a version that
 //! validated completely. A bad upload is logged and ignored; the last good version keeps serving.
 
 use super::mappings::{parse_metadata, parse_metrics, MetadataMappings, MetricsMappings, Problem};
-use crate::aws::s3::{get_if_changed, Fetched};
-use crate::config::MappingsConfig;
-use crate::error::{Dependency, Error, Result};
+use super::ports::{Fetched, MappingSource};
+use crate::base::error::{Dependency, Error, Result};
+use crate::metrics::config::MappingsConfig;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,7 +79,7 @@ struct State {
 }
 
 pub struct MappingStore {
-    s3: aws_sdk_s3::Client,
+    source: Box<dyn MappingSource>,
     config: MappingsConfig,
     state: Mutex<State>,
 }
@@ -135,14 +136,14 @@ pub struct HealthFiles {
 }
 
 impl MappingStore {
-    pub fn new(s3: aws_sdk_s3::Client, config: MappingsConfig) -> Self {
+    pub fn new(source: impl MappingSource + 'static, config: MappingsConfig) -> Self {
         let state = State {
             metadata: FileState::new(&config.metadata_key),
             metrics: FileState::new(&config.metrics_key),
             checked_at: None,
         };
         Self {
-            s3,
+            source: Box::new(source),
             config,
             state: Mutex::new(state),
         }
@@ -204,20 +205,20 @@ impl MappingStore {
         }
         let (metadata, metrics) = (&mut state.metadata, &mut state.metrics);
         tokio::join!(
-            refresh(&self.s3, &self.config.bucket, metadata, parse_metadata),
-            refresh(&self.s3, &self.config.bucket, metrics, parse_metrics),
+            refresh(self.source.as_ref(), metadata, parse_metadata),
+            refresh(self.source.as_ref(), metrics, parse_metrics),
         );
         state.checked_at = Some(Instant::now());
     }
 }
 
 async fn refresh<T>(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
+    source: &dyn MappingSource,
     file: &mut FileState<T>,
     parse: fn(&[u8]) -> Result<T, Vec<Problem>>,
 ) {
-    let fetched = get_if_changed(s3, bucket, &file.key, file.seen_etag.as_deref()).await;
+    let bucket = source.place();
+    let fetched = source.fetch(&file.key, file.seen_etag.as_deref()).await;
     match fetched {
         Ok(Fetched::NotModified) => {}
         Ok(Fetched::Body {
@@ -243,7 +244,7 @@ async fn refresh<T>(
                 Err(problems) => {
                     let listed: Vec<String> = problems.iter().map(Problem::to_string).collect();
                     let message = format!(
-                        "s3://{bucket}/{} (ETag {}) was rejected, {} problem(s): {}",
+                        "{bucket}/{} (ETag {}) was rejected, {} problem(s): {}",
                         file.key,
                         etag.as_deref().unwrap_or("none"),
                         problems.len(),

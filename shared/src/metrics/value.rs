@@ -3,8 +3,8 @@
 
 use super::expr::eval::{evaluate, Context};
 use super::mappings::{MetricsMappings, Query};
-use super::prometheus::Prometheus;
-use crate::error::{echoed, Error, Result};
+use super::ports::PrometheusQuery;
+use crate::base::error::{echoed, Error, Result};
 use serde::Serialize;
 
 /// The body of `GET /metrics/{resourceId}/{metricId}/value`.
@@ -20,7 +20,7 @@ pub struct MetricValue {
 /// The value of `resource/metric` at `time` (unix seconds).
 pub async fn compute(
     mappings: &MetricsMappings,
-    prometheus: &Prometheus,
+    prometheus: &dyn PrometheusQuery,
     range_start: i64,
     resource: &str,
     metric: &str,

@@ -1,7 +1,7 @@
-//! Probe candidates: POEM's submission rules, the candidate model, the emails, the outbox, and
-//! the routes of `probe-submit`.
+//! Probe candidates: POEM's submission rules, the candidate model and its lifecycle, the emails
+//! and the outbox (served by `http::probes`, retried by `jobs::email_retry`).
 
-pub mod api;
+pub mod config;
 pub mod email;
 pub mod model;
 pub mod outbox;

@@ -111,14 +111,6 @@ impl Candidate {
     }
 }
 
-/// An RFC 3339 timestamp with whole seconds, as stored.
-pub fn timestamp(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
 /// POEM's list date format, `%Y-%m-%d %H:%M:%S` in UTC; the stored text if it cannot be read.
 pub fn poem_date(stored: &str) -> String {
     OffsetDateTime::parse(stored, &Rfc3339)
@@ -167,11 +159,6 @@ mod tests {
         assert_eq!(
             poem_date("2026-11-21T09:40:26+02:00"),
             "2026-11-21 07:40:26"
-        );
-        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-        assert_eq!(
-            timestamp(t + time::Duration::milliseconds(250)),
-            "2023-11-14T22:13:20Z"
         );
     }
 }

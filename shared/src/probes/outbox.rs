@@ -6,9 +6,9 @@
 //! sent once SES accepts it. The one window for a duplicate is a crash between SES accepting
 //! and the mark being written: the lease then lapses and the email is sent again.
 
-use super::model::timestamp;
 use super::ports::{Mailer, Outbox};
-use crate::error::Result;
+use crate::base::error::Result;
+use crate::base::time::timestamp;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -71,7 +71,7 @@ pub async fn deliver_after_commit(
     mailer: &impl Mailer,
     id: &str,
 ) -> Option<String> {
-    let budget = crate::deadline::budget(AFTER_COMMIT_BUDGET);
+    let budget = crate::base::deadline::budget(AFTER_COMMIT_BUDGET);
     match tokio::time::timeout(budget, deliver(outbox, mailer, id)).await {
         Ok(Ok(Delivery::Sent | Delivery::NotDue)) => None,
         Ok(Ok(Delivery::Failed(reason))) => Some(reason),

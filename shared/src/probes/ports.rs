@@ -3,7 +3,7 @@
 
 use super::email::Email;
 use super::model::{Candidate, Status};
-use crate::error::Result;
+use crate::base::error::Result;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 

@@ -5,12 +5,13 @@
 //! optimistic concurrency on `version` so two concurrent changes never both win.
 
 use super::email::{compose, EmailSettings};
-use super::model::{poem_date, timestamp, Candidate, HistoryEntry, Status};
+use super::model::{poem_date, Candidate, HistoryEntry, Status};
 use super::outbox::deliver_after_commit;
 use super::ports::{email_id, CandidateStore, Mailer, Outbox, OutboxEmail};
 use super::validate::is_url;
 use crate::auth::Caller;
-use crate::error::{Error, FieldError, Result};
+use crate::base::error::{Error, FieldError, Result};
+use crate::base::time::timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;

@@ -1,12 +1,13 @@
 //! Submitting and listing probe candidates: the rules of `POST` and `GET /api/v2/probes/`.
 
 use super::email::{compose, EmailSettings};
-use super::model::{timestamp, Candidate, ListItem, Status};
+use super::model::{Candidate, ListItem, Status};
 use super::outbox::deliver_after_commit;
 use super::ports::{CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail};
 use super::validate::{validate, Submission};
 use crate::auth::Caller;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::base::time::timestamp;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-pub use crate::error::FieldError;
+pub use crate::base::error::FieldError;
 
 fn err(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {

@@ -8,9 +8,10 @@
 //! time) for the metrics the mapping files name.
 
 use crate::accounting::push::select;
+use crate::base::time::age_seconds;
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, Collected, Collector, CollectorError, Spec};
+use crate::collectors::{Collected, Collector, CollectorError, Spec};
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
 

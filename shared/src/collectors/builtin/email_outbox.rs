@@ -7,10 +7,10 @@
 //! after too many refusals. Two queries of the sparse `emails-due` index, which holds only
 //! pending and dead emails.
 
+use crate::base::time::age_seconds;
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, Collected, Collector, CollectorError, Spec};
-use crate::probes::ports::Outbox;
+use crate::collectors::{Collected, Collector, CollectorError, Spec};
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
 
@@ -37,7 +37,7 @@ impl Collector for EmailOutbox {
     ) -> BoxFuture<'a, Result<Collected, CollectorError>> {
         Box::pin(async move {
             let table = sources.probes(NAME, Source::Outbox)?;
-            let (pending, dead) = tokio::try_join!(table.pending_emails(), table.dead_emails())
+            let (pending, dead) = tokio::try_join!(table.unsent_emails(), table.given_up_emails())
                 .map_err(|e| Source::Outbox.down(e.to_string()))?;
             let oldest = pending
                 .iter()

@@ -6,9 +6,10 @@
 //! and, for the loaded version, its resources, metrics, ETag and age. A file that cannot be
 //! fetched is a warning; when neither can, the run fails.
 
+use crate::base::time::age_seconds;
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, Collected, Collector, CollectorError, Spec};
+use crate::collectors::{Collected, Collector, CollectorError, Spec};
 use crate::metrics::store::FileHealth;
 use futures::future::BoxFuture;
 use time::OffsetDateTime;

@@ -36,7 +36,7 @@ pub fn names() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::interval;
+    use crate::base::interval;
 
     #[test]
     fn every_builtin_has_a_unique_name_and_a_schedulable_interval() {

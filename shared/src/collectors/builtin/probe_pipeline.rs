@@ -11,11 +11,11 @@
 //! warning, the others are written. The testing time needs every status, so it is left out
 //! (with a warning) when one is missing.
 
+use crate::base::time::{age_seconds, parse_time};
 use crate::collectors::point::Point;
 use crate::collectors::sources::{Source, Sources};
-use crate::collectors::{age_seconds, parse_time, Collected, Collector, CollectorError, Spec};
+use crate::collectors::{Collected, Collector, CollectorError, Spec};
 use crate::probes::model::{Candidate, Status};
-use crate::probes::ports::CandidateStore;
 use futures::future::BoxFuture;
 use time::OffsetDateTime;
 
@@ -43,7 +43,8 @@ impl Collector for ProbePipeline {
         Box::pin(async move {
             let table = sources.probes(NAME, Source::Candidates)?;
             let lists = futures::future::join_all(
-                Status::ALL.map(|status| async move { (status, table.list(Some(status)).await) }),
+                Status::ALL
+                    .map(|status| async move { (status, table.candidates(Some(status)).await) }),
             )
             .await;
             let mut out = Collected::default();

@@ -2,9 +2,9 @@
 //! the spec, and the registered functions. Values are f64, timestamps integer milliseconds.
 
 use super::{BinOp, Computation, Expr};
-use crate::error::{Error, Result};
-use crate::metrics::mappings::RANGE_TOKEN;
-use crate::metrics::prometheus::{Prometheus, QueryData};
+use crate::base::error::{Error, Result};
+use crate::metrics::ports::{PrometheusQuery, QueryData};
+use crate::metrics::promql::RANGE_TOKEN;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +15,7 @@ pub const MAX_RANGE_SECONDS: i64 = 200 * 366 * 86_400;
 
 /// Everything an evaluation needs to know.
 pub struct Context<'a> {
-    pub prometheus: &'a Prometheus,
+    pub prometheus: &'a dyn PrometheusQuery,
     /// Query time, unix seconds.
     pub time: i64,
     /// `counter.range.start`: where `#R#` ranges begin, unix seconds.

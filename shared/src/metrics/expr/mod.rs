@@ -8,7 +8,7 @@
 pub mod eval;
 pub mod parse;
 
-use crate::metrics::mappings::RANGE_TOKEN;
+use crate::metrics::promql::check_syntax;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
@@ -151,8 +151,7 @@ fn type_of(expr: &Expr, text: &str) -> Result<Type, String> {
                     ));
                 }
                 if let (Expr::Str(s), Some(Some(wrap))) = (arg, f.promql_args.get(i)) {
-                    let promql = wrap.replace("{}", &s.replace(RANGE_TOKEN, "1s"));
-                    promql_parser::parser::parse(&promql).map_err(|e| {
+                    check_syntax(&wrap.replace("{}", s)).map_err(|e| {
                         format!(
                             "column {at}: argument {} of {name} is not valid PromQL: {e}",
                             i + 1

@@ -1,0 +1,46 @@
+//! What the accounting push keeps: the OIDC tokens, each metric's push per period, and each
+//! metric's latest outcome. Stored in the accounting table (DynamoDB).
+
+use crate::base::env::Secret;
+
+/// The stored OIDC tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub access_token: Secret,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub refresh_token: Secret,
+    pub version: u64,
+}
+
+/// One metric's push for one period, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRecord {
+    pub state: String,
+    pub value: Option<f64>,
+    pub metric_id: Option<String>,
+    pub reason: Option<String>,
+    pub claimed_until: Option<i64>,
+}
+
+/// How a metric's latest push ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastOutcome {
+    /// `pushed` or `failed`.
+    pub state: String,
+    /// When it ended (RFC 3339).
+    pub at: String,
+    pub last_success_at: Option<String>,
+    pub reason: Option<String>,
+    pub value: Option<f64>,
+}
+
+/// The item of one metric's push for one period.
+pub fn push_key(installation: &str, definition: &str, start: &str, end: &str) -> String {
+    format!("push#{installation}#{definition}#{start}#{end}")
+}
+
+/// The item of one metric's latest outcome, whatever its period.
+pub fn outcome_key(installation: &str, definition: &str) -> String {
+    format!("outcome#{installation}#{definition}")
+}

@@ -1,0 +1,441 @@
+//! The probe table in DynamoDB. One table, partition key `id`, three kinds of item:
+//!
+//! | kind | `id` | written when | notes |
+//! |---|---|---|---|
+//! | `candidate` | a UUID | submitted; every status change | `status` + `name_key` feed the `by-status` index; `version` is the optimistic lock |
+//! | `email` | `email#<candidate>#<status>` | with the candidate or status change that causes it | `due = "pending"` until SES accepts it (or `"dead"` once given up) feeds the sparse `emails-due` index; one item per status, so a status email can never be created twice |
+//! | `idempotency` | `idem#<sha256(key name, Idempotency-Key)>` | with the candidate | `expires_at` is the table's TTL attribute |
+//!
+//! Access patterns: get a candidate by id (GetItem); list by status (Query `by-status`, sorted
+//! by `name_key` = name, created, id); list all (one Query per status, merged: never a Scan);
+//! emails to retry (Query `emails-due`); create = one transaction of candidate + email
+//! (+ idempotency record), each conditional on not existing.
+
+use crate::base::error::{Dependency, Error, Result};
+use crate::probes::model::{Candidate, Status};
+use crate::probes::ports::{CandidateStore, Created, IdempotencyRecord, Outbox, OutboxEmail};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+pub const STATUS_INDEX: &str = "by-status";
+pub const EMAILS_DUE_INDEX: &str = "emails-due";
+const PENDING: &str = "pending";
+/// Given up: kept in the `emails-due` index under its own key, so the dead are one query too.
+const DEAD: &str = "dead";
+
+pub struct ProbeTable {
+    client: Client,
+    table: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn store_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(Dependency::DynamoDb, format!("{what}: {e}"))
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn candidate_item(c: &Candidate) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(c)
+        .map_err(|e| Error::Internal(format!("encoding candidate: {e}")))?;
+    item.insert("kind".into(), s("candidate"));
+    item.insert(
+        "name_key".into(),
+        s(&format!("{}#{}#{}", c.name, c.created, c.id)),
+    );
+    Ok(item)
+}
+
+fn email_item(e: &OutboxEmail) -> Result<Item> {
+    let mut item: Item =
+        serde_dynamo::to_item(e).map_err(|e| Error::Internal(format!("encoding email: {e}")))?;
+    item.insert("kind".into(), s("email"));
+    if e.state == PENDING {
+        item.insert("due".into(), s(PENDING));
+    }
+    Ok(item)
+}
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item, what: &str) -> Result<T> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| Error::Internal(format!("a stored {what} cannot be read: {e}")))
+}
+
+impl ProbeTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get_item(&self, id: &str) -> Result<Option<Item>> {
+        super::get_by_id(&self.client, &self.table, id).await
+    }
+
+    fn put(&self, item: Item) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .build()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs a transaction; `Ok(Err(reasons))` when it was cancelled by a condition, with one
+    /// reason code per write. Transactions that collide with one in flight are retried.
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        what: &str,
+    ) -> Result<Result<(), Vec<String>>> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        for attempt in 0..5u64 {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) => e,
+            };
+            let (reasons, in_progress) = match err.as_service_error() {
+                Some(E::TransactionCanceledException(t)) => (
+                    t.cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_string())
+                        .collect(),
+                    false,
+                ),
+                Some(E::TransactionInProgressException(_)) => (Vec::new(), true),
+                _ => return Err(store_error(what, super::logged(&err))),
+            };
+            let conflict = in_progress || reasons.iter().any(|c| c == "TransactionConflict");
+            if conflict && attempt < 4 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
+                continue;
+            }
+            if conflict {
+                return Err(store_error(what, "too many conflicting writes"));
+            }
+            return Ok(Err(reasons));
+        }
+        Err(store_error(what, "too many conflicting writes"))
+    }
+
+    /// Writes candidates as they are, 25 per BatchWriteItem, with no email and no condition:
+    /// for loading existing candidates in bulk (e.g. from POEM) and for benchmarks. Moto's
+    /// transactions copy the whole table, so creating thousands one by one there is quadratic.
+    pub async fn import(&self, candidates: &[Candidate]) -> Result<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in candidates.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|c| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(candidate_item(c)?))
+                        .build()
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for attempt in 0..8u64 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| store_error("importing candidates", super::logged(&e)))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt == 7 {
+                    return Err(store_error(
+                        "importing candidates",
+                        "items left unprocessed",
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn query_all(&self, index: &str, key: &str, value: &str) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", key)
+                .expression_attribute_values(":v", s(value))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("querying the probe table", super::logged(&e)))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+impl CandidateStore for ProbeTable {
+    async fn create(
+        &self,
+        candidate: &Candidate,
+        email: &OutboxEmail,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Created> {
+        let mut writes = vec![
+            self.put(candidate_item(candidate)?)?,
+            self.put(email_item(email)?)?,
+        ];
+        let idem_id = idempotency.map(|r| format!("idem#{}", r.key_id));
+        if let (Some(r), Some(id)) = (idempotency, &idem_id) {
+            let item: Item = HashMap::from([
+                ("id".to_string(), s(id)),
+                ("kind".to_string(), s("idempotency")),
+                ("candidate_id".to_string(), s(&candidate.id)),
+                ("request_hash".to_string(), s(&r.request_hash)),
+                (
+                    "expires_at".to_string(),
+                    AttributeValue::N(r.expires_at.to_string()),
+                ),
+            ]);
+            writes.push(self.put(item)?);
+        }
+        match self.transact(writes, "storing the candidate").await? {
+            Ok(()) => Ok(Created::New),
+            Err(reasons) => {
+                // A committed request with the same key shows up as a failed condition on the
+                // idempotency record.
+                let idem_failed = reasons
+                    .get(2)
+                    .is_some_and(|c| c == "ConditionalCheckFailed");
+                let (true, Some(id)) = (idem_failed, &idem_id) else {
+                    return Err(store_error(
+                        "storing the candidate",
+                        format!("transaction cancelled: {reasons:?}"),
+                    ));
+                };
+                let item = self
+                    .get_item(id)
+                    .await?
+                    .ok_or_else(|| Error::Internal("idempotency record vanished".into()))?;
+                let text = |k: &str| {
+                    item.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                Ok(Created::Replay {
+                    candidate_id: text("candidate_id"),
+                    request_hash: text("request_hash"),
+                })
+            }
+        }
+    }
+
+    async fn replace(
+        &self,
+        candidate: &Candidate,
+        expected_version: u64,
+        email: Option<&OutboxEmail>,
+    ) -> Result<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(candidate_item(candidate)?))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+            .build()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(e) = email {
+            writes.push(self.put(email_item(e)?)?);
+        }
+        match self.transact(writes, "changing the candidate").await? {
+            Ok(()) => Ok(()),
+            Err(reasons) if reasons.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Err(Error::PreconditionFailed(format!(
+                    "Probe candidate was changed by someone else since version {expected_version}; reload it and try again"
+                )))
+            }
+            Err(reasons) => Err(store_error("changing the candidate", format!("transaction cancelled: {reasons:?}"))),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Candidate>> {
+        match self.get_item(id).await? {
+            Some(item)
+                if item
+                    .get("kind")
+                    .and_then(|k| k.as_s().ok())
+                    .is_some_and(|k| k == "candidate") =>
+            {
+                from_item(item, "candidate").map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn list(&self, status: Option<Status>) -> Result<Vec<Candidate>> {
+        let statuses: Vec<Status> = match status {
+            Some(st) => vec![st],
+            None => Status::ALL.to_vec(),
+        };
+        let queries = statuses
+            .iter()
+            .map(|st| self.query_all(STATUS_INDEX, "status", st.as_str()));
+        let mut out = Vec::new();
+        for items in futures::future::try_join_all(queries).await? {
+            for item in items {
+                out.push(from_item(item, "candidate")?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Outbox for ProbeTable {
+    async fn claim(&self, id: &str, now: i64, lease_seconds: i64) -> Result<Option<OutboxEmail>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression("SET claimed_until = :until, attempts = attempts + :one")
+            .condition_expression(
+                "#due = :pending AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+            )
+            .expression_attribute_names("#due", "due")
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(
+                ":until",
+                AttributeValue::N((now + lease_seconds).to_string()),
+            )
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(from_item(
+                out.attributes.unwrap_or_default(),
+                "email",
+            )?)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(store_error("claiming an email", super::logged(&e))),
+        }
+    }
+
+    async fn mark_sent(&self, id: &str, message_id: &str, at: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression("SET #state = :sent, sent_at = :at, message_id = :mid REMOVE #due, claimed_until, last_error")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#due", "due")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":mid", s(message_id))
+            .send()
+            .await
+            .map_err(|e| store_error("marking an email sent", super::logged(&e)))?;
+        Ok(())
+    }
+
+    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression("SET last_error = :r REMOVE claimed_until")
+            .expression_attribute_values(":r", s(reason))
+            .send()
+            .await
+            .map_err(|e| store_error("recording an email failure", super::logged(&e)))?;
+        Ok(())
+    }
+
+    async fn pending(&self) -> Result<Vec<String>> {
+        let items = self.query_all(EMAILS_DUE_INDEX, "due", PENDING).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
+    }
+
+    async fn mark_dead(&self, id: &str, reason: &str, at: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression(
+                "SET #state = :dead, #due = :dead, last_error = :r, dead_at = :at REMOVE claimed_until",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#due", "due")
+            .expression_attribute_values(":dead", s(DEAD))
+            .expression_attribute_values(":r", s(reason))
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await
+            .map_err(|e| store_error("giving an email up", super::logged(&e)))?;
+        Ok(())
+    }
+
+    async fn dead_emails(&self) -> Result<Vec<OutboxEmail>> {
+        self.query_all(EMAILS_DUE_INDEX, "due", DEAD)
+            .await?
+            .into_iter()
+            .map(|item| from_item(item, "email"))
+            .collect()
+    }
+
+    async fn pending_emails(&self) -> Result<Vec<OutboxEmail>> {
+        self.query_all(EMAILS_DUE_INDEX, "due", PENDING)
+            .await?
+            .into_iter()
+            .map(|item| from_item(item, "email"))
+            .collect()
+    }
+
+    async fn get_email(&self, id: &str) -> Result<Option<OutboxEmail>> {
+        match self.get_item(id).await? {
+            Some(item)
+                if item
+                    .get("kind")
+                    .and_then(|k| k.as_s().ok())
+                    .is_some_and(|k| k == "email") =>
+            {
+                from_item(item, "email").map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+}

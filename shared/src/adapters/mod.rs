@@ -1,0 +1,16 @@
+//! The ports of the domains, implemented on real services. An adapter imports the domain it
+//! serves; no domain imports an adapter.
+//!
+//! - `aws`: the SDK clients, DynamoDB tables (candidates and outbox, keys, accounting,
+//!   heartbeats), S3 mapping files, SES, SSM parameters;
+//! - `prometheus`: the instant-query API;
+//! - `influx`: InfluxDB 1.x and 2.x writes (the collectors' and heartbeat's sink);
+//! - `pushgateway`, `monasca`: the heartbeat source's other sinks;
+//! - `eosc`: the EOSC Accounting Service's metric endpoint and the OIDC token endpoint.
+
+pub mod aws;
+pub mod eosc;
+pub mod influx;
+pub mod monasca;
+pub mod prometheus;
+pub mod pushgateway;

@@ -1,0 +1,8 @@
+//! The bottom layer: what every other module uses and that uses none of them.
+
+pub mod deadline;
+pub mod env;
+pub mod error;
+pub mod interval;
+pub mod telemetry;
+pub mod time;

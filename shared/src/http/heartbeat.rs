@@ -1,0 +1,229 @@
+//! The routes of the `heartbeat` function.
+//!
+//! | route | methods | what |
+//! |---|---|---|
+//! | `/heartbeat` | POST | an alarm webhook (Monasca, Alertmanager) or a plain ping, counted into the webhook check |
+//! | `/heartbeat/metrics` | GET, HEAD | the Prometheus exposition |
+//! | `/heartbeat/{check}` | GET, HEAD, POST | success ping (`?create=1` creates an unknown check) |
+//! | `/heartbeat/{check}/start`, `/fail`, `/{0-255}` | GET, HEAD, POST | start, failure, exit status |
+//!
+//! Every route needs a key with the `heartbeat` (or `monitoring`) role, as a bearer token,
+//! `x-api-key` or `?token=`. Bodies are capped at 64 KiB and never echoed.
+
+use crate::auth::{identify, Denied, KeyLookup, Role};
+use crate::base::error::{Error, Result};
+use crate::heartbeat::check::{validate_name, Ping};
+use crate::heartbeat::config::HeartbeatConfig;
+use crate::heartbeat::exposition::{render, CONTENT_TYPE};
+use crate::heartbeat::ports::{HeartbeatStore, Record, Recorded};
+use crate::heartbeat::webhook;
+use crate::http::body::MAX_BODY_BYTES;
+use crate::http::credentials::presented_key;
+use crate::http::route::{matches, query_param, request_path};
+use crate::http::{error::spring, json};
+use lambda_http::http::{header, HeaderValue, Method};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+pub struct HeartbeatApi<S, K> {
+    pub store: S,
+    pub keys: K,
+    pub config: HeartbeatConfig,
+}
+
+enum Route {
+    Webhook,
+    Metrics,
+    Ping {
+        check: String,
+        action: Option<String>,
+    },
+}
+
+impl Route {
+    fn of(path: &str) -> Option<Route> {
+        if matches("/heartbeat", path).is_some() {
+            return Some(Route::Webhook);
+        }
+        if matches("/heartbeat/metrics", path).is_some() {
+            return Some(Route::Metrics);
+        }
+        if let Some(p) = matches("/heartbeat/{check}", path) {
+            return Some(Route::Ping {
+                check: p.get("check").to_string(),
+                action: None,
+            });
+        }
+        matches("/heartbeat/{check}/{action}", path).map(|p| Route::Ping {
+            check: p.get("check").to_string(),
+            action: Some(p.get("action").to_string()),
+        })
+    }
+
+    fn methods(&self) -> &'static [Method] {
+        match self {
+            Route::Webhook => &[Method::POST],
+            Route::Metrics => &[Method::GET, Method::HEAD],
+            Route::Ping { .. } => &[Method::GET, Method::HEAD, Method::POST],
+        }
+    }
+
+    /// `methods` as the `Allow` header lists them.
+    fn allow(&self) -> &'static str {
+        match self {
+            Route::Webhook => "POST",
+            Route::Metrics => "GET, HEAD",
+            Route::Ping { .. } => "GET, HEAD, POST",
+        }
+    }
+}
+
+fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+pub async fn routes<S: HeartbeatStore, K: KeyLookup>(
+    api: &HeartbeatApi<S, K>,
+    req: &Request,
+) -> Response<Body> {
+    let path = request_path(req);
+    let mut resp = match crate::http::within_deadline(req, serve(api, req, &path)).await {
+        Ok(resp) => resp,
+        Err(err) => {
+            let mut resp = spring(&err, &path);
+            if matches!(err, Error::Unauthorized(_)) {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"telltale\""),
+                );
+            }
+            resp
+        }
+    };
+    if req.method() == Method::HEAD {
+        *resp.body_mut() = Body::Empty;
+    }
+    resp
+}
+
+async fn serve<S: HeartbeatStore, K: KeyLookup>(
+    api: &HeartbeatApi<S, K>,
+    req: &Request,
+    path: &str,
+) -> Result<Response<Body>> {
+    let route = Route::of(path).ok_or_else(|| Error::NotFound("no such heartbeat route".into()))?;
+    if !route.methods().contains(req.method()) {
+        return Err(Error::MethodNotAllowed {
+            method: req.method().to_string(),
+            path: path.to_string(),
+            allow: route.allow(),
+        });
+    }
+    let body = body_bytes(req);
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let key = presented_key(req)?.ok_or_else(|| {
+        Error::Unauthorized(
+            "an API key is required: Authorization: Bearer <key>, x-api-key: <key> or ?token=<key>"
+                .into(),
+        )
+    })?;
+    match identify(&api.keys, &key, Role::Heartbeat).await? {
+        Ok(_) => {}
+        Err(Denied::Unknown) => {
+            return Err(Error::Unauthorized("the API key is not recognised".into()))
+        }
+        Err(Denied::Role(message)) => return Err(Error::Forbidden(message)),
+    }
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    match route {
+        Route::Metrics => {
+            let checks = api.store.checks().await?;
+            let text = render(&checks, &api.config.webhook_check, now_ms.div_euclid(1000));
+            let mut resp = Response::new(Body::Text(text));
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            Ok(resp)
+        }
+        Route::Webhook => {
+            let delivery = webhook::parse(body)?;
+            let state = delivery
+                .counts
+                .first()
+                .map_or("success", |(s, _)| s.as_str());
+            let record = Record {
+                check: &api.config.webhook_check,
+                source: delivery.source,
+                counts: &delivery.counts,
+                state,
+                success: true,
+                start: false,
+                ends_run: false,
+                exit_status: None,
+                alarm: delivery.alarm.as_deref(),
+                create: true,
+                default_period: api.config.default_period,
+                default_grace: api.config.default_grace,
+                now_ms,
+            };
+            api.store.record(&record).await?;
+            tracing::info!(
+                source = delivery.source,
+                counted = delivery.total(),
+                "heartbeat notification"
+            );
+            Ok(json(
+                200,
+                &json!({"check": api.config.webhook_check, "source": delivery.source, "counted": delivery.total()}),
+            ))
+        }
+        Route::Ping { check, action } => {
+            validate_name(&check)?;
+            let ping = Ping::parse(action.as_deref())?;
+            let create = match query_param(req, "create")?.as_deref() {
+                None | Some("0") | Some("false") => false,
+                Some("1") | Some("true") => true,
+                Some(_) => {
+                    return Err(Error::BadRequest(
+                        "query parameter create must be 1 or 0".into(),
+                    ))
+                }
+            };
+            let counts = [(ping.state().to_string(), 1u64)];
+            let record = Record {
+                check: &check,
+                source: "ping",
+                counts: &counts,
+                state: ping.state(),
+                success: ping == Ping::Success,
+                start: ping == Ping::Start,
+                ends_run: ping != Ping::Start,
+                exit_status: match ping {
+                    Ping::Fail { exit_status } => exit_status,
+                    _ => None,
+                },
+                alarm: None,
+                create,
+                default_period: api.config.default_period,
+                default_grace: api.config.default_grace,
+                now_ms,
+            };
+            match api.store.record(&record).await? {
+                Recorded::Counted => Ok(json(
+                    200,
+                    &json!({"check": check, "state": ping.state(), "counted": 1}),
+                )),
+                Recorded::UnknownCheck => Err(Error::NotFound(format!(
+                    "no check \"{check}\": create it with `telltale heartbeat check set {check}` or ping it once with ?create=1"
+                ))),
+            }
+        }
+    }
+}

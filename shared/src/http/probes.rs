@@ -1,0 +1,161 @@
+//! The routes of the `probe-submit` function: `POST` and `GET /api/v2/probes/`, answered in
+//! POEM's shapes.
+
+use crate::auth::{authenticate, KeyLookup, Role};
+use crate::base::error::{Error, Result};
+use crate::http::body::{header, json_object};
+use crate::http::route::{matches, query_param, request_path};
+use crate::http::{error::poem, json};
+use crate::probes::email::EmailSettings;
+use crate::probes::ports::{CandidateStore, Mailer, Outbox};
+use crate::probes::status::{change_status, details, parse_change, Details};
+use crate::probes::submit::{list, submit};
+use lambda_http::http::{HeaderValue, Method};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+/// Everything the probe routes use, built once per cold start.
+pub struct ProbeApi<S, M, K> {
+    pub store: S,
+    pub mailer: M,
+    pub keys: K,
+    pub email: EmailSettings,
+    /// How long a candidate stays in `testing` before it may be `deployed` without `force`.
+    pub min_testing: time::Duration,
+}
+
+pub const COLLECTION: &str = "/api/v2/probes";
+
+/// Serves `POST` and `GET /api/v2/probes/` (with or without the trailing slash).
+pub async fn submit_routes<S, M, K>(api: &ProbeApi<S, M, K>, req: &Request) -> Response<Body>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
+    match crate::http::within_deadline(req, serve(api, req)).await {
+        Ok(resp) => resp,
+        Err(err) => poem(&err),
+    }
+}
+
+async fn serve<S, M, K>(api: &ProbeApi<S, M, K>, req: &Request) -> Result<Response<Body>>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
+    let path = request_path(req);
+    if matches(COLLECTION, &path).is_none() {
+        return Err(Error::NotFound("Not found.".into()));
+    }
+    let method = req.method().clone();
+    if method != Method::GET && method != Method::POST {
+        // Django REST framework's wording, which POEM clients see today.
+        return Err(Error::MethodNotAllowed {
+            method: method.to_string(),
+            path: path.to_string(),
+            allow: "GET, POST",
+        });
+    }
+    let caller = authenticate(&api.keys, header(req, "x-api-key")?, Role::Submitter).await?;
+    if method == Method::GET {
+        let status = query_param(req, "status")?;
+        let items = list(&api.store, status.as_deref()).await?;
+        return Ok(json(200, &items));
+    }
+    let body = json_object(req)?;
+    let key = header(req, "idempotency-key")?.filter(|k| !k.is_empty());
+    if key.is_some_and(|k| k.len() > 255) {
+        return Err(Error::BadRequest(
+            "Idempotency-Key must be at most 255 characters".into(),
+        ));
+    }
+    let done = submit(&api.store, &api.mailer, &api.email, &caller, &body, key).await?;
+    let c = &done.candidate;
+    let mut payload = json!({
+        "detail": format!("Probe '{}' POSTed successfully", c.name),
+        "id": c.id,
+        "status": c.status,
+    });
+    if let Some(w) = &done.warning {
+        payload["warning"] = json!(w);
+    }
+    let mut resp = json(201, &payload);
+    if let Ok(location) = HeaderValue::from_str(&format!("{COLLECTION}/{}", c.id)) {
+        resp.headers_mut().insert("location", location);
+    }
+    if done.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+/// Serves `GET /api/v2/probes/{id}` and `PUT /api/v2/probes/{id}/status` (monitoring role).
+pub async fn status_routes<S, M, K>(api: &ProbeApi<S, M, K>, req: &Request) -> Response<Body>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
+    match crate::http::within_deadline(req, serve_status(api, req)).await {
+        Ok(resp) => resp,
+        Err(err) => poem(&err),
+    }
+}
+
+fn with_etag(status: u16, details: &Details) -> Response<Body> {
+    let mut resp = json(status, details);
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", details.candidate.version)) {
+        resp.headers_mut().insert("etag", v);
+    }
+    resp
+}
+
+async fn serve_status<S, M, K>(api: &ProbeApi<S, M, K>, req: &Request) -> Result<Response<Body>>
+where
+    S: CandidateStore + Outbox,
+    M: Mailer,
+    K: KeyLookup,
+{
+    let path = request_path(req);
+    let (route, params) = if let Some(p) = matches("/api/v2/probes/{id}/status", &path) {
+        ("status", p)
+    } else if let Some(p) = matches("/api/v2/probes/{id}", &path) {
+        ("candidate", p)
+    } else {
+        return Err(Error::NotFound("Not found.".into()));
+    };
+    let method = req.method().clone();
+    let expected = if route == "status" {
+        Method::PUT
+    } else {
+        Method::GET
+    };
+    if method != expected {
+        return Err(Error::MethodNotAllowed {
+            method: method.to_string(),
+            path: path.to_string(),
+            allow: if route == "status" { "PUT" } else { "GET" },
+        });
+    }
+    let caller = authenticate(&api.keys, header(req, "x-api-key")?, Role::Monitoring).await?;
+    let id = params.get("id");
+    if route == "candidate" {
+        return Ok(with_etag(200, &details(&api.store, id).await?));
+    }
+    let body = json_object(req)?;
+    let change = parse_change(&body, header(req, "if-match")?)?;
+    let updated = change_status(
+        &api.store,
+        &api.mailer,
+        &api.email,
+        api.min_testing,
+        &caller,
+        id,
+        change,
+    )
+    .await?;
+    Ok(with_etag(200, &updated))
+}

@@ -1,0 +1,44 @@
+//! The probe functions: their table, how they email, and the `testing` stay.
+
+use crate::base::env::{ConfigError, Env};
+
+/// The probe functions: their table and how they email.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbesConfig {
+    pub table: String,
+    pub email: super::email::EmailSettings,
+    /// Minimum stay in `testing` before `deployed` (`TESTING_MIN_DAYS`, default 3).
+    pub min_testing: time::Duration,
+}
+
+impl ProbesConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let team: Vec<String> = env
+            .required("TEAM_EMAIL")?
+            .split(',')
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if let Some(bad) = team.iter().find(|a| !super::validate::is_email(a)) {
+            return Err(ConfigError::Invalid {
+                name: "TEAM_EMAIL",
+                value: bad.clone(),
+                reason: "not an email address (a comma-separated list is accepted)".into(),
+            });
+        }
+        Ok(Self {
+            table: env.required("PROBES_TABLE")?,
+            email: super::email::EmailSettings {
+                from: env.required("EMAIL_FROM")?,
+                team,
+                providers_portal_url: env
+                    .or("PROVIDERS_PORTAL_URL", "https://providers.eosc-portal.eu"),
+            },
+            min_testing: time::Duration::days(env.parsed_or::<u16>("TESTING_MIN_DAYS", 3)?.into()),
+        })
+    }
+}

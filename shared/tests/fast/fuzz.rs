@@ -1,0 +1,231 @@
+//! Property-based fuzzing of every parser that sees outside input: probe submission and status
+//! bodies, mapping files (with the PromQL inside), the computation language, `#R#` rewriting,
+//! heartbeat webhook bodies, collector intervals and line protocol.
+//!
+//! Each target runs `FUZZ_CASES` cases (2,000 by default, what the test command runs);
+//! `make fuzz` runs enough for more than a million in total and adds up the printed counts.
+//! The properties: nothing panics, and what is accepted keeps the promise the parser makes.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+use telltale_testkit::memory::MemoryPrometheus;
+use telltale::collectors::line::{encode, Precision};
+use telltale::collectors::point::{FieldValue, Point};
+use telltale::metrics::expr::eval::{Context, MAX_RANGE_SECONDS};
+
+fn cases() -> u32 {
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(),
+        // Every case is counted and printed; failures are shrunk and saved as usual.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn report(target: &str) {
+    println!("fuzz: {target} {} cases", cases());
+}
+
+/// Text as hostile callers send it: ASCII, control characters, bidi overrides, other scripts.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -~]{0,40}",
+        "\\PC{0,40}",
+        ".{0,20}",
+        "[\u{0}-\u{1f}\u{7f}\u{202a}-\u{202e}\u{2066}-\u{2069}a -]{0,20}",
+        Just("-9223372036854775808".to_string()),
+        Just("https://example.org/x".to_string()),
+        Just("a@example.org".to_string()),
+        Just("check.py -t 10".to_string()),
+    ]
+}
+
+/// Any JSON value, a few levels deep, with the numbers that break things.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        Just(json!(i64::MIN)),
+        Just(json!(u64::MAX)),
+        any::<f64>().prop_map(|f| json!(f)),
+        text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(text(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// An object using the field names a parser knows, with any values, plus strangers.
+fn object_with(fields: &'static [&'static str]) -> impl Strategy<Value = Map<String, Value>> {
+    let known = prop::sample::select(fields).prop_map(str::to_string);
+    let name = prop_oneof![4 => known, 1 => text()];
+    let value = prop_oneof![3 => text().prop_map(Value::String), 1 => json_value()];
+    prop::collection::btree_map(name, value, 0..10).prop_map(|m| m.into_iter().collect())
+}
+
+const SUBMISSION: &[&str] = &telltale::probes::validate::FIELDS;
+
+const CHANGE: &[&str] = &[
+    "status",
+    "service_type",
+    "devel_url",
+    "production_url",
+    "rejection_reason",
+    "force",
+    "expected_version",
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn probe_submission_bodies(body in object_with(SUBMISSION)) {
+        if let Ok(s) = telltale::probes::validate::validate(&body) {
+            prop_assert!(!s.name.trim().is_empty() && s.name.chars().count() <= 128);
+            prop_assert!(telltale::probes::validate::text_problem("name", &s.name).is_none());
+            prop_assert!(telltale::probes::validate::is_email(&s.contact));
+            prop_assert!(telltale::probes::validate::has_timeout(&s.command));
+        }
+    }
+
+    #[test]
+    fn probe_status_bodies(
+        body in object_with(CHANGE),
+        if_match in prop::option::of(text()),
+    ) {
+        let _ = telltale::probes::status::parse_change(&body, if_match.as_deref());
+    }
+
+    #[test]
+    fn mapping_files_as_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = telltale::metrics::mappings::parse_metadata(&bytes);
+        let _ = telltale::metrics::mappings::parse_metrics(&bytes);
+    }
+
+    #[test]
+    fn mapping_files_as_json(
+        resource in text(),
+        metric in text(),
+        entry in object_with(&["query", "name", "description", "unit", "type", "eoscMetricDefinitionId"]),
+    ) {
+        let doc = json!({ resource: { metric: entry } }).to_string();
+        let _ = telltale::metrics::mappings::parse_metadata(doc.as_bytes());
+        let _ = telltale::metrics::mappings::parse_metrics(doc.as_bytes());
+    }
+
+    #[test]
+    fn computation_language(source in prop_oneof![
+        text(),
+        // Strings assembled from the language's own tokens reach deeper than random text.
+        prop::collection::vec(prop::sample::select(&[
+            "#", "query(", "sumPeriods(", ")", "(", ",", "'", "'up'", "'sum(x[#R#])'",
+            "1", "-", "+", "*", "/", "2.5e308", "-9223372036854775808", " ", "''", "\\",
+        ][..]), 0..16).prop_map(|parts| parts.concat()),
+    ]) {
+        let _ = telltale::metrics::expr::compile(&source);
+    }
+
+    #[test]
+    fn range_rewriting(
+        time in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), 0i64..4_102_444_800],
+        range_start in prop_oneof![any::<i64>(), Just(i64::MIN), 0i64..4_102_444_800],
+        query in text(),
+    ) {
+        let prometheus = MemoryPrometheus::default();
+        let ctx = Context { prometheus: &prometheus, time, range_start, entry: "r/m" };
+        let text = format!("increase(x[#R#]) + {query}");
+        if let Ok(out) = ctx.substitute(&text) {
+            let seconds = time - range_start;
+            prop_assert!(seconds > 0 && seconds <= MAX_RANGE_SECONDS);
+            let expected = format!("increase(x[{seconds}s])");
+            prop_assert!(out.starts_with(&expected));
+        }
+    }
+
+    #[test]
+    fn heartbeat_webhook_bodies(body in prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..200),
+        json_value().prop_map(|v| v.to_string().into_bytes()),
+        object_with(&["alarm_id", "alarm_name", "state", "old_state", "version", "status", "alerts", "receiver"])
+            .prop_map(|m| Value::Object(m).to_string().into_bytes()),
+    ]) {
+        if let Ok(delivery) = telltale::heartbeat::webhook::parse(&body) {
+            if let Some(alarm) = delivery.alarm {
+                prop_assert!(alarm.chars().count() <= 256);
+                prop_assert!(!alarm.chars().any(char::is_control));
+            }
+        }
+    }
+
+    #[test]
+    fn collector_intervals(text in prop_oneof![
+        text(),
+        "[0-9]{0,20}(us|ms|s|sec|m|min|h|hr|d|w|M|y)?( ?[0-9]{1,5}[a-z]{1,3}){0,3}",
+    ]) {
+        if let Ok(every) = telltale::base::interval::parse(&text) {
+            let _ = telltale::base::interval::rate_expression(every);
+        }
+    }
+
+    #[test]
+    fn line_protocol(
+        measurement in text(),
+        tags in prop::collection::btree_map(text(), text(), 0..3),
+        fields in prop::collection::btree_map(text(), prop_oneof![
+            any::<i64>().prop_map(FieldValue::Int),
+            any::<f64>().prop_map(FieldValue::Float),
+            any::<bool>().prop_map(FieldValue::Bool),
+            text().prop_map(FieldValue::Text),
+        ], 0..3),
+        time in prop::option::of(any::<i64>()),
+    ) {
+        let mut point = Point::new(measurement);
+        point.tags = tags;
+        point.fields = fields;
+        point.time = time.map(i128::from);
+        // Quoted string fields may hold line breaks (InfluxDB reads them back); anywhere
+        // else a line break would start another point.
+        let quoted_breaks = point
+            .fields
+            .values()
+            .any(|v| matches!(v, FieldValue::Text(t) if t.contains(['\n', '\r'])));
+        for precision in [Precision::Nanoseconds, Precision::Seconds] {
+            if let Ok(line) = encode(std::slice::from_ref(&point), precision) {
+                prop_assert!(line.ends_with('\n'));
+                if !quoted_breaks {
+                    prop_assert_eq!(line.lines().count(), 1, "{:?}", line);
+                }
+            }
+        }
+    }
+}
+
+/// Prints the count of every target once the run is over (the proptest macro has no hook).
+#[test]
+fn zz_report_counts() {
+    for target in [
+        "probe_submission_bodies",
+        "probe_status_bodies",
+        "mapping_files_as_bytes",
+        "mapping_files_as_json",
+        "computation_language",
+        "range_rewriting",
+        "heartbeat_webhook_bodies",
+        "collector_intervals",
+        "line_protocol",
+    ] {
+        report(target);
+    }
+}

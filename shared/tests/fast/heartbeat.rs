@@ -1,0 +1,472 @@
+//! The heartbeat routes on in-memory stores: webhooks of each sender, healthchecks.io-style
+//! pings, the exposition, and hostile input: every refusal a precise 4xx JSON, never a 5xx,
+//! never the body. DynamoDB's atomic counting and `promtool`'s word on the exposition are the
+//! service tier's (`services/heartbeat.rs`).
+
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request};
+use serde_json::{json, Value};
+use telltale::heartbeat::check::Check;
+use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::http::heartbeat::routes;
+use telltale_testkit::memory::HeartbeatWorld as HeartbeatFixture;
+
+struct Answer {
+    status: u16,
+    headers: lambda_http::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+}
+
+fn request(method: &str, uri: &str, headers: &[(&str, &[u8])], body: Vec<u8>) -> Request {
+    let mut req = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Binary(body)
+        })
+        .unwrap();
+    for (k, v) in headers {
+        req.headers_mut().append(
+            lambda_http::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_bytes(v).unwrap(),
+        );
+    }
+    req
+}
+
+async fn call(f: &HeartbeatFixture, req: Request) -> Answer {
+    let resp = routes(&f.api(), &req).await;
+    Answer {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.body().as_ref().to_vec(),
+    }
+}
+
+async fn send(f: &HeartbeatFixture, method: &str, uri: &str, body: &str) -> Answer {
+    let bearer = format!("Bearer {}", f.key);
+    call(
+        f,
+        request(
+            method,
+            uri,
+            &[("authorization", bearer.as_bytes())],
+            body.as_bytes().to_vec(),
+        ),
+    )
+    .await
+}
+
+async fn check(f: &HeartbeatFixture, name: &str) -> Check {
+    f.store()
+        .checks()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+}
+
+fn count(c: &Check, source: &str, state: &str) -> u64 {
+    c.received
+        .get(&(source.to_string(), state.to_string()))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn alertmanager(statuses: &[&str]) -> String {
+    let alerts: Vec<Value> = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"status": s, "labels": {"alertname": "TelltaleHeartbeat"}, "annotations": {},
+                              "startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                              "generatorURL": "http://prometheus/graph", "fingerprint": format!("f{i}")}))
+        .collect();
+    json!({"version": "4", "groupKey": "{}:{alertname=\"TelltaleHeartbeat\"}", "truncatedAlerts": 0,
+           "receiver": "telltale", "status": "firing", "groupLabels": {"alertname": "TelltaleHeartbeat"},
+           "commonLabels": {"alertname": "TelltaleHeartbeat"}, "commonAnnotations": {},
+           "externalURL": "http://alertmanager:9093", "alerts": alerts})
+    .to_string()
+}
+
+fn monasca(state: &str) -> String {
+    json!({"alarm_id": "8c7d", "alarm_definition_id": "4f7f", "alarm_name": "heartbeat",
+           "alarm_description": "Heartbeat", "alarm_timestamp": 1795939200, "state": state,
+           "old_state": "OK", "message": "Thresholds were exceeded for the sub-alarms",
+           "tenant_id": "t1", "metrics": [{"name": "monascamonitor.heartbeat", "dimensions": {"hostname": "h1"}}]})
+    .to_string()
+}
+
+/// `promtool check metrics` on `text`: its complaints, or none.
+#[tokio::test]
+async fn each_sender_is_counted_and_the_seeds_counter_adds_them_up() {
+    let f = HeartbeatFixture::new().await;
+    for (body, source) in [
+        (String::new(), "ping"),
+        (monasca("ALARM"), "monasca"),
+        (monasca("OK"), "monasca"),
+        (
+            alertmanager(&["firing", "firing", "resolved"]),
+            "alertmanager",
+        ),
+    ] {
+        let a = send(&f, "POST", "/heartbeat", &body).await;
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(a.json()["source"], source);
+    }
+    let c = check(&f, "heartbeat").await;
+    assert_eq!(count(&c, "ping", "success"), 1);
+    assert_eq!(count(&c, "monasca", "ALARM"), 1);
+    assert_eq!(count(&c, "monasca", "OK"), 1);
+    assert_eq!(count(&c, "alertmanager", "firing"), 2);
+    assert_eq!(count(&c, "alertmanager", "resolved"), 1);
+    assert_eq!(c.last_alarm.as_deref(), Some("TelltaleHeartbeat"));
+
+    let m = send(&f, "GET", "/heartbeat/metrics", "").await;
+    assert_eq!(m.status, 200);
+    assert_eq!(
+        m.headers["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = m.text();
+    assert!(
+        text.lines()
+            .any(|l| l == "monasca_monitor_heartbeat_total 6"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "telltale_heartbeat_received_total{check=\"heartbeat\",source=\"alertmanager\",state=\"firing\"} 2"
+    ));
+    assert!(text.contains("telltale_heartbeat_up{check=\"heartbeat\"} 1"));
+}
+
+#[tokio::test]
+async fn pings_as_healthchecks_io_takes_them() {
+    let f = HeartbeatFixture::new().await;
+    // An unknown check is a 404 that says how to create it, unless the ping asks to.
+    let a = send(&f, "GET", "/heartbeat/nightly-backup", "").await;
+    assert_eq!(a.status, 404);
+    assert!(a.json()["message"].as_str().unwrap().contains("?create=1"));
+    assert_eq!(
+        send(&f, "GET", "/heartbeat/nightly-backup?create=1", "")
+            .await
+            .status,
+        200
+    );
+    f.store()
+        .set_check("nightly-backup", 86_400, 3_600, 0)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        send(&f, "POST", "/heartbeat/nightly-backup/start", "log line")
+            .await
+            .status,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        send(&f, "HEAD", "/heartbeat/nightly-backup/0", "")
+            .await
+            .status,
+        200
+    );
+    let c = check(&f, "nightly-backup").await;
+    assert_eq!((c.period_seconds, c.grace_seconds), (86_400, 3_600));
+    let d = c.last_duration_seconds.unwrap();
+    assert!((1.0..10.0).contains(&d), "{d}");
+    assert_eq!(count(&c, "ping", "success"), 2);
+    assert_eq!(count(&c, "ping", "start"), 1);
+    assert_eq!(c.last_state.as_deref(), Some("success"));
+
+    let a = send(&f, "POST", "/heartbeat/nightly-backup/3", "").await;
+    assert_eq!(
+        a.json(),
+        json!({"check": "nightly-backup", "state": "fail", "counted": 1})
+    );
+    assert_eq!(
+        send(&f, "GET", "/heartbeat/nightly-backup/fail", "")
+            .await
+            .status,
+        200
+    );
+    let c = check(&f, "nightly-backup").await;
+    assert_eq!(count(&c, "ping", "fail"), 2);
+    assert_eq!(c.last_state.as_deref(), Some("fail"));
+    assert!(
+        c.up(time::OffsetDateTime::now_utc().unix_timestamp()),
+        "the last success is recent"
+    );
+
+    // HEAD answers with no body.
+    let h = send(&f, "HEAD", "/heartbeat/nightly-backup", "").await;
+    assert!(h.body.is_empty());
+}
+
+#[tokio::test]
+async fn hostile_input_gets_precise_4xx_and_the_body_is_never_echoed() {
+    let f = HeartbeatFixture::new().await;
+    send(&f, "GET", "/heartbeat/known?create=1", "").await;
+    let bearer = format!("Bearer {}", f.key);
+    let auth: &[(&str, &[u8])] = &[("authorization", bearer.as_bytes())];
+    let secret = "SECRET-BODY-42";
+    let big = vec![b'x'; 6 * 1024 * 1024];
+    let cases: Vec<(Request, u16, &str)> = vec![
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                auth,
+                format!("{{\"{secret}\"").into_bytes(),
+            ),
+            400,
+            "not JSON",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                auth,
+                format!("{{\"{secret}\": 1}}").into_bytes(),
+            ),
+            400,
+            "Alertmanager",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                auth,
+                format!("[\"{secret}\"]").into_bytes(),
+            ),
+            400,
+            "not an object",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                auth,
+                json!({"alarm_id": secret, "state": "MAYBE"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            400,
+            "OK, ALARM or UNDETERMINED",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                auth,
+                json!({"version": "4", "alerts": [{"status": secret}]})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            400,
+            "firing",
+        ),
+        (
+            request("POST", "/heartbeat", auth, big.clone()),
+            413,
+            "larger than",
+        ),
+        (
+            request("POST", "/heartbeat/known", auth, big),
+            413,
+            "larger than",
+        ),
+        (
+            request(
+                "GET",
+                &format!("/heartbeat/{}", "a".repeat(65)),
+                auth,
+                vec![],
+            ),
+            400,
+            "invalid check name",
+        ),
+        (
+            request("GET", "/heartbeat/Nope", auth, vec![]),
+            400,
+            "invalid check name",
+        ),
+        (
+            request("GET", "/heartbeat/%C3%A9t%C3%A9", auth, vec![]),
+            400,
+            "invalid check name",
+        ),
+        (
+            request("GET", "/heartbeat/a%00b", auth, vec![]),
+            400,
+            "invalid check name",
+        ),
+        (
+            request("GET", "/heartbeat/known/256", auth, vec![]),
+            400,
+            "exit status",
+        ),
+        (
+            request("GET", "/heartbeat/known/-1", auth, vec![]),
+            400,
+            "exit status",
+        ),
+        (
+            request("GET", "/heartbeat/known/abc", auth, vec![]),
+            400,
+            "exit status",
+        ),
+        (
+            request("GET", "/heartbeat/known/-9223372036854775808", auth, vec![]),
+            400,
+            "exit status",
+        ),
+        (
+            request("GET", "/heartbeat/known?create=maybe", auth, vec![]),
+            400,
+            "create",
+        ),
+        (
+            request("GET", "/heartbeat/known/a/b", auth, vec![]),
+            404,
+            "no such",
+        ),
+        (
+            request("DELETE", "/heartbeat/known", auth, vec![]),
+            405,
+            "not allowed",
+        ),
+        (
+            request("GET", "/heartbeat", auth, vec![]),
+            405,
+            "not allowed",
+        ),
+        (
+            request("POST", "/heartbeat/metrics", auth, vec![]),
+            405,
+            "not allowed",
+        ),
+        (
+            request("POST", "/heartbeat", &[], vec![]),
+            401,
+            "API key is required",
+        ),
+        (
+            request("POST", "/heartbeat", &[("x-api-key", b"tt_wrong")], vec![]),
+            401,
+            "not recognised",
+        ),
+        (
+            request("GET", "/heartbeat/metrics?token=tt_wrong", &[], vec![]),
+            401,
+            "not recognised",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                &[("authorization", b"Basic YWxpY2U6c2VjcmV0")],
+                vec![],
+            ),
+            401,
+            "Bearer",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                &[("x-api-key", f.submitter_key.as_bytes())],
+                vec![],
+            ),
+            403,
+            "'heartbeat' role",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                &[("x-api-key", "clé".as_bytes())],
+                vec![],
+            ),
+            400,
+            "not readable",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                &[
+                    ("x-api-key", f.key.as_bytes()),
+                    ("x-api-key", f.key.as_bytes()),
+                ],
+                vec![],
+            ),
+            400,
+            "more than once",
+        ),
+        (
+            request(
+                "POST",
+                "/heartbeat",
+                &[
+                    ("x-api-key", f.key.as_bytes()),
+                    ("authorization", b"Bearer tt_other"),
+                ],
+                vec![],
+            ),
+            400,
+            "two different keys",
+        ),
+    ];
+    for (req, status, says) in cases {
+        let what = format!(
+            "{} {}",
+            req.method(),
+            req.uri().to_string().chars().take(80).collect::<String>()
+        );
+        let a = call(&f, req).await;
+        assert_eq!(
+            a.status,
+            status,
+            "{what}: {}",
+            a.text().chars().take(300).collect::<String>()
+        );
+        let body = a.json();
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{what}: {body}");
+        assert!(!a.text().contains(secret), "{what} echoed the body");
+        assert!(
+            a.body.len() < 1024,
+            "{what}: a {} byte answer",
+            a.body.len()
+        );
+        if status == 401 {
+            assert_eq!(a.headers["www-authenticate"], "Bearer realm=\"telltale\"");
+        }
+        if status == 405 {
+            assert!(a.headers.contains_key("allow"), "{what}");
+        }
+    }
+    // Nothing above was counted.
+    assert_eq!(check(&f, "known").await.total(), 1);
+    assert!(f
+        .store()
+        .checks()
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.name == "known"));
+}

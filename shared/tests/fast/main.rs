@@ -1,0 +1,7 @@
+//! The fast tier (`make test-fast`): the library's rules through its routes and jobs on the
+//! in-memory ports of `telltale_testkit::memory`. No process is started and no socket opened,
+//! so it runs with no network at all (`unshare -n make test-fast`).
+
+mod fuzz;
+mod heartbeat;
+mod probes;

@@ -1,0 +1,287 @@
+//! The heartbeat routes against moto's DynamoDB: each sender counted with DynamoDB's atomic
+//! `ADD`, exact counting under concurrency, the exposition checked by `promtool check metrics`,
+//! and `telltale heartbeat check`. The routes' rules (pings, hostile input) are the fast tier's.
+
+use lambda_http::http::{HeaderValue, Method};
+use lambda_http::{Body, Request};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use telltale::heartbeat::check::Check;
+use telltale::heartbeat::exposition::render;
+use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::http::heartbeat::routes;
+use telltale_testkit::heartbeat::HeartbeatFixture;
+
+struct Answer {
+    status: u16,
+    headers: lambda_http::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+}
+
+fn request(method: &str, uri: &str, headers: &[(&str, &[u8])], body: Vec<u8>) -> Request {
+    let mut req = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Binary(body)
+        })
+        .unwrap();
+    for (k, v) in headers {
+        req.headers_mut().append(
+            lambda_http::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_bytes(v).unwrap(),
+        );
+    }
+    req
+}
+
+async fn call(f: &HeartbeatFixture, req: Request) -> Answer {
+    let resp = routes(&f.api(), &req).await;
+    Answer {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.body().as_ref().to_vec(),
+    }
+}
+
+async fn send(f: &HeartbeatFixture, method: &str, uri: &str, body: &str) -> Answer {
+    let bearer = format!("Bearer {}", f.key);
+    call(
+        f,
+        request(
+            method,
+            uri,
+            &[("authorization", bearer.as_bytes())],
+            body.as_bytes().to_vec(),
+        ),
+    )
+    .await
+}
+
+async fn check(f: &HeartbeatFixture, name: &str) -> Check {
+    f.store()
+        .checks()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+}
+
+fn count(c: &Check, source: &str, state: &str) -> u64 {
+    c.received
+        .get(&(source.to_string(), state.to_string()))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn alertmanager(statuses: &[&str]) -> String {
+    let alerts: Vec<Value> = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"status": s, "labels": {"alertname": "TelltaleHeartbeat"}, "annotations": {},
+                              "startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                              "generatorURL": "http://prometheus/graph", "fingerprint": format!("f{i}")}))
+        .collect();
+    json!({"version": "4", "groupKey": "{}:{alertname=\"TelltaleHeartbeat\"}", "truncatedAlerts": 0,
+           "receiver": "telltale", "status": "firing", "groupLabels": {"alertname": "TelltaleHeartbeat"},
+           "commonLabels": {"alertname": "TelltaleHeartbeat"}, "commonAnnotations": {},
+           "externalURL": "http://alertmanager:9093", "alerts": alerts})
+    .to_string()
+}
+
+fn monasca(state: &str) -> String {
+    json!({"alarm_id": "8c7d", "alarm_definition_id": "4f7f", "alarm_name": "heartbeat",
+           "alarm_description": "Heartbeat", "alarm_timestamp": 1795939200, "state": state,
+           "old_state": "OK", "message": "Thresholds were exceeded for the sub-alarms",
+           "tenant_id": "t1", "metrics": [{"name": "monascamonitor.heartbeat", "dimensions": {"hostname": "h1"}}]})
+    .to_string()
+}
+
+/// `promtool check metrics` on `text`: its complaints, or none.
+fn promtool_check_metrics(text: &str) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("promtool: {e}; {}", telltale_testkit::INSTALL_HINT));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && said.trim().is_empty(), said)
+}
+
+#[tokio::test]
+async fn each_sender_is_counted_and_the_seeds_counter_adds_them_up() {
+    let f = HeartbeatFixture::new().await;
+    for (body, source) in [
+        (String::new(), "ping"),
+        (monasca("ALARM"), "monasca"),
+        (monasca("OK"), "monasca"),
+        (
+            alertmanager(&["firing", "firing", "resolved"]),
+            "alertmanager",
+        ),
+    ] {
+        let a = send(&f, "POST", "/heartbeat", &body).await;
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(a.json()["source"], source);
+    }
+    let c = check(&f, "heartbeat").await;
+    assert_eq!(count(&c, "ping", "success"), 1);
+    assert_eq!(count(&c, "monasca", "ALARM"), 1);
+    assert_eq!(count(&c, "monasca", "OK"), 1);
+    assert_eq!(count(&c, "alertmanager", "firing"), 2);
+    assert_eq!(count(&c, "alertmanager", "resolved"), 1);
+    assert_eq!(c.last_alarm.as_deref(), Some("TelltaleHeartbeat"));
+
+    let m = send(&f, "GET", "/heartbeat/metrics", "").await;
+    assert_eq!(m.status, 200);
+    assert_eq!(
+        m.headers["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = m.text();
+    assert!(
+        text.lines()
+            .any(|l| l == "monasca_monitor_heartbeat_total 6"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "telltale_heartbeat_received_total{check=\"heartbeat\",source=\"alertmanager\",state=\"firing\"} 2"
+    ));
+    assert!(text.contains("telltale_heartbeat_up{check=\"heartbeat\"} 1"));
+    let (ok, said) = promtool_check_metrics(&text);
+    assert!(ok, "promtool: {said}\n{text}");
+}
+
+#[tokio::test]
+async fn concurrent_pings_are_each_counted_once() {
+    let f = HeartbeatFixture::new().await;
+    assert_eq!(
+        send(&f, "GET", "/heartbeat/busy?create=1", "").await.status,
+        200
+    );
+    let pings = (0..200).map(|i| {
+        let f = &f;
+        async move {
+            let uri = if i % 2 == 0 {
+                "/heartbeat/busy"
+            } else {
+                "/heartbeat"
+            };
+            send(f, "POST", uri, "").await.status
+        }
+    });
+    let statuses = futures::future::join_all(pings).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(count(&check(&f, "busy").await, "ping", "success"), 101);
+    assert_eq!(count(&check(&f, "heartbeat").await, "ping", "success"), 100);
+}
+
+#[test]
+fn promtool_accepts_the_exposition_with_0_and_1000_checks() {
+    for n in [0usize, 1000] {
+        let checks: Vec<Check> = (0..n)
+            .map(|i| Check {
+                name: format!("check-{i:04}"),
+                period_seconds: 300,
+                grace_seconds: 60,
+                created_at: 1_795_000_000,
+                last_seen: Some(1_795_939_000 + i as i64),
+                last_success: (i % 3 != 0).then_some(1_795_939_000),
+                last_state: Some("success".into()),
+                last_exit_status: None,
+                last_duration_seconds: (i % 2 == 0).then_some(i as f64 / 7.0),
+                last_alarm: None,
+                received: BTreeMap::from([
+                    (("ping".to_string(), "success".to_string()), i as u64),
+                    (("ping".to_string(), "fail".to_string()), 1),
+                ]),
+            })
+            .collect();
+        let text = render(&checks, "check-0001", 1_795_939_300);
+        let (ok, said) = promtool_check_metrics(&text);
+        assert!(ok, "{n} checks: {said}");
+        assert_eq!(text.matches("telltale_heartbeat_up{").count(), n);
+    }
+}
+
+#[tokio::test]
+async fn telltale_heartbeat_check_sets_and_lists_checks() {
+    let f = HeartbeatFixture::new().await;
+    let cli = |args: &[&str]| {
+        Command::new(telltale_testkit::cli_binary())
+            .args(args)
+            .envs(telltale_testkit::moto::moto().env())
+            .env("HEARTBEAT_TABLE", &f.table)
+            .output()
+            .unwrap()
+    };
+    let set = cli(&[
+        "heartbeat",
+        "check",
+        "set",
+        "nightly",
+        "--period",
+        "1d",
+        "--grace",
+        "1h 30min",
+    ]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let c = check(&f, "nightly").await;
+    assert_eq!((c.period_seconds, c.grace_seconds), (86_400, 5_400));
+    send(&f, "GET", "/heartbeat/nightly/7", "").await;
+
+    let list = cli(&["heartbeat", "check", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "nightly");
+    assert_eq!(listed[0]["last_exit_status"], 7);
+    assert_eq!(listed[0]["up"], false);
+    let table = String::from_utf8(cli(&["heartbeat", "check", "list"]).stdout).unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("nightly") && l.contains("DOWN") && l.contains("86400s")),
+        "{table}"
+    );
+
+    for bad in [
+        vec!["heartbeat", "check", "set", "Bad Name"],
+        vec!["heartbeat", "check", "set", "ok", "--period", "soon"],
+    ] {
+        let out = cli(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+}

@@ -1,0 +1,233 @@
+//! `POST` and `GET /api/v2/probes/` against moto's DynamoDB and SES, through the same route
+//! function the Lambda runs.
+
+use lambda_http::{Body, Request};
+use serde_json::{json, Value};
+use telltale::adapters::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses};
+use telltale::auth::Role;
+use telltale::http::probes::{submit_routes, ProbeApi};
+use telltale::probes::model::Status;
+use telltale::probes::outbox::deliver_pending;
+use telltale::probes::ports::{email_id, Outbox};
+use telltale_cli::tables;
+use telltale_testkit::probes::{contact, ProbeFixture, FROM, TEAM};
+use telltale_testkit::{moto::moto, unique};
+
+struct Fixture {
+    api: ProbeApi<ProbeTable, Ses, ApiKeys>,
+    key: String,
+    ses: aws_sdk_sesv2::Client,
+}
+
+async fn fixture_from(from: &str) -> Fixture {
+    let f = ProbeFixture::new(Role::Submitter).await;
+    Fixture {
+        api: f.api(from),
+        key: f.key,
+        ses: f.ses,
+    }
+}
+
+async fn fixture() -> Fixture {
+    fixture_from(FROM).await
+}
+
+fn rpm_body(name: &str, contact: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "A generic probe to check service status.",
+        "docurl": "https://github.com/ARGOeu-Metrics/argo-probe-argo-servicestatus/blob/master/README.md",
+        "rpm": "argo-probe-argo-servicestatus-0.2.0-1.el7.noarch.rpm",
+        "yum_baseurl": "http://rpm-repo.argo.grnet.gr/ARGO/prod/centos7/",
+        "command": "/usr/libexec/argo/probes/argo-servicestatus/check_status.py -u <URL> -t 30",
+        "contact": contact
+    })
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    headers: lambda_http::http::HeaderMap,
+}
+
+async fn call(
+    f: &Fixture,
+    method: &str,
+    uri: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Body,
+) -> Answer {
+    let mut req = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(uri);
+    if let Some(k) = key {
+        req = req.header("x-api-key", k);
+    }
+    for (h, v) in headers {
+        req = req.header(*h, *v);
+    }
+    let req: Request = req.body(body).unwrap();
+    let resp = submit_routes(&f.api, &req).await;
+    Answer {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: serde_json::from_slice(resp.body().as_ref()).expect("every answer is JSON"),
+    }
+}
+
+async fn post(f: &Fixture, body: &Value, idempotency: Option<&str>) -> Answer {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(k) = idempotency {
+        headers.push(("idempotency-key", k));
+    }
+    call(
+        f,
+        "POST",
+        "/api/v2/probes/",
+        Some(&f.key),
+        &headers,
+        Body::from(body.to_string()),
+    )
+    .await
+}
+
+async fn list(f: &Fixture, query: &str) -> Vec<Value> {
+    let a = call(
+        f,
+        "GET",
+        &format!("/api/v2/probes/{query}"),
+        Some(&f.key),
+        &[],
+        Body::Empty,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.body.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_valid_submission_is_stored_and_confirmed_by_one_email() {
+    let f = fixture().await;
+    let owner = contact();
+    let a = post(&f, &rpm_body("poem-probe", &owner), None).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        a.body,
+        json!({"detail": "Probe 'poem-probe' POSTed successfully", "id": id, "status": "submitted"})
+    );
+    assert_eq!(
+        a.headers["location"],
+        format!("/api/v2/probes/{id}").as_str()
+    );
+
+    let stored = telltale::probes::ports::CandidateStore::get(&f.api.store, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "poem-probe");
+    assert_eq!(stored.contact, owner);
+    assert_eq!(
+        stored.yum_baseurl.as_deref(),
+        Some("http://rpm-repo.argo.grnet.gr/ARGO/prod/centos7/")
+    );
+    assert_eq!(stored.submitted_by, "tenant-a");
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.history.len(), 1);
+
+    let emails = moto().emails_to(&owner).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let e = &emails[0];
+    assert_eq!(e.subject, "[ARGO Monitoring] Probe submitted");
+    assert_eq!(e.source, FROM);
+    assert_eq!(e.bcc, vec![TEAM.to_string()]);
+    assert_eq!(
+        e.body,
+        "Dear madam/sir,\n\nyour probe 'poem-probe' has been successfully submitted. You will receive further instructions after the probe has been inspected.\n\nBest regards,\nARGO Monitoring team"
+    );
+    let outbox = f
+        .api
+        .store
+        .get_email(&email_id(&id, Status::Submitted))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outbox.state, "sent");
+    assert!(f.api.store.pending().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_retries_create_one_candidate_and_one_email() {
+    let f = fixture().await;
+    let owner = contact();
+    let body = rpm_body("racing", &owner);
+    let answers =
+        futures::future::join_all((0..6).map(|_| post(&f, &body, Some("race-key")))).await;
+    let ids: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 201, "{}", a.body);
+            a.body["id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one candidate for one key");
+    assert_eq!(list(&f, "").await.len(), 1);
+    assert_eq!(moto().emails_to(&owner).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_email_stays_pending_and_is_sent_exactly_once_later() {
+    // A sender SES does not know yet: SES refuses every email from it.
+    let sender = format!("{}@unverified.telltale.test", unique("sender"));
+    let f = fixture_from(&format!("ARGO Monitoring <{sender}>")).await;
+    let owner = contact();
+    let a = post(&f, &rpm_body("mail-later", &owner), None).await;
+    assert_eq!(
+        a.status, 201,
+        "the candidate is accepted even if mail fails: {}",
+        a.body
+    );
+    let warning = a.body["warning"].as_str().unwrap();
+    assert!(
+        warning.contains("not sent") && warning.contains("not verified"),
+        "{warning}"
+    );
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(list(&f, "").await.len(), 1);
+    assert!(moto().emails_to(&owner).await.is_empty());
+    let pending = f.api.store.pending().await.unwrap();
+    assert_eq!(pending, vec![email_id(&id, Status::Submitted)]);
+    let recorded = f.api.store.get_email(&pending[0]).await.unwrap().unwrap();
+    assert_eq!(recorded.attempts, 1);
+    assert!(recorded.last_error.unwrap().contains("not verified"));
+
+    // Still refused: the retry run reports it and keeps the email.
+    let summary = deliver_pending(&f.api.store, &f.api.mailer).await.unwrap();
+    assert_eq!((summary.sent, summary.failed.len()), (0, 1));
+
+    // SES recovers (the identity is verified): the next run sends it, the one after sends nothing.
+    tables::ensure_email_identity(&f.ses, &sender)
+        .await
+        .unwrap();
+    let summary = deliver_pending(&f.api.store, &f.api.mailer).await.unwrap();
+    assert_eq!((summary.sent, summary.failed.len()), (1, 0));
+    let summary = deliver_pending(&f.api.store, &f.api.mailer).await.unwrap();
+    assert_eq!(
+        (summary.sent, summary.skipped, summary.failed.len()),
+        (0, 0, 0)
+    );
+    let emails = moto().emails_to(&owner).await;
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0].subject, "[ARGO Monitoring] Probe submitted");
+    assert_eq!(
+        f.api
+            .store
+            .get_email(&pending[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        "sent"
+    );
+}
