@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test bench bench-cold bench-scale bench-collectors bench-heartbeat build openapi fuzz-api fuzz soak
+.PHONY: setup dev test test-fast bench bench-cold bench-scale bench-collectors bench-heartbeat build openapi fuzz-api fuzz soak
 
 setup:
 	bash scripts/setup.sh
@@ -9,6 +9,11 @@ dev:
 
 test:
 	bash scripts/test.sh
+
+# The tests that need no service, no network and no setup step: the library's rules on the
+# in-memory ports, its unit tests and the CLI's (passes under `unshare -n` after a first build).
+test-fast:
+	cargo test --locked -p telltale -p telltale-cli --lib --test fast
 
 # Figures, not pass/fail: every function's size, cold start and memory next to the floors;
 # the value route next to a direct Prometheus query; the collectors; the heartbeat routes.
@@ -39,7 +44,7 @@ openapi:
 # Every parser that sees outside input, 112,000 cases each (over a million in all; the test
 # command runs 2,000 each). Any panic or broken property fails the run with its minimal input.
 fuzz:
-	FUZZ_CASES=$${FUZZ_CASES:-112000} bash -o pipefail -c 'cargo test -p telltale --test fuzz -- --nocapture \
+	FUZZ_CASES=$${FUZZ_CASES:-112000} bash -o pipefail -c 'cargo test -p telltale --test fast fuzz:: -- --nocapture \
 	  | awk "/^fuzz: /{print; n+=\$$3} /^test result/{print} END{printf \"fuzz: %d cases in total\\n\", n}"'
 
 # Load and fault figures through cargo lambda watch (loopback only; a few minutes): N

@@ -20,7 +20,9 @@ use telltale::heartbeat::ports::{Beat, BeatSink, HeartbeatStore, Record, Recorde
 use telltale::metrics::ports::{Fetched, MappingSource, PrometheusQuery, QueryData};
 use telltale::probes::email::Email;
 use telltale::probes::model::{Candidate, Status};
-use telltale::probes::ports::{CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail};
+use telltale::probes::ports::{
+    CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail,
+};
 
 /// Shared switch: while set, every call of the store fails as an unreachable DynamoDB would.
 #[derive(Clone, Default)]
@@ -67,7 +69,13 @@ impl MemoryProbes {
     }
 
     pub fn candidates(&self) -> Vec<Candidate> {
-        self.state.lock().unwrap().candidates.values().cloned().collect()
+        self.state
+            .lock()
+            .unwrap()
+            .candidates
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Stores a candidate as it is, without an email (a legacy or imported item).
@@ -109,9 +117,7 @@ impl CandidateStore for MemoryProbes {
         state
             .candidates
             .insert(candidate.id.clone(), candidate.clone());
-        state
-            .emails
-            .insert(email.id.clone(), (email.clone(), None));
+        state.emails.insert(email.id.clone(), (email.clone(), None));
         Ok(Created::New)
     }
 
@@ -217,7 +223,11 @@ impl Outbox for MemoryProbes {
 
     async fn pending(&self) -> Result<Vec<String>> {
         self.outage.check("querying the probe table")?;
-        Ok(self.emails_in("pending").into_iter().map(|e| e.id).collect())
+        Ok(self
+            .emails_in("pending")
+            .into_iter()
+            .map(|e| e.id)
+            .collect())
     }
 
     async fn pending_emails(&self) -> Result<Vec<OutboxEmail>> {
@@ -334,16 +344,18 @@ impl HeartbeatStore for MemoryHeartbeats {
         if !r.create && !checks.contains_key(r.check) {
             return Ok(Recorded::UnknownCheck);
         }
-        let stored = checks.entry(r.check.to_string()).or_insert_with(|| StoredCheck {
-            check: Check {
-                name: r.check.to_string(),
-                period_seconds: r.default_period,
-                grace_seconds: r.default_grace,
-                created_at: now,
-                ..Check::default()
-            },
-            last_start_ms: None,
-        });
+        let stored = checks
+            .entry(r.check.to_string())
+            .or_insert_with(|| StoredCheck {
+                check: Check {
+                    name: r.check.to_string(),
+                    period_seconds: r.default_period,
+                    grace_seconds: r.default_grace,
+                    created_at: now,
+                    ..Check::default()
+                },
+                last_start_ms: None,
+            });
         let c = &mut stored.check;
         c.last_seen = Some(now);
         c.last_state = Some(r.state.to_string());
@@ -392,14 +404,16 @@ impl HeartbeatStore for MemoryHeartbeats {
     ) -> Result<()> {
         self.outage.check("setting a check")?;
         let mut checks = self.checks.lock().unwrap();
-        let stored = checks.entry(name.to_string()).or_insert_with(|| StoredCheck {
-            check: Check {
-                name: name.to_string(),
-                created_at: now,
-                ..Check::default()
-            },
-            last_start_ms: None,
-        });
+        let stored = checks
+            .entry(name.to_string())
+            .or_insert_with(|| StoredCheck {
+                check: Check {
+                    name: name.to_string(),
+                    created_at: now,
+                    ..Check::default()
+                },
+                last_start_ms: None,
+            });
         stored.check.period_seconds = period_seconds;
         stored.check.grace_seconds = grace_seconds;
         Ok(())
@@ -441,10 +455,11 @@ impl BeatSink for MemoryBeats {
         let result = match self.refusing.lock().unwrap().clone() {
             Some(reason) => Err(reason),
             None => {
-                self.beats
-                    .lock()
-                    .unwrap()
-                    .push((beat.source.to_string(), beat.value, beat.periods));
+                self.beats.lock().unwrap().push((
+                    beat.source.to_string(),
+                    beat.value,
+                    beat.periods,
+                ));
                 Ok(())
             }
         };
@@ -498,10 +513,13 @@ impl PrometheusQuery for MemoryPrometheus {
     }
 }
 
+/// A stored file: its bytes and its ETag.
+type File = (Vec<u8>, String);
+
 /// A bucket of mapping files with ETags (a new ETag per upload) and conditional reads.
 #[derive(Clone, Default)]
 pub struct MemoryMappings {
-    files: Arc<Mutex<HashMap<String, (Vec<u8>, String)>>>,
+    files: Arc<Mutex<HashMap<String, File>>>,
     uploads: Arc<Mutex<u64>>,
     reads: Arc<Mutex<u64>>,
     pub down: Arc<Mutex<bool>>,
@@ -594,7 +612,11 @@ impl AccountingStore for MemoryAccounting {
         ready(r)
     }
 
-    fn put_token<'a>(&'a self, token: &'a StoredToken, _at: &'a str) -> BoxFuture<'a, Result<bool>> {
+    fn put_token<'a>(
+        &'a self,
+        token: &'a StoredToken,
+        _at: &'a str,
+    ) -> BoxFuture<'a, Result<bool>> {
         let r = self.outage.check("storing the token").map(|()| {
             let mut s = self.state.lock().unwrap();
             let current = s.token.as_ref().map_or(0, |t| t.version);
@@ -771,7 +793,10 @@ impl MemoryGrant {
 impl TokenGrant for MemoryGrant {
     fn grant<'a>(&'a self, refresh_token: &'a Secret) -> BoxFuture<'a, Result<Grant>> {
         let r = if *self.down.lock().unwrap() {
-            Err(Error::unavailable(Dependency::TokenEndpoint, "not reachable"))
+            Err(Error::unavailable(
+                Dependency::TokenEndpoint,
+                "not reachable",
+            ))
         } else {
             let mut s = self.state.lock().unwrap();
             if refresh_token.expose() != s.0 {
@@ -798,6 +823,7 @@ impl TokenGrant for MemoryGrant {
 #[derive(Clone, Default)]
 pub struct MemoryEosc {
     script: Arc<Mutex<VecDeque<u16>>>,
+    revoked: Arc<Mutex<Vec<String>>>,
     accepted: Arc<Mutex<Vec<(String, String, Value)>>>,
     calls: Arc<Mutex<u32>>,
 }
@@ -817,12 +843,32 @@ impl MemoryEosc {
     pub fn calls(&self) -> u32 {
         *self.calls.lock().unwrap()
     }
+
+    /// From now on `token` is refused with a 401, as an expired or revoked token is.
+    pub fn revoke(&self, token: &str) {
+        self.revoked.lock().unwrap().push(token.into());
+    }
 }
 
 impl AccountingService for MemoryEosc {
-    fn post<'a>(&'a self, url: &'a str, bearer: &'a Secret, body: &'a Value) -> BoxFuture<'a, Posted> {
+    fn post<'a>(
+        &'a self,
+        url: &'a str,
+        bearer: &'a Secret,
+        body: &'a Value,
+    ) -> BoxFuture<'a, Posted> {
         *self.calls.lock().unwrap() += 1;
-        let status = self.script.lock().unwrap().pop_front().unwrap_or(201);
+        let status = if self
+            .revoked
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|t| t == bearer.expose())
+        {
+            401
+        } else {
+            self.script.lock().unwrap().pop_front().unwrap_or(201)
+        };
         let answer = match status {
             0 => json!({"message": "connection refused"}),
             200 | 201 => {
@@ -926,7 +972,9 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> lambda_http::Request {
-    let mut req = lambda_http::http::Request::builder().method(method).uri(uri);
+    let mut req = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(uri);
     for (h, v) in headers {
         req = req.header(*h, *v);
     }
@@ -995,8 +1043,14 @@ impl ProbeWorld {
     }
 
     pub async fn get(&self, id: &str) -> Answer {
-        self.call("GET", &format!("/api/v2/probes/{id}"), Some(MONITORING), &[], None)
-            .await
+        self.call(
+            "GET",
+            &format!("/api/v2/probes/{id}"),
+            Some(MONITORING),
+            &[],
+            None,
+        )
+        .await
     }
 
     pub async fn put(&self, id: &str, body: &Value) -> Answer {
@@ -1043,9 +1097,15 @@ pub fn valid_submission(contact: &str) -> Value {
 pub fn change_to(status: &str) -> Value {
     match status {
         "processing" => json!({"status": "processing", "service_type": "eu.argo.servicestatus"}),
-        "testing" => json!({"status": "testing", "devel_url": "https://devel.argo.example.org/probe"}),
-        "deployed" => json!({"status": "deployed", "production_url": "https://argo.example.org/probe", "force": true}),
-        "rejected" => json!({"status": "rejected", "rejection_reason": "It does not follow the guidelines"}),
+        "testing" => {
+            json!({"status": "testing", "devel_url": "https://devel.argo.example.org/probe"})
+        }
+        "deployed" => {
+            json!({"status": "deployed", "production_url": "https://argo.example.org/probe", "force": true})
+        }
+        "rejected" => {
+            json!({"status": "rejected", "rejection_reason": "It does not follow the guidelines"})
+        }
         other => json!({"status": other}),
     }
 }
@@ -1065,7 +1125,10 @@ pub struct HeartbeatWorld {
 impl HeartbeatWorld {
     pub async fn new() -> Self {
         let keys = MemoryKeys::default();
-        let (key, submitter_key) = (telltale::auth::generate_key(), telltale::auth::generate_key());
+        let (key, submitter_key) = (
+            telltale::auth::generate_key(),
+            telltale::auth::generate_key(),
+        );
         keys.add(&key, "alertmanager", Role::Heartbeat);
         keys.add(&submitter_key, "tenant", Role::Submitter);
         Self {

@@ -22,4 +22,3 @@ pub enum CollectorError {
     #[error("{0}")]
     Sink(String),
 }
-

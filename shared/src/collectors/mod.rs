@@ -16,8 +16,8 @@ pub mod ports;
 pub mod run;
 pub mod sources;
 
-use futures::future::BoxFuture;
 pub use error::CollectorError;
+use futures::future::BoxFuture;
 use point::Point;
 use sources::{Source, Sources};
 use time::OffsetDateTime;

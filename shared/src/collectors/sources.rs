@@ -2,8 +2,8 @@
 //! function is configured with. A collector that needs a store the function lacks fails naming
 //! the variable; a malformed variable stops the function at cold start.
 
-use super::ports::ProbeReader;
 use super::error::CollectorError;
+use super::ports::ProbeReader;
 use crate::accounting::ports::AccountingStore;
 use crate::metrics::ports::PrometheusQuery;
 use crate::metrics::store::MappingStore;

@@ -8,10 +8,10 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use telltale_testkit::memory::MemoryPrometheus;
 use telltale::collectors::line::{encode, Precision};
 use telltale::collectors::point::{FieldValue, Point};
 use telltale::metrics::expr::eval::{Context, MAX_RANGE_SECONDS};
+use telltale_testkit::memory::MemoryPrometheus;
 
 fn cases() -> u32 {
     std::env::var("FUZZ_CASES")

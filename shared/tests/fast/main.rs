@@ -2,6 +2,10 @@
 //! in-memory ports of `telltale_testkit::memory`. No process is started and no socket opened,
 //! so it runs with no network at all (`unshare -n make test-fast`).
 
+mod accounting;
+mod collectors;
 mod fuzz;
 mod heartbeat;
+mod heartbeat_source;
+mod metrics;
 mod probes;

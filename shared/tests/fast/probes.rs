@@ -23,7 +23,13 @@ fn rpm_body(name: &str) -> Value {
 
 async fn list(w: &ProbeWorld, query: &str) -> Vec<Value> {
     let a = w
-        .call("GET", &format!("/api/v2/probes/{query}"), Some(SUBMITTER), &[], None)
+        .call(
+            "GET",
+            &format!("/api/v2/probes/{query}"),
+            Some(SUBMITTER),
+            &[],
+            None,
+        )
         .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     a.body.as_array().unwrap().clone()
@@ -39,10 +45,17 @@ async fn a_valid_submission_is_stored_with_poems_answer_and_one_email() {
         a.body,
         json!({"detail": "Probe 'poem-probe' POSTed successfully", "id": id, "status": "submitted"})
     );
-    assert_eq!(a.headers["location"], format!("/api/v2/probes/{id}").as_str());
+    assert_eq!(
+        a.headers["location"],
+        format!("/api/v2/probes/{id}").as_str()
+    );
     let stored = w.api.store.get(&id).await.unwrap().unwrap();
     assert_eq!(
-        (stored.submitted_by.as_str(), stored.version, stored.history.len()),
+        (
+            stored.submitted_by.as_str(),
+            stored.version,
+            stored.history.len()
+        ),
         ("tenant-a", 1, 1)
     );
     let sent = w.api.mailer.sent();
@@ -105,17 +118,38 @@ async fn each_poem_message_is_answered_for_its_case() {
         (edit(&[("docurl", None)]), "Field 'docurl' is mandatory"),
         (edit(&[("command", None)]), "Field 'command' is mandatory"),
         (edit(&[("contact", None)]), "Field 'contact' is mandatory"),
-        (edit(&[("rpm", None), ("yum_baseurl", None)]), "You must provide either 'rpm' or 'script' field"),
-        (edit(&[("docurl", Some(json!("docs/README.md")))]), "Field 'docurl' must be defined as valid URL"),
-        (edit(&[("yum_baseurl", Some(json!("rpm-repo/centos7")))]), "Field 'yum_baseurl' must be defined as valid URL"),
-        (edit(&[("script", Some(json!("check.sh")))]), "Field 'script' must be defined as valid URL"),
-        (edit(&[("contact", Some(json!("owner at example.org")))]), "Field 'contact' is not valid email"),
+        (
+            edit(&[("rpm", None), ("yum_baseurl", None)]),
+            "You must provide either 'rpm' or 'script' field",
+        ),
+        (
+            edit(&[("docurl", Some(json!("docs/README.md")))]),
+            "Field 'docurl' must be defined as valid URL",
+        ),
+        (
+            edit(&[("yum_baseurl", Some(json!("rpm-repo/centos7")))]),
+            "Field 'yum_baseurl' must be defined as valid URL",
+        ),
+        (
+            edit(&[("script", Some(json!("check.sh")))]),
+            "Field 'script' must be defined as valid URL",
+        ),
+        (
+            edit(&[("contact", Some(json!("owner at example.org")))]),
+            "Field 'contact' is not valid email",
+        ),
         (
             edit(&[("command", Some(json!("check.py -u <URL> --time 30")))]),
             telltale::probes::validate::GUIDELINES_MESSAGE,
         ),
-        (edit(&[("name", Some(json!(7)))]), "Field 'name' must be a string"),
-        (edit(&[("name", Some(json!("n\u{1b}[31m")))]), "Field 'name' must not contain control characters"),
+        (
+            edit(&[("name", Some(json!(7)))]),
+            "Field 'name' must be a string",
+        ),
+        (
+            edit(&[("name", Some(json!("n\u{1b}[31m")))]),
+            "Field 'name' must not contain control characters",
+        ),
     ];
     for (body, detail) in cases {
         let a = w.submit(&body).await;
@@ -134,26 +168,58 @@ async fn malformed_bodies_get_precise_4xx_answers() {
     let raw = |body: &str, headers: &[(&str, &str)]| {
         let mut all = headers.to_vec();
         all.push(("x-api-key", SUBMITTER));
-        let req = lambda_http::http::Request::builder().method("POST").uri("/api/v2/probes/");
+        let req = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/api/v2/probes/");
         let req = all.iter().fold(req, |r, (h, v)| r.header(*h, *v));
         req.body(lambda_http::Body::from(body.to_string())).unwrap()
     };
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(70_000));
-    let cases: [(String, &[(&str, &str)], u16, &str); 5] = [
+    // Body, headers, expected status, expected start of `detail`.
+    type Case<'a> = (String, &'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 5] = [
         ("{\"name\": ".into(), &json_ct, 400, "JSON parse error - "),
-        ("[1, 2]".into(), &json_ct, 400, "Request body must be a JSON object"),
-        ("".into(), &json_ct, 400, "Request body is empty; expected a JSON object"),
-        ("name=x".into(), &[("content-type", "application/x-www-form-urlencoded")], 415, "Unsupported media type"),
-        (big, &json_ct, 413, "request body is larger than 65536 bytes"),
+        (
+            "[1, 2]".into(),
+            &json_ct,
+            400,
+            "Request body must be a JSON object",
+        ),
+        (
+            "".into(),
+            &json_ct,
+            400,
+            "Request body is empty; expected a JSON object",
+        ),
+        (
+            "name=x".into(),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            415,
+            "Unsupported media type",
+        ),
+        (
+            big,
+            &json_ct,
+            413,
+            "request body is larger than 65536 bytes",
+        ),
     ];
     for (body, headers, status, detail) in cases {
         let resp = telltale::http::probes::submit_routes(&w.api, &raw(&body, headers)).await;
         let answer: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(resp.status().as_u16(), status, "{answer}");
-        assert!(answer["detail"].as_str().unwrap().starts_with(detail), "{answer}");
+        assert!(
+            answer["detail"].as_str().unwrap().starts_with(detail),
+            "{answer}"
+        );
     }
-    let a = w.call("PUT", "/api/v2/probes/", Some(SUBMITTER), &[], None).await;
-    assert_eq!((a.status, a.body), (405, json!({"detail": "Method \"PUT\" not allowed."})));
+    let a = w
+        .call("PUT", "/api/v2/probes/", Some(SUBMITTER), &[], None)
+        .await;
+    assert_eq!(
+        (a.status, a.body),
+        (405, json!({"detail": "Method \"PUT\" not allowed."}))
+    );
     assert!(w.api.store.candidates().is_empty());
 }
 
@@ -162,11 +228,20 @@ async fn missing_or_unknown_keys_get_403_and_nothing_happens() {
     let w = ProbeWorld::new();
     for key in [None, Some("tt_not-a-key"), Some("")] {
         let a = w
-            .call("POST", "/api/v2/probes/", key, &[], Some(&valid_submission("o@example.org")))
+            .call(
+                "POST",
+                "/api/v2/probes/",
+                key,
+                &[],
+                Some(&valid_submission("o@example.org")),
+            )
             .await;
         assert_eq!(
             (a.status, &a.body),
-            (403, &json!({"detail": "Authentication credentials were not provided."}))
+            (
+                403,
+                &json!({"detail": "Authentication credentials were not provided."})
+            )
         );
         let a = w.call("GET", "/api/v2/probes/", key, &[], None).await;
         assert_eq!(a.status, 403);
@@ -179,14 +254,30 @@ async fn missing_or_unknown_keys_get_403_and_nothing_happens() {
 async fn a_heartbeat_key_may_not_submit_or_read_candidates() {
     let w = ProbeWorld::new();
     let a = w
-        .call("POST", "/api/v2/probes/", Some(HEARTBEAT), &[], Some(&valid_submission("o@example.org")))
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some(HEARTBEAT),
+            &[],
+            Some(&valid_submission("o@example.org")),
+        )
         .await;
     assert_eq!(a.status, 403, "{:?}", a.body);
     let id = w.submitted("o@example.org").await;
     let a = w
-        .call("GET", &format!("/api/v2/probes/{id}"), Some(SUBMITTER), &[], None)
+        .call(
+            "GET",
+            &format!("/api/v2/probes/{id}"),
+            Some(SUBMITTER),
+            &[],
+            None,
+        )
         .await;
-    assert_eq!(a.status, 403, "details need the monitoring role: {:?}", a.body);
+    assert_eq!(
+        a.status, 403,
+        "details need the monitoring role: {:?}",
+        a.body
+    );
     assert_eq!(w.get(&id).await.status, 200);
 }
 
@@ -194,12 +285,21 @@ async fn a_heartbeat_key_may_not_submit_or_read_candidates() {
 async fn a_key_no_header_can_carry_or_given_twice_is_a_400() {
     let w = ProbeWorld::new();
     let a = w
-        .call("GET", "/api/v2/probes/", None, &[("x-api-key", SUBMITTER), ("x-api-key", SUBMITTER)], None)
+        .call(
+            "GET",
+            "/api/v2/probes/",
+            None,
+            &[("x-api-key", SUBMITTER), ("x-api-key", SUBMITTER)],
+            None,
+        )
         .await;
     assert_eq!(a.status, 400, "{:?}", a.body);
     let req = lambda_http::http::Request::builder()
         .uri("/api/v2/probes/")
-        .header("x-api-key", lambda_http::http::HeaderValue::from_bytes(b"tt_\xff").unwrap())
+        .header(
+            "x-api-key",
+            lambda_http::http::HeaderValue::from_bytes(b"tt_\xff").unwrap(),
+        )
         .body(lambda_http::Body::Empty)
         .unwrap();
     let resp = telltale::http::probes::submit_routes(&w.api, &req).await;
@@ -215,17 +315,50 @@ async fn same_name_twice_is_allowed_and_the_list_is_poems() {
     let items = list(&w, "").await;
     let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["alpha-probe", "zeta-probe", "zeta-probe"]);
-    let mut keys: Vec<&str> = items[0].as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = items[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
-    assert_eq!(keys, vec!["created", "id", "last_update", "name", "status", "status_changed_at"]);
+    assert_eq!(
+        keys,
+        vec![
+            "created",
+            "id",
+            "last_update",
+            "name",
+            "status",
+            "status_changed_at"
+        ]
+    );
     assert_eq!(list(&w, "?status=submitted").await.len(), 3);
     assert!(list(&w, "?status=testing").await.is_empty());
-    assert_eq!(list(&w, "?status=").await.len(), 3, "an empty filter is no filter, as in POEM");
-    let a = w.call("GET", "/api/v2/probes/?status=bogus", Some(SUBMITTER), &[], None).await;
+    assert_eq!(
+        list(&w, "?status=").await.len(),
+        3,
+        "an empty filter is no filter, as in POEM"
+    );
+    let a = w
+        .call(
+            "GET",
+            "/api/v2/probes/?status=bogus",
+            Some(SUBMITTER),
+            &[],
+            None,
+        )
+        .await;
     assert_eq!(a.status, 400);
     assert!(a.detail().starts_with("Unknown status 'bogus'"));
     let a = w
-        .call("GET", "/api/v2/probes/?status=submitted&status=testing", Some(SUBMITTER), &[], None)
+        .call(
+            "GET",
+            "/api/v2/probes/?status=submitted&status=testing",
+            Some(SUBMITTER),
+            &[],
+            None,
+        )
         .await;
     assert_eq!(a.status, 400, "a doubled filter is refused, not half-read");
 }
@@ -235,15 +368,37 @@ async fn a_retried_request_creates_nothing_twice_and_a_reused_key_is_refused() {
     let w = ProbeWorld::new();
     let idem = [("idempotency-key", "req-1")];
     let body = rpm_body("retried");
-    let first = w.call("POST", "/api/v2/probes/", Some(SUBMITTER), &idem, Some(&body)).await;
-    let second = w.call("POST", "/api/v2/probes/", Some(SUBMITTER), &idem, Some(&body)).await;
+    let first = w
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some(SUBMITTER),
+            &idem,
+            Some(&body),
+        )
+        .await;
+    let second = w
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some(SUBMITTER),
+            &idem,
+            Some(&body),
+        )
+        .await;
     assert_eq!((first.status, second.status), (201, 201));
     assert_eq!(first.body, second.body);
     assert_eq!(second.headers["idempotent-replayed"], "true");
     assert_eq!(w.api.store.candidates().len(), 1);
     assert_eq!(w.api.mailer.sent().len(), 1);
     let other = w
-        .call("POST", "/api/v2/probes/", Some(SUBMITTER), &idem, Some(&rpm_body("other")))
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some(SUBMITTER),
+            &idem,
+            Some(&rpm_body("other")),
+        )
         .await;
     assert_eq!(other.status, 422, "{:?}", other.body);
     assert_eq!(w.api.store.candidates().len(), 1);
@@ -254,10 +409,29 @@ async fn idempotency_keys_belong_to_their_caller() {
     let w = ProbeWorld::new();
     let idem = [("idempotency-key", "shared-key")];
     let body = rpm_body("mine");
-    let a = w.call("POST", "/api/v2/probes/", Some(SUBMITTER), &idem, Some(&body)).await;
-    let b = w.call("POST", "/api/v2/probes/", Some(MONITORING), &idem, Some(&body)).await;
+    let a = w
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some(SUBMITTER),
+            &idem,
+            Some(&body),
+        )
+        .await;
+    let b = w
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some(MONITORING),
+            &idem,
+            Some(&body),
+        )
+        .await;
     assert_eq!((a.status, b.status), (201, 201));
-    assert_ne!(a.body["id"], b.body["id"], "another caller's key is another request");
+    assert_ne!(
+        a.body["id"], b.body["id"],
+        "another caller's key is another request"
+    );
 }
 
 #[tokio::test]
@@ -284,10 +458,15 @@ async fn the_key_table_down_is_a_503_not_a_403() {
 #[tokio::test]
 async fn a_refused_email_keeps_the_submission_and_is_sent_exactly_once_later() {
     let w = ProbeWorld::new();
-    w.api.mailer.refuse("MessageRejected (the sender is not verified)");
+    w.api
+        .mailer
+        .refuse("MessageRejected (the sender is not verified)");
     let a = w.submit(&valid_submission("o@example.org")).await;
     assert_eq!(a.status, 201, "{:?}", a.body);
-    assert!(a.body["warning"].as_str().unwrap().contains("will be retried"));
+    assert!(a.body["warning"]
+        .as_str()
+        .unwrap()
+        .contains("will be retried"));
     let id = a.body["id"].as_str().unwrap().to_string();
     let pending = w.api.store.pending().await.unwrap();
     assert_eq!(pending, vec![email_id(&id, Status::Submitted)]);
@@ -301,7 +480,11 @@ async fn a_refused_email_keeps_the_submission_and_is_sent_exactly_once_later() {
     assert_eq!((summary.sent, summary.failed.len()), (0, 1));
     w.api.mailer.accept();
     assert_eq!(w.deliver().await.len(), 1);
-    assert_eq!(w.deliver().await.len(), 1, "the next run sends nothing again");
+    assert_eq!(
+        w.deliver().await.len(),
+        1,
+        "the next run sends nothing again"
+    );
 }
 
 #[tokio::test]
@@ -321,9 +504,16 @@ async fn an_email_refused_too_often_is_dead_and_never_retried() {
     let dead = w.api.store.dead_emails().await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, telltale::probes::outbox::MAX_ATTEMPTS);
-    assert!(dead[0].last_error.as_deref().unwrap().starts_with("given up after 24 attempts"));
+    assert!(dead[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .starts_with("given up after 24 attempts"));
     w.api.mailer.accept();
-    assert!(w.deliver().await.is_empty(), "a dead email is not resurrected");
+    assert!(
+        w.deliver().await.is_empty(),
+        "a dead email is not resurrected"
+    );
     assert!(w.api.store.pending().await.unwrap().is_empty());
 }
 
@@ -342,7 +532,13 @@ async fn an_email_claimed_by_another_sender_is_not_sent_twice() {
         .unwrap();
     assert_eq!((summary.sent, summary.skipped), (0, 1));
     // Its lease lapses: the email is due again.
-    assert!(w.api.store.claim(&email, now + 121, 120).await.unwrap().is_some());
+    assert!(w
+        .api
+        .store
+        .claim(&email, now + 121, 120)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -350,22 +546,49 @@ async fn each_status_needs_its_field_with_poems_message() {
     let w = ProbeWorld::new();
     let id = w.submitted("o@example.org").await;
     let cases = [
-        (json!({"status": "processing"}), "Service type is mandatory when probe status is 'processing'"),
-        (json!({"status": "testing"}), "Devel URL is mandatory when probe status is 'testing'"),
-        (json!({"status": "deployed"}), "Production URL is mandatory when probe status is 'deployed'"),
-        (json!({"status": "rejected", "rejection_reason": "  "}), "Rejection reason is mandatory when probe status is 'rejected'"),
-        (json!({"status": "testing", "devel_url": "devel/probe"}), "Field 'devel_url' must be defined as valid URL"),
-        (json!({"status": "deployed", "production_url": "ftp://x"}), "Field 'production_url' must be defined as valid URL"),
+        (
+            json!({"status": "processing"}),
+            "Service type is mandatory when probe status is 'processing'",
+        ),
+        (
+            json!({"status": "testing"}),
+            "Devel URL is mandatory when probe status is 'testing'",
+        ),
+        (
+            json!({"status": "deployed"}),
+            "Production URL is mandatory when probe status is 'deployed'",
+        ),
+        (
+            json!({"status": "rejected", "rejection_reason": "  "}),
+            "Rejection reason is mandatory when probe status is 'rejected'",
+        ),
+        (
+            json!({"status": "testing", "devel_url": "devel/probe"}),
+            "Field 'devel_url' must be defined as valid URL",
+        ),
+        (
+            json!({"status": "deployed", "production_url": "ftp://x"}),
+            "Field 'production_url' must be defined as valid URL",
+        ),
         (json!({}), "Field 'status' is mandatory"),
-        (json!({"status": "done"}), "Unknown status 'done'; use one of: submitted, processing, testing, deployed, rejected"),
-        (json!({"status": "processing", "service_type": 7}), "Field 'service_type' must be a string"),
+        (
+            json!({"status": "done"}),
+            "Unknown status 'done'; use one of: submitted, processing, testing, deployed, rejected",
+        ),
+        (
+            json!({"status": "processing", "service_type": 7}),
+            "Field 'service_type' must be a string",
+        ),
     ];
     for (body, detail) in cases {
         let a = w.put(&id, &body).await;
         assert_eq!((a.status, a.detail()), (400, detail));
     }
     let a = w.get(&id).await;
-    assert_eq!((a.body["status"].clone(), a.body["version"].clone()), (json!("submitted"), json!(1)));
+    assert_eq!(
+        (a.body["status"].clone(), a.body["version"].clone()),
+        (json!("submitted"), json!(1))
+    );
 }
 
 #[tokio::test]
@@ -404,7 +627,11 @@ async fn every_allowed_and_every_forbidden_transition() {
                         assert!(a.detail().contains(&format!("'{name}'")), "{}", a.detail());
                     }
                 }
-                assert_eq!(w.get(&id).await.body["status"], from, "a refused change changes nothing");
+                assert_eq!(
+                    w.get(&id).await.body["status"],
+                    from,
+                    "a refused change changes nothing"
+                );
             }
         }
     }
@@ -423,9 +650,18 @@ async fn testing_lasts_three_days_unless_forced() {
     forced["force"] = json!(true);
     let a = w.put(&id, &forced).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
-    let last = a.body["history"].as_array().unwrap().last().unwrap().clone();
+    let last = a.body["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(
-        (last["to"].clone(), last["forced"].clone(), last["by"].clone()),
+        (
+            last["to"].clone(),
+            last["forced"].clone(),
+            last["by"].clone()
+        ),
         (json!("deployed"), json!(true), json!("team"))
     );
 
@@ -438,7 +674,10 @@ async fn testing_lasts_three_days_unless_forced() {
     w.api.store.import(c);
     let a = w.put(&id, &deploy).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
-    assert_eq!(a.body["history"].as_array().unwrap().last().unwrap()["forced"], false);
+    assert_eq!(
+        a.body["history"].as_array().unwrap().last().unwrap()["forced"],
+        false
+    );
 }
 
 #[tokio::test]
@@ -447,19 +686,41 @@ async fn a_stale_version_is_a_412_and_changes_nothing() {
     let id = w.submitted("o@example.org").await;
     let uri = format!("/api/v2/probes/{id}/status");
     let first = w
-        .call("PUT", &uri, Some(MONITORING), &[("if-match", "\"1\"")], Some(&change_to("processing")))
+        .call(
+            "PUT",
+            &uri,
+            Some(MONITORING),
+            &[("if-match", "\"1\"")],
+            Some(&change_to("processing")),
+        )
         .await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     assert_eq!(first.headers["etag"], "\"2\"");
     let stale = w
-        .call("PUT", &uri, Some(MONITORING), &[("if-match", "\"1\"")], Some(&change_to("rejected")))
+        .call(
+            "PUT",
+            &uri,
+            Some(MONITORING),
+            &[("if-match", "\"1\"")],
+            Some(&change_to("rejected")),
+        )
         .await;
     assert_eq!(stale.status, 412, "{:?}", stale.body);
     assert_eq!(w.get(&id).await.body["status"], "processing");
     let bad = w
-        .call("PUT", &uri, Some(MONITORING), &[("if-match", "soon")], Some(&change_to("rejected")))
+        .call(
+            "PUT",
+            &uri,
+            Some(MONITORING),
+            &[("if-match", "soon")],
+            Some(&change_to("rejected")),
+        )
         .await;
-    assert_eq!(bad.status, 400, "an If-Match that is no version: {:?}", bad.body);
+    assert_eq!(
+        bad.status, 400,
+        "an If-Match that is no version: {:?}",
+        bad.body
+    );
 }
 
 #[tokio::test]
@@ -484,14 +745,33 @@ async fn one_email_per_status_to_the_stored_contact() {
     let w = ProbeWorld::new();
     let id = w.submitted("owner@example.org").await;
     w.walk(&id, &["processing", "testing", "deployed"]).await;
-    let subjects: Vec<String> = w.api.mailer.sent().iter().map(|e| e.subject.clone()).collect();
+    let subjects: Vec<String> = w
+        .api
+        .mailer
+        .sent()
+        .iter()
+        .map(|e| e.subject.clone())
+        .collect();
     assert_eq!(subjects.len(), 4, "{subjects:?}");
-    assert!(w.api.mailer.sent().iter().all(|e| e.to == "owner@example.org"));
+    assert!(w
+        .api
+        .mailer
+        .sent()
+        .iter()
+        .all(|e| e.to == "owner@example.org"));
     let emails = w.api.store.emails();
     assert_eq!(emails.len(), 4);
     assert!(emails.iter().all(|e| e.state == "sent"));
-    for status in [Status::Submitted, Status::Processing, Status::Testing, Status::Deployed] {
-        assert!(emails.iter().any(|e| e.id == email_id(&id, status)), "{status:?}");
+    for status in [
+        Status::Submitted,
+        Status::Processing,
+        Status::Testing,
+        Status::Deployed,
+    ] {
+        assert!(
+            emails.iter().any(|e| e.id == email_id(&id, status)),
+            "{status:?}"
+        );
     }
 }
 
@@ -502,11 +782,21 @@ async fn a_refused_status_email_keeps_the_change_with_a_warning() {
     w.api.mailer.refuse("Throttling");
     let a = w.put(&id, &change_to("processing")).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
-    assert!(a.body["warning"].as_str().is_some_and(|m| m.contains("retried")), "{:?}", a.body);
+    assert!(
+        a.body["warning"]
+            .as_str()
+            .is_some_and(|m| m.contains("retried")),
+        "{:?}",
+        a.body
+    );
     assert_eq!(w.get(&id).await.body["status"], "processing");
     w.api.mailer.accept();
     let sent = w.deliver().await;
-    assert_eq!(sent.len(), 2, "the submission's and the change's emails, once each");
+    assert_eq!(
+        sent.len(),
+        2,
+        "the submission's and the change's emails, once each"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! `ADD`, exact counting under concurrency, the exposition checked by `promtool check metrics`,
 //! and `telltale heartbeat check`. The routes' rules (pings, hostile input) are the fast tier's.
 
-use lambda_http::http::{HeaderValue, Method};
+use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -1,11 +1,10 @@
 //! `GET /api/v2/probes/{id}` and `PUT /api/v2/probes/{id}/status` against moto's DynamoDB and
 //! SES, through the route function the Lambda runs.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use telltale::adapters::aws::{keys::ApiKeys, probes::ProbeTable, ses::Ses};
-use telltale::auth::{generate_key, Role};
+use telltale::auth::Role;
 use telltale::http::probes::{status_routes, submit_routes, ProbeApi};
 use telltale::probes::outbox::deliver_pending;
 use telltale_cli::tables;
