@@ -16,7 +16,9 @@ PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 INFLUXDB_PORT=${INFLUXDB_PORT:-8086}
 PUSHGATEWAY_PORT=${PUSHGATEWAY_PORT:-9091}
 ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
-STATE_DIR=.local
+# Where logs, data and keys go (relative to the repository); the doc-example test uses its own.
+STATE_DIR=${TELLTALE_STATE_DIR:-.local}
+export STATE_DIR
 mkdir -p "$STATE_DIR"
 
 source scripts/services.sh
@@ -56,7 +58,7 @@ cargo build -q -p telltale-cli --bin telltale
 ./target/debug/telltale local setup --mappings-dir demo
 key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/null)
 heartbeat_key=$(./target/debug/telltale keys create --name local-alertmanager --role heartbeat 2>/dev/null)
-( umask 077; printf '%s' "$heartbeat_key" >"$STATE_DIR/heartbeat.key" )
+( umask 077; printf '%s' "$heartbeat_key" >"$STATE_DIR/heartbeat.key"; printf '%s' "$key" >"$STATE_DIR/demo.key" )
 curl -fsS -o /dev/null -XPOST "$INFLUXDB_URL/query" --data-urlencode "q=CREATE DATABASE $INFLUXDB_DATABASE"
 
 # Demo series: 48 hours of history, then kept live through the Pushgateway.

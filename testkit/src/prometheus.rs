@@ -98,9 +98,23 @@ pub fn demo_series() -> String {
     String::from_utf8(out.stdout).expect("the demo series are text")
 }
 
-static SERVER: OnceLock<PrometheusServer> = OnceLock::new();
+type Servers = Mutex<Vec<(fn() -> String, &'static PrometheusServer)>>;
 
-/// The test binary's Prometheus, started on first use with the series `dataset` returns.
+static SERVERS: OnceLock<Servers> = OnceLock::new();
+
+/// The test binary's Prometheus for the series `dataset` returns, started on its first use: one
+/// server per dataset, since one test binary holds the tests of several datasets.
 pub fn prometheus(dataset: fn() -> String) -> &'static PrometheusServer {
-    SERVER.get_or_init(|| PrometheusServer::start(&dataset()))
+    let servers = SERVERS.get_or_init(Servers::default);
+    let mut servers = servers.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, server)) = servers
+        .iter()
+        .find(|(d, _)| std::ptr::fn_addr_eq(*d, dataset))
+    {
+        return server;
+    }
+    let server: &'static PrometheusServer =
+        Box::leak(Box::new(PrometheusServer::start(&dataset())));
+    servers.push((dataset, server));
+    server
 }
