@@ -46,7 +46,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telltale::metrics::mappings::parse_metadata;
+    use telltale::metrics::parse::parse_metadata;
 
     #[test]
     fn problems_get_the_line_of_their_property() {

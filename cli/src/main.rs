@@ -68,8 +68,28 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// A reader that stops early (`telltale ... | head`) ends the command quietly, as it ends any
+/// other Unix tool: Rust ignores SIGPIPE, so the next write would fail and `println!` panic.
+fn die_quietly_on_a_closed_pipe() {
+    // SAFETY: `signal` with the default action installs no handler of ours; it runs first in
+    // `main`, before the runtime starts any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+fn main() -> ExitCode {
+    die_quietly_on_a_closed_pipe();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Mappings { command } => mappings::run(command),
         Command::Keys { command } => keys::run(command).await,

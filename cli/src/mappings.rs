@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use telltale::metrics::mappings::{parse_metadata, parse_metrics, Problem};
+use telltale::metrics::mappings::Problem;
+use telltale::metrics::parse::{parse_metadata, parse_metrics};
 use telltale_cli::locate::add_lines;
 
 #[derive(Subcommand)]

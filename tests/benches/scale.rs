@@ -14,7 +14,7 @@ use telltale::adapters::aws::accounting::AccountingTable;
 use telltale::adapters::aws::dynamodb_client;
 use telltale::adapters::prometheus::Prometheus;
 use telltale::base::env::Secret;
-use telltale::metrics::mappings::{parse_metadata, parse_metrics};
+use telltale::metrics::parse::{parse_metadata, parse_metrics};
 use telltale_cli::tables;
 use telltale_testkit::eosc::{AccountingApi, TokenEndpoint};
 use telltale_testkit::prometheus::{demo_series, PrometheusServer};

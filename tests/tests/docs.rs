@@ -56,6 +56,10 @@ fn console_blocks(path: &Path) -> Vec<Example> {
             continued = unfinished(&e.command);
         } else if let Some(cmd) = line.strip_prefix("$ ") {
             examples.extend(current.take());
+            if cmd.trim_start().starts_with('#') {
+                // A comment between commands, for the reader.
+                continue;
+            }
             current = Some(Example {
                 place: format!("{name}:{}", n + 1),
                 command: cmd.to_string(),
@@ -70,10 +74,26 @@ fn console_blocks(path: &Path) -> Vec<Example> {
     examples
 }
 
-/// Whether a command goes on on the next line: a trailing backslash, or a single quote left
-/// open (a JSON body over several lines).
+/// Whether a command goes on on the next line: a trailing backslash, or a quote left open (a
+/// JSON body over several lines). Quotes in a comment (`# make dev's key`) open nothing.
 fn unfinished(command: &str) -> bool {
-    command.ends_with('\\') || command.matches('\'').count() % 2 == 1
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    for line in command.lines() {
+        let mut previous = ' ';
+        for c in line.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if !single => escaped = true,
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                '#' if !single && !double && previous.is_whitespace() => break,
+                _ => {}
+            }
+            previous = c;
+        }
+        escaped = false;
+    }
+    single || double || command.ends_with('\\')
 }
 
 /// The shown output as a pattern: literal text, `...` for anything, and the kinds of values
@@ -215,8 +235,8 @@ impl Stack {
     fn localise(&self, text: &str) -> String {
         let mut out = text.replace(".local/", &format!("{}/", self.state));
         for (shown, real) in &self.ports {
-            for host in ["localhost", "127.0.0.1"] {
-                out = out.replace(&format!("{host}:{shown}"), &format!("{host}:{real}"));
+            for host in ["localhost:", "127.0.0.1:", "-P "] {
+                out = out.replace(&format!("{host}{shown}"), &format!("{host}{real}"));
             }
         }
         out
@@ -244,6 +264,10 @@ impl Stack {
             .current_dir(&root)
             .env("PATH", path)
             .env("STATE", &self.state)
+            .env(
+                "TELLTALE_API_URL",
+                format!("http://localhost:{}", self.ports[0].1),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -311,9 +335,13 @@ fn the_pattern_matches_loosely_and_no_further() {
     );
     assert!(!p.is_match("{\"id\":\"not-a-uuid\",\"time\":1795246500}"));
     assert!(!p.is_match("{\"id\":\"fc46475f-f17f-4f79-aa73-17253f0229fa\",\"time\":\"soon\"}"));
-    let p = pattern("created 2026-11-21 07:58:58 by tt_5c0e11\n");
+    let p = pattern("created 2026-11-21 07:58:58 by tt_5c0e11aa\n");
     assert!(p.is_match("created 2027-01-01 00:00:00 by tt_0123456789abcdef"));
-    assert!(!p.is_match("created yesterday by tt_5c0e11"));
+    assert!(!p.is_match("created yesterday by tt_5c0e11aa"));
+    assert!(!unfinished("KEY=$(cat .local/demo.key)   # make dev's key"));
+    assert!(unfinished("curl -d '{\"a\": 1,"));
+    assert!(unfinished("curl localhost \\"));
+    assert!(!unfinished("echo \"it's\""));
 }
 
 #[test]

@@ -244,44 +244,23 @@ impl Pusher<'_> {
         let (from, to) = (zulu(start), zulu(end));
         let key = push_key(&t.installation, &t.definition, &from, &to);
         let now = OffsetDateTime::now_utc();
-        // Claim first: the common case is one round trip; the record is read only to say why
-        // a claim was refused.
-        match self
-            .table
-            .claim(&key, now.unix_timestamp(), LEASE_SECONDS)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                return Outcome::Skipped(not(match self.table.record(&key).await {
-                    Ok(Some(r)) if r.state == "pushed" => format!(
-                        "already pushed for {from}..{to} (metric_id {})",
-                        r.metric_id.unwrap_or_default()
-                    ),
-                    _ => "another run is pushing it right now".into(),
-                }))
-            }
-            Err(e) => return Outcome::Failed(not(e.to_string())),
+        if let Some(refused) = self.claim(&key, &from, &to, now).await {
+            return refused.map_or_else(|e| Outcome::Failed(not(e)), |s| Outcome::Skipped(not(s)));
         }
         let at = crate::base::time::timestamp(now);
-        let value = match compute(
+        let computed = compute(
             metrics,
             self.prometheus,
             self.range_start,
             &t.resource,
             &t.metric,
             end,
-        )
-        .await
-        {
+        );
+        let value = match computed.await {
             Ok(v) => v.value,
             Err(e) => {
                 let reason = format!("value not computed: {e}");
-                let _ = self
-                    .table
-                    .finish(&key, false, None, None, Some(&reason), &at)
-                    .await;
-                self.note(&t, false, None, Some(&reason), &at).await;
+                self.failed(&t, &key, None, &reason, &at).await;
                 return Outcome::Failed(not(reason));
             }
         };
@@ -294,14 +273,7 @@ impl Pusher<'_> {
         };
         match post_metric(remote, token, &self.url(&t.installation), &body).await {
             Ok(metric_id) => {
-                // Three independent items: written together, one round trip of waiting.
-                let (recorded, last, ()) = tokio::join!(
-                    self.table
-                        .finish(&key, true, Some(value), Some(&metric_id), None, &at),
-                    self.table.set_last_end(&t.installation, &t.definition, end),
-                    self.note(&t, true, Some(value), None, &at),
-                );
-                if let Err(e) = recorded.and(last) {
+                if let Err(e) = self.pushed(&t, &key, value, &metric_id, end, &at).await {
                     // Pushed, but not recorded: say so rather than hide it.
                     return Outcome::Failed(not(format!(
                         "pushed as {metric_id}, but not recorded: {e}"
@@ -319,14 +291,71 @@ impl Pusher<'_> {
             }
             Err(reason) => {
                 tracing::warn!(resource = %t.resource, metric = %t.metric, %reason, "push failed");
-                let _ = self
-                    .table
-                    .finish(&key, false, Some(value), None, Some(&reason), &at)
-                    .await;
-                self.note(&t, false, Some(value), Some(&reason), &at).await;
+                self.failed(&t, &key, Some(value), &reason, &at).await;
                 Outcome::Failed(not(reason))
             }
         }
+    }
+
+    /// Claims the push of this period; `None` when it is ours, else why not: `Ok` to skip it
+    /// (pushed already, or another run holds it), `Err` when the table could not say.
+    /// Claiming first makes the common case one round trip; the record is read only to say
+    /// why a claim was refused.
+    async fn claim(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+        now: OffsetDateTime,
+    ) -> Option<std::result::Result<String, String>> {
+        match self
+            .table
+            .claim(key, now.unix_timestamp(), LEASE_SECONDS)
+            .await
+        {
+            Ok(true) => None,
+            Ok(false) => Some(Ok(match self.table.record(key).await {
+                Ok(Some(r)) if r.state == "pushed" => format!(
+                    "already pushed for {from}..{to} (metric_id {})",
+                    r.metric_id.unwrap_or_default()
+                ),
+                _ => "another run is pushing it right now".into(),
+            })),
+            Err(e) => Some(Err(e.to_string())),
+        }
+    }
+
+    /// Records a push that went out: its outcome, the end of its period, the metric's latest
+    /// outcome. Three independent items, written together: one round trip of waiting.
+    async fn pushed(
+        &self,
+        t: &Target,
+        key: &str,
+        value: f64,
+        metric_id: &str,
+        end: i64,
+        at: &str,
+    ) -> Result<()> {
+        let (recorded, last, ()) = tokio::join!(
+            self.table
+                .finish(key, true, Some(value), Some(metric_id), None, at),
+            self.table.set_last_end(&t.installation, &t.definition, end),
+            self.note(t, true, Some(value), None, at),
+        );
+        recorded.and(last)
+    }
+
+    /// Records a push that failed, so the next run for the same time tries it again. Losing
+    /// the record only loses that retry's explanation, so a failure to write it is logged.
+    async fn failed(&self, t: &Target, key: &str, value: Option<f64>, reason: &str, at: &str) {
+        if let Err(e) = self
+            .table
+            .finish(key, false, value, None, Some(reason), at)
+            .await
+        {
+            tracing::warn!(resource = %t.resource, metric = %t.metric, error = %e, "failed push not recorded");
+        }
+        self.note(t, false, value, Some(reason), at).await;
     }
 
     /// Keeps the metric's latest outcome for the `accounting_push` collector. Losing it only

@@ -129,101 +129,127 @@ async fn serve<S: HeartbeatStore, K: KeyLookup>(
             limit: MAX_BODY_BYTES,
         });
     }
+    authorise(&api.keys, req).await?;
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    match route {
+        Route::Metrics => exposition(api, now_ms).await,
+        Route::Webhook => notification(api, body, now_ms).await,
+        Route::Ping { check, action } => ping(api, req, &check, action.as_deref(), now_ms).await,
+    }
+}
+
+/// A key with the heartbeat (or monitoring) role, however it is presented: 401 without one or
+/// with an unknown one, 403 for another role.
+async fn authorise(keys: &impl KeyLookup, req: &Request) -> Result<()> {
     let key = presented_key(req)?.ok_or_else(|| {
         Error::Unauthorized(
             "an API key is required: Authorization: Bearer <key>, x-api-key: <key> or ?token=<key>"
                 .into(),
         )
     })?;
-    match identify(&api.keys, &key, Role::Heartbeat).await? {
-        Ok(_) => {}
-        Err(Denied::Unknown) => {
-            return Err(Error::Unauthorized("the API key is not recognised".into()))
-        }
-        Err(Denied::Role(message)) => return Err(Error::Forbidden(message)),
+    match identify(keys, &key, Role::Heartbeat).await? {
+        Ok(_) => Ok(()),
+        Err(Denied::Unknown) => Err(Error::Unauthorized("the API key is not recognised".into())),
+        Err(Denied::Role(message)) => Err(Error::Forbidden(message)),
     }
-    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-    match route {
-        Route::Metrics => {
-            let checks = api.store.checks().await?;
-            let text = render(&checks, &api.config.webhook_check, now_ms.div_euclid(1000));
-            let mut resp = Response::new(Body::Text(text));
-            resp.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-            Ok(resp)
-        }
-        Route::Webhook => {
-            let delivery = webhook::parse(body)?;
-            let state = delivery
-                .counts
-                .first()
-                .map_or("success", |(s, _)| s.as_str());
-            let record = Record {
-                check: &api.config.webhook_check,
-                source: delivery.source,
-                counts: &delivery.counts,
-                state,
-                success: true,
-                start: false,
-                ends_run: false,
-                exit_status: None,
-                alarm: delivery.alarm.as_deref(),
-                create: true,
-                default_period: api.config.default_period,
-                default_grace: api.config.default_grace,
-                now_ms,
-            };
-            api.store.record(&record).await?;
-            tracing::info!(
-                source = delivery.source,
-                counted = delivery.total(),
-                "heartbeat notification"
-            );
-            Ok(json(
-                200,
-                &json!({"check": api.config.webhook_check, "source": delivery.source, "counted": delivery.total()}),
+}
+
+/// `GET /heartbeat/metrics`.
+async fn exposition<S: HeartbeatStore, K>(
+    api: &HeartbeatApi<S, K>,
+    now_ms: i64,
+) -> Result<Response<Body>> {
+    let checks = api.store.checks().await?;
+    let text = render(&checks, &api.config.webhook_check, now_ms.div_euclid(1000));
+    let mut resp = Response::new(Body::Text(text));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    Ok(resp)
+}
+
+/// `POST /heartbeat`: a webhook's notification (or a plain ping), counted into the webhook check.
+async fn notification<S: HeartbeatStore, K>(
+    api: &HeartbeatApi<S, K>,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<Response<Body>> {
+    let delivery = webhook::parse(body)?;
+    let state = delivery
+        .counts
+        .first()
+        .map_or("success", |(s, _)| s.as_str());
+    let record = Record {
+        check: &api.config.webhook_check,
+        source: delivery.source,
+        counts: &delivery.counts,
+        state,
+        success: true,
+        start: false,
+        ends_run: false,
+        exit_status: None,
+        alarm: delivery.alarm.as_deref(),
+        create: true,
+        default_period: api.config.default_period,
+        default_grace: api.config.default_grace,
+        now_ms,
+    };
+    api.store.record(&record).await?;
+    tracing::info!(
+        source = delivery.source,
+        counted = delivery.total(),
+        "heartbeat notification"
+    );
+    Ok(json(
+        200,
+        &json!({"check": api.config.webhook_check, "source": delivery.source, "counted": delivery.total()}),
+    ))
+}
+
+/// `/heartbeat/{check}[/start|/fail|/<exit status>]`: a ping of a named check.
+async fn ping<S: HeartbeatStore, K>(
+    api: &HeartbeatApi<S, K>,
+    req: &Request,
+    check: &str,
+    action: Option<&str>,
+    now_ms: i64,
+) -> Result<Response<Body>> {
+    validate_name(check)?;
+    let ping = Ping::parse(action)?;
+    let create = match query_param(req, "create")?.as_deref() {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(_) => {
+            return Err(Error::BadRequest(
+                "query parameter create must be 1 or 0".into(),
             ))
         }
-        Route::Ping { check, action } => {
-            validate_name(&check)?;
-            let ping = Ping::parse(action.as_deref())?;
-            let create = match query_param(req, "create")?.as_deref() {
-                None | Some("0") | Some("false") => false,
-                Some("1") | Some("true") => true,
-                Some(_) => {
-                    return Err(Error::BadRequest(
-                        "query parameter create must be 1 or 0".into(),
-                    ))
-                }
-            };
-            let counts = [(ping.state().to_string(), 1u64)];
-            let record = Record {
-                check: &check,
-                source: "ping",
-                counts: &counts,
-                state: ping.state(),
-                success: ping == Ping::Success,
-                start: ping == Ping::Start,
-                ends_run: ping != Ping::Start,
-                exit_status: match ping {
-                    Ping::Fail { exit_status } => exit_status,
-                    _ => None,
-                },
-                alarm: None,
-                create,
-                default_period: api.config.default_period,
-                default_grace: api.config.default_grace,
-                now_ms,
-            };
-            match api.store.record(&record).await? {
-                Recorded::Counted => Ok(json(
-                    200,
-                    &json!({"check": check, "state": ping.state(), "counted": 1}),
-                )),
-                Recorded::UnknownCheck => Err(Error::NotFound(format!(
-                    "no check \"{check}\": create it with `telltale heartbeat check set {check}` or ping it once with ?create=1"
-                ))),
-            }
-        }
+    };
+    let counts = [(ping.state().to_string(), 1u64)];
+    let record = Record {
+        check,
+        source: "ping",
+        counts: &counts,
+        state: ping.state(),
+        success: ping == Ping::Success,
+        start: ping == Ping::Start,
+        ends_run: ping != Ping::Start,
+        exit_status: match ping {
+            Ping::Fail { exit_status } => exit_status,
+            _ => None,
+        },
+        alarm: None,
+        create,
+        default_period: api.config.default_period,
+        default_grace: api.config.default_grace,
+        now_ms,
+    };
+    match api.store.record(&record).await? {
+        Recorded::Counted => Ok(json(
+            200,
+            &json!({"check": check, "state": ping.state(), "counted": 1}),
+        )),
+        Recorded::UnknownCheck => Err(Error::NotFound(format!(
+            "no check \"{check}\": create it with `telltale heartbeat check set {check}` or ping it once with ?create=1"
+        ))),
     }
 }

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod config;
 pub mod expr;
 pub mod mappings;
+pub mod parse;
 pub mod ports;
 pub mod promql;
 pub mod store;

@@ -3,7 +3,8 @@
 //! with a conditional GET at most once per interval, and replaced only by a version that
 //! validated completely. A bad upload is logged and ignored; the last good version keeps serving.
 
-use super::mappings::{parse_metadata, parse_metrics, MetadataMappings, MetricsMappings, Problem};
+use super::mappings::{MetadataMappings, MetricsMappings, Problem};
+use super::parse::{parse_metadata, parse_metrics};
 use super::ports::{Fetched, MappingSource};
 use crate::base::error::{Dependency, Error, Result};
 use crate::metrics::config::MappingsConfig;

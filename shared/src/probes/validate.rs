@@ -107,30 +107,55 @@ pub fn has_timeout(command: &str) -> bool {
     })
 }
 
+/// The fields, by position in `FIELDS`.
+type Values = [Option<String>; 8];
+
 /// Validates a request body. On failure the errors are in POEM's order: the first is what
 /// POEM itself would have answered.
 pub fn validate(body: &Map<String, Value>) -> Result<Submission, Vec<FieldError>> {
     let mut errors = Vec::new();
-    // Values that are present and strings; blank strings count as absent, like POEM's checks.
-    let text = |field: &str| -> Option<String> {
-        match body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(s.trim().to_string()),
-            Some(_) => {
-                errors.push(err(field, format!("Field '{field}' must be a string")));
-                None
-            }
+    let values = read(body, &mut errors);
+    poems_rules(&values, &mut errors);
+    sizes_and_characters(&values, &mut errors);
+    let [name, description, docurl, command, contact, rpm, yum_baseurl, script] = values;
+    match (name, docurl, command, contact) {
+        (Some(name), Some(docurl), Some(command), Some(contact)) if errors.is_empty() => {
+            Ok(Submission {
+                name,
+                description,
+                docurl,
+                command,
+                contact,
+                rpm,
+                yum_baseurl,
+                script,
+            })
         }
-    };
-    let values = FIELDS.map(text);
-    let [name, description, docurl, command, contact, rpm, yum_baseurl, script] = values.clone();
+        _ => Err(errors),
+    }
+}
 
+/// Values that are present and strings; blank strings count as absent, like POEM's checks.
+fn read(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Values {
+    FIELDS.map(|field| match body.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(_) => {
+            errors.push(err(field, format!("Field '{field}' must be a string")));
+            None
+        }
+    })
+}
+
+/// POEM's own checks, in its order and with its messages.
+fn poems_rules(values: &Values, errors: &mut Vec<FieldError>) {
+    let [name, _, docurl, command, contact, rpm, yum_baseurl, script] = values;
     for (field, value) in [
-        ("name", &name),
-        ("docurl", &docurl),
-        ("command", &command),
-        ("contact", &contact),
+        ("name", name),
+        ("docurl", docurl),
+        ("command", command),
+        ("contact", contact),
     ] {
         if value.is_none() && !errors.iter().any(|e| e.field == field) {
             errors.push(err(field, format!("Field '{field}' is mandatory")));
@@ -145,7 +170,7 @@ pub fn validate(body: &Map<String, Value>) -> Result<Submission, Vec<FieldError>
     if docurl.as_deref().is_some_and(|u| !is_url(u)) {
         errors.push(err("docurl", "Field 'docurl' must be defined as valid URL"));
     }
-    if let Some(rpm) = &rpm {
+    if let Some(rpm) = rpm {
         if yum_baseurl.is_none() && !is_url(rpm) {
             errors.push(err(
                 "yum_baseurl",
@@ -168,7 +193,11 @@ pub fn validate(body: &Map<String, Value>) -> Result<Submission, Vec<FieldError>
     if command.as_deref().is_some_and(|c| !has_timeout(c)) {
         errors.push(err("command", GUIDELINES_MESSAGE));
     }
-    for (field, value) in FIELDS.iter().zip(&values) {
+}
+
+/// What POEM lacked: its column sizes, and no control characters or bidi overrides.
+fn sizes_and_characters(values: &Values, errors: &mut Vec<FieldError>) {
+    for (field, value) in FIELDS.iter().zip(values) {
         if let Some(message) = value.as_deref().and_then(|v| text_problem(field, v)) {
             errors.push(err(field, message));
         }
@@ -179,21 +208,6 @@ pub fn validate(body: &Map<String, Value>) -> Result<Submission, Vec<FieldError>
                 format!("Field '{field}' must be at most {limit} characters"),
             ));
         }
-    }
-    match (name, docurl, command, contact) {
-        (Some(name), Some(docurl), Some(command), Some(contact)) if errors.is_empty() => {
-            Ok(Submission {
-                name,
-                description,
-                docurl,
-                command,
-                contact,
-                rpm,
-                yum_baseurl,
-                script,
-            })
-        }
-        _ => Err(errors),
     }
 }
 

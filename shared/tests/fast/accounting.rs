@@ -9,9 +9,8 @@ use telltale::accounting::ports::AccountingStore;
 use telltale::accounting::push::{zulu, Pusher, Summary};
 use telltale::accounting::token::{refresh, valid_token};
 use telltale::base::env::Secret;
-use telltale::metrics::mappings::{
-    parse_metadata, parse_metrics, MetadataMappings, MetricsMappings,
-};
+use telltale::metrics::mappings::{MetadataMappings, MetricsMappings};
+use telltale::metrics::parse::{parse_metadata, parse_metrics};
 use telltale_testkit::memory::{MemoryAccounting, MemoryEosc, MemoryGrant, MemoryPrometheus};
 
 const END: i64 = 1_795_219_200;

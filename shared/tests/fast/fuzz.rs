@@ -105,13 +105,13 @@ proptest! {
         body in object_with(CHANGE),
         if_match in prop::option::of(text()),
     ) {
-        let _ = telltale::probes::status::parse_change(&body, if_match.as_deref());
+        let _ = telltale::probes::change::parse_change(&body, if_match.as_deref());
     }
 
     #[test]
     fn mapping_files_as_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-        let _ = telltale::metrics::mappings::parse_metadata(&bytes);
-        let _ = telltale::metrics::mappings::parse_metrics(&bytes);
+        let _ = telltale::metrics::parse::parse_metadata(&bytes);
+        let _ = telltale::metrics::parse::parse_metrics(&bytes);
     }
 
     #[test]
@@ -121,8 +121,8 @@ proptest! {
         entry in object_with(&["query", "name", "description", "unit", "type", "eoscMetricDefinitionId"]),
     ) {
         let doc = json!({ resource: { metric: entry } }).to_string();
-        let _ = telltale::metrics::mappings::parse_metadata(doc.as_bytes());
-        let _ = telltale::metrics::mappings::parse_metrics(doc.as_bytes());
+        let _ = telltale::metrics::parse::parse_metadata(doc.as_bytes());
+        let _ = telltale::metrics::parse::parse_metrics(doc.as_bytes());
     }
 
     #[test]

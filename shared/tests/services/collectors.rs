@@ -448,7 +448,7 @@ async fn mas_catalog_reports_what_the_files_define_and_a_rejected_upload() {
     // problems the new one has; a cold one has nothing loaded.
     let bad =
         json!({"r": {"a": {"query": "sum(("}, "b": {"nope": 1}, "c": {"query": "#unknown()"}}});
-    let problems = telltale::metrics::mappings::parse_metrics(bad.to_string().as_bytes())
+    let problems = telltale::metrics::parse::parse_metrics(bad.to_string().as_bytes())
         .unwrap_err()
         .len();
     assert!(problems >= 3);

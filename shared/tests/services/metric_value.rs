@@ -427,7 +427,7 @@ async fn a_bad_computation_rejects_the_mapping_version() {
         ("#query('up') +", "syntax error at line 1, column 14"),
     ] {
         let body = json!({"r": {"m": {"query": query}}}).to_string();
-        let problems = telltale::metrics::mappings::parse_metrics(body.as_bytes()).unwrap_err();
+        let problems = telltale::metrics::parse::parse_metrics(body.as_bytes()).unwrap_err();
         assert_eq!(problems[0].path(), "$.r.m.query");
         assert!(
             problems[0].message.contains(message),

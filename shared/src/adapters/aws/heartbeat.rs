@@ -85,54 +85,85 @@ impl HeartbeatTable {
     }
 }
 
+/// The update of one ping: what it sets, the counters it adds (`ADD`, so concurrent pings
+/// are each counted once), and whether it ends a run.
+fn ping_update(r: &Record<'_>) -> (String, HashMap<String, String>, Item) {
+    let now = r.now_ms.div_euclid(1000);
+    let mut names = HashMap::new();
+    let mut values = HashMap::from([
+        (":now".to_string(), n(now)),
+        (":state".to_string(), s(r.state)),
+        (":p".to_string(), n(r.default_period)),
+        (":g".to_string(), n(r.default_grace)),
+    ]);
+    let mut set = vec![
+        "last_seen = :now".to_string(),
+        "last_state = :state".to_string(),
+        "created_at = if_not_exists(created_at, :now)".to_string(),
+        "period_seconds = if_not_exists(period_seconds, :p)".to_string(),
+        "grace_seconds = if_not_exists(grace_seconds, :g)".to_string(),
+    ];
+    if r.success {
+        set.push("last_success = :now".into());
+    }
+    if r.start {
+        values.insert(":ms".into(), n(r.now_ms));
+        set.push("last_start_ms = :ms".into());
+    }
+    if let Some(code) = r.exit_status {
+        values.insert(":exit".into(), n(code));
+        set.push("last_exit_status = :exit".into());
+    }
+    if let Some(alarm) = r.alarm {
+        values.insert(":alarm".into(), s(alarm));
+        set.push("last_alarm = :alarm".into());
+    }
+    let mut add = Vec::new();
+    for (i, (state, count)) in r.counts.iter().enumerate() {
+        names.insert(
+            format!("#c{i}"),
+            format!("{COUNTER_PREFIX}{}#{state}", r.source),
+        );
+        values.insert(format!(":c{i}"), n(count));
+        add.push(format!("#c{i} :c{i}"));
+    }
+    let mut expression = format!("SET {}", set.join(", "));
+    if !add.is_empty() {
+        expression.push_str(&format!(" ADD {}", add.join(", ")));
+    }
+    if r.ends_run {
+        expression.push_str(" REMOVE last_start_ms");
+    }
+    (expression, names, values)
+}
+
+impl HeartbeatTable {
+    /// A run that started at `started` ended at this ping: its duration, unless a later ping
+    /// was recorded meanwhile (then that one's own update stands).
+    async fn record_duration(&self, r: &Record<'_>, started: i64) -> Result<()> {
+        let seconds = (r.now_ms - started) as f64 / 1000.0;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(r.check)))
+            .update_expression("SET last_duration_seconds = :d")
+            .condition_expression("last_seen = :now")
+            .expression_attribute_values(":d", n(seconds))
+            .expression_attribute_values(":now", n(r.now_ms.div_euclid(1000)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if super::condition_failed(&e) => Ok(()),
+            Err(e) => Err(failed("recording a run's duration", super::logged(&e))),
+        }
+    }
+}
+
 impl HeartbeatStore for HeartbeatTable {
     async fn record(&self, r: &Record<'_>) -> Result<Recorded> {
-        let now = r.now_ms.div_euclid(1000);
-        let mut names = HashMap::new();
-        let mut values = HashMap::from([
-            (":now".to_string(), n(now)),
-            (":state".to_string(), s(r.state)),
-            (":p".to_string(), n(r.default_period)),
-            (":g".to_string(), n(r.default_grace)),
-        ]);
-        let mut set = vec![
-            "last_seen = :now".to_string(),
-            "last_state = :state".to_string(),
-            "created_at = if_not_exists(created_at, :now)".to_string(),
-            "period_seconds = if_not_exists(period_seconds, :p)".to_string(),
-            "grace_seconds = if_not_exists(grace_seconds, :g)".to_string(),
-        ];
-        if r.success {
-            set.push("last_success = :now".into());
-        }
-        if r.start {
-            values.insert(":ms".into(), n(r.now_ms));
-            set.push("last_start_ms = :ms".into());
-        }
-        if let Some(code) = r.exit_status {
-            values.insert(":exit".into(), n(code));
-            set.push("last_exit_status = :exit".into());
-        }
-        if let Some(alarm) = r.alarm {
-            values.insert(":alarm".into(), s(alarm));
-            set.push("last_alarm = :alarm".into());
-        }
-        let mut add = Vec::new();
-        for (i, (state, count)) in r.counts.iter().enumerate() {
-            names.insert(
-                format!("#c{i}"),
-                format!("{COUNTER_PREFIX}{}#{state}", r.source),
-            );
-            values.insert(format!(":c{i}"), n(count));
-            add.push(format!("#c{i} :c{i}"));
-        }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !add.is_empty() {
-            expression.push_str(&format!(" ADD {}", add.join(", ")));
-        }
-        if r.ends_run {
-            expression.push_str(" REMOVE last_start_ms");
-        }
+        let (expression, names, values) = ping_update(r);
         let mut req = self
             .client
             .update_item()
@@ -153,12 +184,7 @@ impl HeartbeatStore for HeartbeatTable {
         }
         let out = match req.send().await {
             Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                return Ok(Recorded::UnknownCheck)
-            }
+            Err(e) if super::condition_failed(&e) => return Ok(Recorded::UnknownCheck),
             Err(e) => return Err(failed("recording a ping", super::logged(&e))),
         };
         let started: Option<i64> = out
@@ -166,26 +192,7 @@ impl HeartbeatStore for HeartbeatTable {
             .as_ref()
             .and_then(|old| num(old, "last_start_ms"));
         if let Some(started) = started.filter(|s| *s <= r.now_ms) {
-            let seconds = (r.now_ms - started) as f64 / 1000.0;
-            // Only if no later ping has been recorded meanwhile.
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(self.key(r.check)))
-                .update_expression("SET last_duration_seconds = :d")
-                .condition_expression("last_seen = :now")
-                .expression_attribute_values(":d", n(seconds))
-                .expression_attribute_values(":now", n(now))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(failed("recording a run's duration", super::logged(&e))),
-            }
+            self.record_duration(r, started).await?;
         }
         Ok(Recorded::Counted)
     }

@@ -202,6 +202,15 @@ where
     }
 }
 
+/// Whether a conditional write was refused because its condition did not hold: for the
+/// writes here that is an answer (already claimed, changed meanwhile), not a failure.
+pub fn condition_failed<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

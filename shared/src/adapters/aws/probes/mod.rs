@@ -13,8 +13,8 @@
 
 use crate::base::error::{Dependency, Error, Result};
 use crate::probes::model::{Candidate, Status};
-use crate::probes::ports::{CandidateStore, Created, IdempotencyRecord, Outbox, OutboxEmail};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use crate::probes::ports::{CandidateStore, Created, IdempotencyRecord, OutboxEmail};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
@@ -23,6 +23,8 @@ pub const EMAILS_DUE_INDEX: &str = "emails-due";
 const PENDING: &str = "pending";
 /// Given up: kept in the `emails-due` index under its own key, so the dead are one query too.
 const DEAD: &str = "dead";
+
+mod outbox;
 
 pub struct ProbeTable {
     client: Client,
@@ -312,130 +314,5 @@ impl CandidateStore for ProbeTable {
             }
         }
         Ok(out)
-    }
-}
-
-impl Outbox for ProbeTable {
-    async fn claim(&self, id: &str, now: i64, lease_seconds: i64) -> Result<Option<OutboxEmail>> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression("SET claimed_until = :until, attempts = attempts + :one")
-            .condition_expression(
-                "#due = :pending AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
-            )
-            .expression_attribute_names("#due", "due")
-            .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .expression_attribute_values(
-                ":until",
-                AttributeValue::N((now + lease_seconds).to_string()),
-            )
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Some(from_item(
-                out.attributes.unwrap_or_default(),
-                "email",
-            )?)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(store_error("claiming an email", super::logged(&e))),
-        }
-    }
-
-    async fn mark_sent(&self, id: &str, message_id: &str, at: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression("SET #state = :sent, sent_at = :at, message_id = :mid REMOVE #due, claimed_until, last_error")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#due", "due")
-            .expression_attribute_values(":sent", s("sent"))
-            .expression_attribute_values(":at", s(at))
-            .expression_attribute_values(":mid", s(message_id))
-            .send()
-            .await
-            .map_err(|e| store_error("marking an email sent", super::logged(&e)))?;
-        Ok(())
-    }
-
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression("SET last_error = :r REMOVE claimed_until")
-            .expression_attribute_values(":r", s(reason))
-            .send()
-            .await
-            .map_err(|e| store_error("recording an email failure", super::logged(&e)))?;
-        Ok(())
-    }
-
-    async fn pending(&self) -> Result<Vec<String>> {
-        let items = self.query_all(EMAILS_DUE_INDEX, "due", PENDING).await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned())
-            .collect())
-    }
-
-    async fn mark_dead(&self, id: &str, reason: &str, at: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression(
-                "SET #state = :dead, #due = :dead, last_error = :r, dead_at = :at REMOVE claimed_until",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#due", "due")
-            .expression_attribute_values(":dead", s(DEAD))
-            .expression_attribute_values(":r", s(reason))
-            .expression_attribute_values(":at", s(at))
-            .send()
-            .await
-            .map_err(|e| store_error("giving an email up", super::logged(&e)))?;
-        Ok(())
-    }
-
-    async fn dead_emails(&self) -> Result<Vec<OutboxEmail>> {
-        self.query_all(EMAILS_DUE_INDEX, "due", DEAD)
-            .await?
-            .into_iter()
-            .map(|item| from_item(item, "email"))
-            .collect()
-    }
-
-    async fn pending_emails(&self) -> Result<Vec<OutboxEmail>> {
-        self.query_all(EMAILS_DUE_INDEX, "due", PENDING)
-            .await?
-            .into_iter()
-            .map(|item| from_item(item, "email"))
-            .collect()
-    }
-
-    async fn get_email(&self, id: &str) -> Result<Option<OutboxEmail>> {
-        match self.get_item(id).await? {
-            Some(item)
-                if item
-                    .get("kind")
-                    .and_then(|k| k.as_s().ok())
-                    .is_some_and(|k| k == "email") =>
-            {
-                from_item(item, "email").map(Some)
-            }
-            _ => Ok(None),
-        }
     }
 }

@@ -9,13 +9,13 @@
 //! | `outcome#<installation>#<definition>` | how the metric's latest push ended, whatever its period, and when it last succeeded (read by the `accounting_push` collector with one BatchGetItem per 100 metrics) |
 
 use crate::accounting::model::{outcome_key, LastOutcome, PushRecord, StoredToken};
-use crate::accounting::ports::AccountingStore;
 use crate::base::env::Secret;
 use crate::base::error::{Dependency, Error, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use futures::future::BoxFuture;
 use std::collections::HashMap;
+
+mod store;
 
 pub struct AccountingTable {
     client: Client,
@@ -93,12 +93,7 @@ impl AccountingTable {
         };
         match req.send().await {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if super::condition_failed(&e) => Ok(false),
             Err(e) => Err(failed("storing the token", super::logged(&e))),
         }
     }
@@ -135,12 +130,7 @@ impl AccountingTable {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if super::condition_failed(&e) => Ok(false),
             Err(e) => Err(failed("claiming a push", super::logged(&e))),
         }
     }
@@ -213,12 +203,7 @@ impl AccountingTable {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if super::condition_failed(&e) => Ok(()),
             Err(e) => Err(failed("recording the last push", super::logged(&e))),
         }
     }
@@ -360,12 +345,7 @@ impl AccountingTable {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if super::condition_failed(&e) => Ok(false),
             Err(e) => Err(failed("taking the refresh lease", super::logged(&e))),
         }
     }
@@ -384,119 +364,8 @@ impl AccountingTable {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if super::condition_failed(&e) => Ok(()),
             Err(e) => Err(failed("releasing the refresh lease", super::logged(&e))),
         }
-    }
-}
-
-/// The port, on the table's own methods.
-impl AccountingStore for AccountingTable {
-    fn token(&self) -> BoxFuture<'_, Result<Option<StoredToken>>> {
-        Box::pin(AccountingTable::token(self))
-    }
-
-    fn put_token<'a>(
-        &'a self,
-        token: &'a StoredToken,
-        refreshed_at: &'a str,
-    ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(AccountingTable::put_token(self, token, refreshed_at))
-    }
-
-    fn record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<PushRecord>>> {
-        Box::pin(AccountingTable::record(self, key))
-    }
-
-    fn claim<'a>(
-        &'a self,
-        key: &'a str,
-        now: i64,
-        lease_seconds: i64,
-    ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(AccountingTable::claim(self, key, now, lease_seconds))
-    }
-
-    fn finish<'a>(
-        &'a self,
-        key: &'a str,
-        pushed: bool,
-        value: Option<f64>,
-        metric_id: Option<&'a str>,
-        reason: Option<&'a str>,
-        at: &'a str,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(AccountingTable::finish(
-            self, key, pushed, value, metric_id, reason, at,
-        ))
-    }
-
-    fn last_end<'a>(
-        &'a self,
-        installation: &'a str,
-        definition: &'a str,
-    ) -> BoxFuture<'a, Result<Option<i64>>> {
-        Box::pin(AccountingTable::last_end(self, installation, definition))
-    }
-
-    fn set_last_end<'a>(
-        &'a self,
-        installation: &'a str,
-        definition: &'a str,
-        end: i64,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(AccountingTable::set_last_end(
-            self,
-            installation,
-            definition,
-            end,
-        ))
-    }
-
-    fn record_outcome<'a>(
-        &'a self,
-        installation: &'a str,
-        definition: &'a str,
-        pushed: bool,
-        value: Option<f64>,
-        reason: Option<&'a str>,
-        at: &'a str,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(AccountingTable::record_outcome(
-            self,
-            installation,
-            definition,
-            pushed,
-            value,
-            reason,
-            at,
-        ))
-    }
-
-    fn outcomes<'a>(
-        &'a self,
-        metrics: &'a [(String, String)],
-    ) -> BoxFuture<'a, Result<HashMap<(String, String), LastOutcome>>> {
-        Box::pin(AccountingTable::outcomes(self, metrics))
-    }
-
-    fn acquire_refresh_lease<'a>(
-        &'a self,
-        owner: &'a str,
-        now: i64,
-        seconds: i64,
-    ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(AccountingTable::acquire_refresh_lease(
-            self, owner, now, seconds,
-        ))
-    }
-
-    fn release_refresh_lease<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(AccountingTable::release_refresh_lease(self, owner))
     }
 }

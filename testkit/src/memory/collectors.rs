@@ -1,0 +1,35 @@
+//! The collectors' point sink.
+
+use std::sync::{Arc, Mutex};
+use telltale::collectors::point::Point;
+use telltale::collectors::ports::{PointSink, Written};
+
+/// Where points go: kept in memory, or refused.
+#[derive(Clone, Default)]
+pub struct MemorySink {
+    points: Arc<Mutex<Vec<Point>>>,
+    pub refusing: Arc<Mutex<Option<String>>>,
+}
+
+impl MemorySink {
+    pub fn points(&self) -> Vec<Point> {
+        self.points.lock().unwrap().clone()
+    }
+}
+
+impl PointSink for MemorySink {
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    async fn write_points(&self, points: &[Point]) -> std::result::Result<Written, String> {
+        if let Some(reason) = self.refusing.lock().unwrap().clone() {
+            return Err(reason);
+        }
+        self.points.lock().unwrap().extend_from_slice(points);
+        Ok(Written {
+            points: points.len(),
+            requests: usize::from(!points.is_empty()),
+        })
+    }
+}
