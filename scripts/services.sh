@@ -24,31 +24,10 @@ start_prometheus() { # port; needs DEMO_START, PUSHGATEWAY_PORT, ALERTMANAGER_PO
   rm -rf "$dir" && mkdir -p "$dir"
   python3 scripts/demo_series.py 48 --start "$DEMO_START" >"$dir/demo.om"
   promtool tsdb create-blocks-from openmetrics "$dir/demo.om" "$dir/data" >/dev/null
-  # The heartbeat loop: the Pushgateway (the source's pushes and the live demo series), the
-  # heartbeat exposition (with the heartbeat key), the shipped rules, the local Alertmanager.
-  cat >"$dir/prometheus.yml" <<YML
-global:
-  scrape_interval: 15s
-  evaluation_interval: 15s
-rule_files:
-  - $PWD/infra/prometheus/heartbeat-rules.yml
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ["127.0.0.1:${ALERTMANAGER_PORT}"]
-scrape_configs:
-  - job_name: pushgateway
-    honor_labels: true
-    static_configs:
-      - targets: ["127.0.0.1:${PUSHGATEWAY_PORT}"]
-  - job_name: telltale-heartbeat
-    metrics_path: /heartbeat/metrics
-    authorization:
-      type: Bearer
-      credentials_file: $PWD/$STATE_DIR/heartbeat.key
-    static_configs:
-      - targets: ["127.0.0.1:${INVOKE_PORT}"]
-YML
+  python3 scripts/render_config.py infra/local/prometheus.yml SCRAPE_INTERVAL=15s \
+    RULES="$PWD/infra/prometheus/heartbeat-rules.yml" ALERTMANAGER="127.0.0.1:$ALERTMANAGER_PORT" \
+    PUSHGATEWAY="127.0.0.1:$PUSHGATEWAY_PORT" TELLTALE="127.0.0.1:$INVOKE_PORT" \
+    HEARTBEAT_KEY_FILE="$PWD/$STATE_DIR/heartbeat.key" >"$dir/prometheus.yml"
   prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
     --web.listen-address="127.0.0.1:$1" >"$STATE_DIR/prometheus.log" 2>&1 &
   PIDS+=($!)
@@ -64,18 +43,9 @@ start_demo_series() { # pushgateway port; keeps the demo series live
 start_influxdb() { # http port
   local dir="$STATE_DIR/influxdb"
   mkdir -p "$dir"
-  cat >"$dir/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$(( $1 + 2 ))"
-[meta]
-  dir = "$PWD/$dir/meta"
-[data]
-  dir = "$PWD/$dir/data"
-  wal-dir = "$PWD/$dir/wal"
-[http]
-  bind-address = "127.0.0.1:$1"
-  log-enabled = false
-CONF
+  python3 scripts/render_config.py infra/local/influxdb.conf DIR="$PWD/$dir" \
+    RPC_ADDRESS="127.0.0.1:$(( $1 + 2 ))" HTTP_ADDRESS="127.0.0.1:$1" AUTH=false TLS= \
+    >"$dir/influxdb.conf"
   influxd -config "$dir/influxdb.conf" >"$STATE_DIR/influxdb.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$1/ping" influxdb
@@ -91,28 +61,9 @@ start_pushgateway() { # port
 start_alertmanager() { # port; needs INVOKE_PORT and the heartbeat key
   local dir="$STATE_DIR/alertmanager"
   mkdir -p "$dir"
-  # The heartbeat alert goes to POST /heartbeat (firing and resolved); the others nowhere.
-  cat >"$dir/alertmanager.yml" <<YML
-route:
-  receiver: none
-  group_by: [alertname, instance]
-  group_wait: 5s
-  group_interval: 10s
-  repeat_interval: 1h
-  routes:
-    - matchers: ['purpose="heartbeat"']
-      receiver: telltale-heartbeat
-receivers:
-  - name: none
-  - name: telltale-heartbeat
-    webhook_configs:
-      - url: http://127.0.0.1:${INVOKE_PORT}/heartbeat
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: $PWD/$STATE_DIR/heartbeat.key
-YML
+  python3 scripts/render_config.py infra/local/alertmanager.yml GROUP_WAIT=5s GROUP_INTERVAL=10s \
+    TELLTALE_URL="http://127.0.0.1:$INVOKE_PORT" HEARTBEAT_KEY_FILE="$PWD/$STATE_DIR/heartbeat.key" \
+    >"$dir/alertmanager.yml"
   prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$dir/data" \
     --web.listen-address="127.0.0.1:$1" --cluster.listen-address= >"$STATE_DIR/alertmanager.log" 2>&1 &
   PIDS+=($!)

@@ -51,7 +51,7 @@ pub async fn ensure_sample_candidate(
             subject: telltale::probes::email::subject(Status::Submitted),
             text: String::new(),
         },
-        state: "sent".into(),
+        state: telltale::probes::ports::EmailState::Sent,
         attempts: 0,
         last_error: None,
         sent_at: Some(at.clone()),

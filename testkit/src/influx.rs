@@ -61,21 +61,31 @@ impl InfluxServer {
         let dir = std::env::temp_dir().join(super::unique("telltale-influxdb"));
         std::fs::create_dir_all(&dir).expect("creating the InfluxDB directory");
         let (port, rpc) = (free_port(), free_port());
-        let mut http = format!(
-            "[http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n  auth-enabled = {}\n",
-            options.auth
-        );
-        if options.tls {
+        let tls = if options.tls {
             let (cert, key) = self_signed(&dir);
-            http.push_str(&format!(
+            format!(
                 "  https-enabled = true\n  https-certificate = \"{}\"\n  https-private-key = \"{}\"\n",
                 cert.display(),
                 key.display()
-            ));
-        }
-        let d = dir.display();
-        let config = format!(
-            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n[meta]\n  dir = \"{d}/meta\"\n[data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n[monitor]\n  store-enabled = false\n{http}"
+            )
+        } else {
+            String::new()
+        };
+        let (d, rpc, http) = (
+            dir.display().to_string(),
+            format!("127.0.0.1:{rpc}"),
+            format!("127.0.0.1:{port}"),
+        );
+        let auth = options.auth.to_string();
+        let config = super::local_config(
+            "influxdb.conf",
+            &[
+                ("DIR", &d),
+                ("RPC_ADDRESS", &rpc),
+                ("HTTP_ADDRESS", &http),
+                ("AUTH", &auth),
+                ("TLS", &tls),
+            ],
         );
         std::fs::write(dir.join("influxdb.conf"), config).expect("writing the config");
         let log = dir.join("influxd.log");

@@ -136,3 +136,22 @@ pub fn cli_binary() -> PathBuf {
         })
         .clone()
 }
+
+/// A local service's configuration from `infra/local/<file>`, the file `make dev` renders
+/// too (`scripts/render_config.py`), with every `{{NAME}}` filled in from `values`. A
+/// placeholder without a value, or a value for none, fails the test: the two must agree.
+pub fn local_config(file: &str, values: &[(&str, &str)]) -> String {
+    let path = repo_root().join("infra/local").join(file);
+    let mut text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    for (name, value) in values {
+        let placeholder = format!("{{{{{name}}}}}");
+        assert!(text.contains(&placeholder), "{file} has no {placeholder}");
+        text = text.replace(&placeholder, value);
+    }
+    assert!(
+        !text.contains("{{"),
+        "{file} has a placeholder left: {text}"
+    );
+    text
+}

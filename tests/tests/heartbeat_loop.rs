@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use telltale_testkit::alerting::{alertmanager, prometheus, pushgateway};
 use telltale_testkit::heartbeat::HeartbeatFixture;
+use telltale_testkit::local_config;
 use telltale_testkit::{repo_root, watch::Watch};
 
 /// The shipped rules with the test's windows: each replacement must apply, so a change of the
@@ -102,59 +103,30 @@ async fn the_heartbeat_goes_round_and_its_absence_raises_the_alert() {
     let key_file = gateway.dir.join("heartbeat.key");
     std::fs::write(&key_file, &f.key).unwrap();
     let watch_address = watch.base_url.trim_start_matches("http://");
-    let am = alertmanager(&format!(
-        r#"route:
-  receiver: none
-  group_by: [alertname, instance]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-  routes:
-    - matchers: ['purpose="heartbeat"']
-      receiver: telltale
-receivers:
-  - name: none
-  - name: telltale
-    webhook_configs:
-      - url: {base}/heartbeat
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: {key}
-"#,
-        base = watch.base_url,
-        key = key_file.display()
+    let (base, key) = (watch.base_url.clone(), key_file.display().to_string());
+    // The configuration `make dev` runs, with shorter waits.
+    let am = alertmanager(&local_config(
+        "alertmanager.yml",
+        &[
+            ("GROUP_WAIT", "1s"),
+            ("GROUP_INTERVAL", "1s"),
+            ("TELLTALE_URL", &base),
+            ("HEARTBEAT_KEY_FILE", &key),
+        ],
     ));
     let rules = gateway.dir.join("heartbeat-rules.yml");
     std::fs::write(&rules, rules_with_short_windows()).unwrap();
-    let prom = prometheus(&format!(
-        r#"global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: ["{rules}"]
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ["{am}"]
-scrape_configs:
-  - job_name: pushgateway
-    honor_labels: true
-    static_configs:
-      - targets: ["{gateway}"]
-  - job_name: telltale-heartbeat
-    metrics_path: /heartbeat/metrics
-    authorization:
-      type: Bearer
-      credentials_file: {key}
-    static_configs:
-      - targets: ["{watch}"]
-"#,
-        rules = rules.display(),
-        am = am.address,
-        gateway = gateway.address,
-        key = key_file.display(),
-        watch = watch_address,
+    let rules_path = rules.display().to_string();
+    let prom = prometheus(&local_config(
+        "prometheus.yml",
+        &[
+            ("SCRAPE_INTERVAL", "1s"),
+            ("RULES", &rules_path),
+            ("ALERTMANAGER", &am.address),
+            ("PUSHGATEWAY", &gateway.address),
+            ("TELLTALE", watch_address),
+            ("HEARTBEAT_KEY_FILE", &key),
+        ],
     ));
 
     // The source beats every second for a while; notifications come back and are counted.

@@ -13,10 +13,40 @@ pub struct StoredToken {
     pub version: u64,
 }
 
+/// How a metric's push for a period stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushState {
+    /// Claimed by a run, until its lease lapses.
+    Pushing,
+    /// Accepted by the service, with its `metric_id`.
+    Pushed,
+    /// Refused or not sent; the next run for the same time tries again.
+    Failed,
+}
+
+impl PushState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PushState::Pushing => "pushing",
+            PushState::Pushed => "pushed",
+            PushState::Failed => "failed",
+        }
+    }
+
+    /// The stored text; an unknown one reads as a failure, which the next run retries.
+    pub fn parse(text: &str) -> PushState {
+        match text {
+            "pushing" => PushState::Pushing,
+            "pushed" => PushState::Pushed,
+            _ => PushState::Failed,
+        }
+    }
+}
+
 /// One metric's push for one period, as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushRecord {
-    pub state: String,
+    pub state: PushState,
     pub value: Option<f64>,
     pub metric_id: Option<String>,
     pub reason: Option<String>,
@@ -26,8 +56,8 @@ pub struct PushRecord {
 /// How a metric's latest push ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastOutcome {
-    /// `pushed` or `failed`.
-    pub state: String,
+    /// `Pushed` or `Failed`.
+    pub state: PushState,
     /// When it ended (RFC 3339).
     pub at: String,
     pub last_success_at: Option<String>,

@@ -8,7 +8,7 @@
 //! a re-run for the same push time pushes nothing twice.
 
 use super::config::{AccountingConfig, PeriodMode};
-use super::model::push_key;
+use super::model::{push_key, PushState};
 use super::ports::{AccountingService, AccountingStore, TokenGrant};
 use super::service::{post_metric, Remote};
 use super::token::RunToken;
@@ -315,7 +315,7 @@ impl Pusher<'_> {
         {
             Ok(true) => None,
             Ok(false) => Some(Ok(match self.table.record(key).await {
-                Ok(Some(r)) if r.state == "pushed" => format!(
+                Ok(Some(r)) if r.state == PushState::Pushed => format!(
                     "already pushed for {from}..{to} (metric_id {})",
                     r.metric_id.unwrap_or_default()
                 ),

@@ -10,7 +10,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct EmailView {
     pub status: Status,
-    pub state: String,
+    pub state: super::ports::EmailState,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub sent_at: Option<String>,

@@ -28,6 +28,27 @@ pub enum Created {
     },
 }
 
+/// Where an outbox email stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailState {
+    /// Not accepted by the mail service yet; retried.
+    Pending,
+    Sent,
+    /// Given up after `outbox::MAX_ATTEMPTS`; kept with the reason, never retried.
+    Dead,
+}
+
+impl EmailState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EmailState::Pending => "pending",
+            EmailState::Sent => "sent",
+            EmailState::Dead => "dead",
+        }
+    }
+}
+
 /// An email waiting in (or gone through) the outbox: one per candidate and status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEmail {
@@ -35,8 +56,7 @@ pub struct OutboxEmail {
     pub candidate_id: String,
     pub status: Status,
     pub email: Email,
-    /// `pending`, `sent` or `dead` (given up after `outbox::MAX_ATTEMPTS`).
-    pub state: String,
+    pub state: EmailState,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub sent_at: Option<String>,
@@ -54,7 +74,7 @@ impl OutboxEmail {
             candidate_id: candidate_id.to_string(),
             status,
             email,
-            state: "pending".into(),
+            state: EmailState::Pending,
             attempts: 0,
             last_error: None,
             sent_at: None,

@@ -283,9 +283,15 @@ async fn a_4xx_is_recorded_and_the_others_go_on() {
         ("inst-1".to_string(), "def-b".to_string()),
     ];
     let outcomes = w.table.outcomes(&keys).await.unwrap();
-    let failed = outcomes.values().find(|o| o.state == "failed").unwrap();
+    let failed = outcomes
+        .values()
+        .find(|o| o.state.as_str() == "failed")
+        .unwrap();
     assert_eq!(failed.last_success_at, None);
-    let pushed = outcomes.values().find(|o| o.state == "pushed").unwrap();
+    let pushed = outcomes
+        .values()
+        .find(|o| o.state.as_str() == "pushed")
+        .unwrap();
     assert_eq!(pushed.last_success_at.as_ref(), Some(&pushed.at));
     // The failed one is retried by the next run for the same time; the pushed one is not.
     let again = w.push(END).await;
@@ -306,7 +312,7 @@ async fn a_value_that_cannot_be_computed_is_a_failure_recorded_as_such() {
     assert!(summary.failed[0].reason.contains("Prometheus"));
     assert!(w.eosc.accepted().is_empty());
     let key = push_key("inst-1", "def-a", &zulu(RANGE_START), &zulu(END));
-    assert_eq!(w.table.record_of(&key).unwrap().state, "failed");
+    assert_eq!(w.table.record_of(&key).unwrap().state.as_str(), "failed");
 }
 
 #[tokio::test]

@@ -2,11 +2,13 @@
 //! bodies, mapping files (with the PromQL inside), the computation language, `#R#` rewriting,
 //! heartbeat webhook bodies, collector intervals and line protocol.
 //!
-//! Each target runs `FUZZ_CASES` cases (2,000 by default, what the test command runs);
-//! `make fuzz` runs enough for more than a million in total and adds up the printed counts.
+//! Each target runs `FUZZ_CASES` cases (2,000 by default, what the test command runs) and
+//! prints how many it actually ran; `make fuzz` runs enough for more than a million in total
+//! and adds up the printed counts.
 //! The properties: nothing panics, and what is accepted keeps the promise the parser makes.
 
 use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
 use telltale::collectors::line::{encode, Precision};
 use telltale::collectors::point::{FieldValue, Point};
@@ -20,17 +22,31 @@ fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
-fn config() -> ProptestConfig {
-    ProptestConfig {
+/// Runs `test` on `cases()` values of `strategy` and prints how many cases actually ran
+/// (shrinking a failure runs more); a broken property fails the test with its minimal input.
+fn fuzz<S>(target: &str, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
+where
+    S: Strategy,
+    S::Value: std::fmt::Debug,
+{
+    let config = ProptestConfig {
         cases: cases(),
-        // Every case is counted and printed; failures are shrunk and saved as usual.
+        // The minimal failing input is printed; no regression file is written into the tree.
         failure_persistence: None,
         ..ProptestConfig::default()
+    };
+    let executed = std::sync::atomic::AtomicU64::new(0);
+    let result = TestRunner::new(config).run(&strategy, |value| {
+        executed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        test(value)
+    });
+    println!(
+        "fuzz: {target} {} cases",
+        executed.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    if let Err(e) = result {
+        panic!("{target}: {e}");
     }
-}
-
-fn report(target: &str) {
-    println!("fuzz: {target} {} cases", cases());
 }
 
 /// Text as hostile callers send it: ASCII, control characters, bidi overrides, other scripts.
@@ -87,145 +103,232 @@ const CHANGE: &[&str] = &[
     "expected_version",
 ];
 
-proptest! {
-    #![proptest_config(config())]
-
-    #[test]
-    fn probe_submission_bodies(body in object_with(SUBMISSION)) {
+#[test]
+fn probe_submission_bodies() {
+    fuzz("probe_submission_bodies", object_with(SUBMISSION), |body| {
         if let Ok(s) = telltale::probes::validate::validate(&body) {
             prop_assert!(!s.name.trim().is_empty() && s.name.chars().count() <= 128);
             prop_assert!(telltale::probes::validate::text_problem("name", &s.name).is_none());
             prop_assert!(telltale::probes::validate::is_email(&s.contact));
             prop_assert!(telltale::probes::validate::has_timeout(&s.command));
         }
-    }
-
-    #[test]
-    fn probe_status_bodies(
-        body in object_with(CHANGE),
-        if_match in prop::option::of(text()),
-    ) {
-        let _ = telltale::probes::change::parse_change(&body, if_match.as_deref());
-    }
-
-    #[test]
-    fn mapping_files_as_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-        let _ = telltale::metrics::parse::parse_metadata(&bytes);
-        let _ = telltale::metrics::parse::parse_metrics(&bytes);
-    }
-
-    #[test]
-    fn mapping_files_as_json(
-        resource in text(),
-        metric in text(),
-        entry in object_with(&["query", "name", "description", "unit", "type", "eoscMetricDefinitionId"]),
-    ) {
-        let doc = json!({ resource: { metric: entry } }).to_string();
-        let _ = telltale::metrics::parse::parse_metadata(doc.as_bytes());
-        let _ = telltale::metrics::parse::parse_metrics(doc.as_bytes());
-    }
-
-    #[test]
-    fn computation_language(source in prop_oneof![
-        text(),
-        // Strings assembled from the language's own tokens reach deeper than random text.
-        prop::collection::vec(prop::sample::select(&[
-            "#", "query(", "sumPeriods(", ")", "(", ",", "'", "'up'", "'sum(x[#R#])'",
-            "1", "-", "+", "*", "/", "2.5e308", "-9223372036854775808", " ", "''", "\\",
-        ][..]), 0..16).prop_map(|parts| parts.concat()),
-    ]) {
-        let _ = telltale::metrics::expr::compile(&source);
-    }
-
-    #[test]
-    fn range_rewriting(
-        time in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), 0i64..4_102_444_800],
-        range_start in prop_oneof![any::<i64>(), Just(i64::MIN), 0i64..4_102_444_800],
-        query in text(),
-    ) {
-        let prometheus = MemoryPrometheus::default();
-        let ctx = Context { prometheus: &prometheus, time, range_start, entry: "r/m" };
-        let text = format!("increase(x[#R#]) + {query}");
-        if let Ok(out) = ctx.substitute(&text) {
-            let seconds = time - range_start;
-            prop_assert!(seconds > 0 && seconds <= MAX_RANGE_SECONDS);
-            let expected = format!("increase(x[{seconds}s])");
-            prop_assert!(out.starts_with(&expected));
-        }
-    }
-
-    #[test]
-    fn heartbeat_webhook_bodies(body in prop_oneof![
-        prop::collection::vec(any::<u8>(), 0..200),
-        json_value().prop_map(|v| v.to_string().into_bytes()),
-        object_with(&["alarm_id", "alarm_name", "state", "old_state", "version", "status", "alerts", "receiver"])
-            .prop_map(|m| Value::Object(m).to_string().into_bytes()),
-    ]) {
-        if let Ok(delivery) = telltale::heartbeat::webhook::parse(&body) {
-            if let Some(alarm) = delivery.alarm {
-                prop_assert!(alarm.chars().count() <= 256);
-                prop_assert!(!alarm.chars().any(char::is_control));
-            }
-        }
-    }
-
-    #[test]
-    fn collector_intervals(text in prop_oneof![
-        text(),
-        "[0-9]{0,20}(us|ms|s|sec|m|min|h|hr|d|w|M|y)?( ?[0-9]{1,5}[a-z]{1,3}){0,3}",
-    ]) {
-        if let Ok(every) = telltale::base::interval::parse(&text) {
-            let _ = telltale::base::interval::rate_expression(every);
-        }
-    }
-
-    #[test]
-    fn line_protocol(
-        measurement in text(),
-        tags in prop::collection::btree_map(text(), text(), 0..3),
-        fields in prop::collection::btree_map(text(), prop_oneof![
-            any::<i64>().prop_map(FieldValue::Int),
-            any::<f64>().prop_map(FieldValue::Float),
-            any::<bool>().prop_map(FieldValue::Bool),
-            text().prop_map(FieldValue::Text),
-        ], 0..3),
-        time in prop::option::of(any::<i64>()),
-    ) {
-        let mut point = Point::new(measurement);
-        point.tags = tags;
-        point.fields = fields;
-        point.time = time.map(i128::from);
-        // Quoted string fields may hold line breaks (InfluxDB reads them back); anywhere
-        // else a line break would start another point.
-        let quoted_breaks = point
-            .fields
-            .values()
-            .any(|v| matches!(v, FieldValue::Text(t) if t.contains(['\n', '\r'])));
-        for precision in [Precision::Nanoseconds, Precision::Seconds] {
-            if let Ok(line) = encode(std::slice::from_ref(&point), precision) {
-                prop_assert!(line.ends_with('\n'));
-                if !quoted_breaks {
-                    prop_assert_eq!(line.lines().count(), 1, "{:?}", line);
-                }
-            }
-        }
-    }
+        Ok(())
+    });
 }
 
-/// Prints the count of every target once the run is over (the proptest macro has no hook).
 #[test]
-fn zz_report_counts() {
-    for target in [
-        "probe_submission_bodies",
+fn probe_status_bodies() {
+    fuzz(
         "probe_status_bodies",
+        (object_with(CHANGE), prop::option::of(text())),
+        |(body, if_match)| {
+            let _ = telltale::probes::change::parse_change(&body, if_match.as_deref());
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn mapping_files_as_bytes() {
+    fuzz(
         "mapping_files_as_bytes",
+        prop::collection::vec(any::<u8>(), 0..200),
+        |bytes| {
+            let _ = telltale::metrics::parse::parse_metadata(&bytes);
+            let _ = telltale::metrics::parse::parse_metrics(&bytes);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn mapping_files_as_json() {
+    fuzz(
         "mapping_files_as_json",
+        (
+            text(),
+            text(),
+            object_with(&[
+                "query",
+                "name",
+                "description",
+                "unit",
+                "type",
+                "eoscMetricDefinitionId",
+            ]),
+        ),
+        |(resource, metric, entry)| {
+            let doc = json!({ resource: { metric: entry } }).to_string();
+            let _ = telltale::metrics::parse::parse_metadata(doc.as_bytes());
+            let _ = telltale::metrics::parse::parse_metrics(doc.as_bytes());
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn computation_language() {
+    fuzz(
         "computation_language",
+        prop_oneof![
+            text(),
+            // Strings assembled from the language's own tokens reach deeper than random text.
+            prop::collection::vec(
+                prop::sample::select(
+                    &[
+                        "#",
+                        "query(",
+                        "sumPeriods(",
+                        ")",
+                        "(",
+                        ",",
+                        "'",
+                        "'up'",
+                        "'sum(x[#R#])'",
+                        "1",
+                        "-",
+                        "+",
+                        "*",
+                        "/",
+                        "2.5e308",
+                        "-9223372036854775808",
+                        " ",
+                        "''",
+                        "\\",
+                    ][..]
+                ),
+                0..16
+            )
+            .prop_map(|parts| parts.concat()),
+        ],
+        |source| {
+            let _ = telltale::metrics::expr::compile(&source);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn range_rewriting() {
+    fuzz(
         "range_rewriting",
+        (
+            prop_oneof![
+                any::<i64>(),
+                Just(i64::MIN),
+                Just(i64::MAX),
+                0i64..4_102_444_800
+            ],
+            prop_oneof![any::<i64>(), Just(i64::MIN), 0i64..4_102_444_800],
+            text(),
+        ),
+        |(time, range_start, query)| {
+            let prometheus = MemoryPrometheus::default();
+            let ctx = Context {
+                prometheus: &prometheus,
+                time,
+                range_start,
+                entry: "r/m",
+            };
+            let text = format!("increase(x[#R#]) + {query}");
+            if let Ok(out) = ctx.substitute(&text) {
+                let seconds = time - range_start;
+                prop_assert!(seconds > 0 && seconds <= MAX_RANGE_SECONDS);
+                let expected = format!("increase(x[{seconds}s])");
+                prop_assert!(out.starts_with(&expected));
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn heartbeat_webhook_bodies() {
+    fuzz(
         "heartbeat_webhook_bodies",
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..200),
+            json_value().prop_map(|v| v.to_string().into_bytes()),
+            object_with(&[
+                "alarm_id",
+                "alarm_name",
+                "state",
+                "old_state",
+                "version",
+                "status",
+                "alerts",
+                "receiver"
+            ])
+            .prop_map(|m| Value::Object(m).to_string().into_bytes()),
+        ],
+        |body| {
+            if let Ok(delivery) = telltale::heartbeat::webhook::parse(&body) {
+                if let Some(alarm) = delivery.alarm {
+                    prop_assert!(alarm.chars().count() <= 256);
+                    prop_assert!(!alarm.chars().any(char::is_control));
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn collector_intervals() {
+    fuzz(
         "collector_intervals",
+        prop_oneof![
+            text(),
+            "[0-9]{0,20}(us|ms|s|sec|m|min|h|hr|d|w|M|y)?( ?[0-9]{1,5}[a-z]{1,3}){0,3}",
+        ],
+        |text| {
+            if let Ok(every) = telltale::base::interval::parse(&text) {
+                let _ = telltale::base::interval::rate_expression(every);
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn line_protocol() {
+    fuzz(
         "line_protocol",
-    ] {
-        report(target);
-    }
+        (
+            text(),
+            prop::collection::btree_map(text(), text(), 0..3),
+            prop::collection::btree_map(
+                text(),
+                prop_oneof![
+                    any::<i64>().prop_map(FieldValue::Int),
+                    any::<f64>().prop_map(FieldValue::Float),
+                    any::<bool>().prop_map(FieldValue::Bool),
+                    text().prop_map(FieldValue::Text),
+                ],
+                0..3,
+            ),
+            prop::option::of(any::<i64>()),
+        ),
+        |(measurement, tags, fields, time)| {
+            let mut point = Point::new(measurement);
+            point.tags = tags;
+            point.fields = fields;
+            point.time = time.map(i128::from);
+            // Quoted string fields may hold line breaks (InfluxDB reads them back); anywhere
+            // else a line break would start another point.
+            let quoted_breaks = point
+                .fields
+                .values()
+                .any(|v| matches!(v, FieldValue::Text(t) if t.contains(['\n', '\r'])));
+            for precision in [Precision::Nanoseconds, Precision::Seconds] {
+                if let Ok(line) = encode(std::slice::from_ref(&point), precision) {
+                    prop_assert!(line.ends_with('\n'));
+                    if !quoted_breaks {
+                        prop_assert_eq!(line.lines().count(), 1, "{:?}", line);
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
 }

@@ -4,6 +4,7 @@
 
 mod accounting;
 mod collectors;
+mod config;
 mod fuzz;
 mod heartbeat;
 mod heartbeat_source;

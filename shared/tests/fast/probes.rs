@@ -761,7 +761,7 @@ async fn one_email_per_status_to_the_stored_contact() {
         .all(|e| e.to == "owner@example.org"));
     let emails = w.api.store.emails();
     assert_eq!(emails.len(), 4);
-    assert!(emails.iter().all(|e| e.state == "sent"));
+    assert!(emails.iter().all(|e| e.state.as_str() == "sent"));
     for status in [
         Status::Submitted,
         Status::Processing,

@@ -125,7 +125,7 @@ async fn store(table: &ProbeTable, c: &Candidate) {
         },
         &c.created,
     );
-    email.state = "sent".into();
+    email.state = telltale::probes::ports::EmailState::Sent;
     table.create(c, &email, None).await.unwrap();
 }
 

@@ -153,7 +153,7 @@ async fn a_valid_submission_is_stored_and_confirmed_by_one_email() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(outbox.state, "sent");
+    assert_eq!(outbox.state.as_str(), "sent");
     assert!(f.api.store.pending().await.unwrap().is_empty());
 }
 
@@ -227,7 +227,8 @@ async fn a_refused_email_stays_pending_and_is_sent_exactly_once_later() {
             .await
             .unwrap()
             .unwrap()
-            .state,
+            .state
+            .as_str(),
         "sent"
     );
 }

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use telltale::accounting::model::{LastOutcome, PushRecord, StoredToken};
+use telltale::accounting::model::{LastOutcome, PushRecord, PushState, StoredToken};
 use telltale::accounting::ports::{AccountingService, AccountingStore, Grant, Posted, TokenGrant};
 use telltale::base::env::Secret;
 use telltale::base::error::{Dependency, Error, Result};
@@ -75,15 +75,17 @@ impl AccountingStore for MemoryAccounting {
             let mut s = self.state.lock().unwrap();
             let free = match s.pushes.get(key) {
                 None => true,
-                Some(r) if r.state == "pushed" => false,
-                Some(r) if r.state == "pushing" => r.claimed_until.is_some_and(|t| t < now),
+                Some(r) if r.state == PushState::Pushed => false,
+                Some(r) if r.state == PushState::Pushing => {
+                    r.claimed_until.is_some_and(|t| t < now)
+                }
                 Some(_) => true,
             };
             if free {
                 s.pushes.insert(
                     key.into(),
                     PushRecord {
-                        state: "pushing".into(),
+                        state: PushState::Pushing,
                         value: None,
                         metric_id: None,
                         reason: None,
@@ -109,7 +111,11 @@ impl AccountingStore for MemoryAccounting {
             self.state.lock().unwrap().pushes.insert(
                 key.into(),
                 PushRecord {
-                    state: if pushed { "pushed" } else { "failed" }.into(),
+                    state: if pushed {
+                        PushState::Pushed
+                    } else {
+                        PushState::Failed
+                    },
                     value,
                     metric_id: metric_id.map(str::to_string),
                     reason: reason.map(str::to_string),
@@ -152,7 +158,11 @@ impl AccountingStore for MemoryAccounting {
             s.outcomes.insert(
                 key,
                 LastOutcome {
-                    state: if pushed { "pushed" } else { "failed" }.into(),
+                    state: if pushed {
+                        PushState::Pushed
+                    } else {
+                        PushState::Failed
+                    },
                     at: at.into(),
                     last_success_at: if pushed { Some(at.into()) } else { before },
                     reason: reason.map(str::to_string),

@@ -8,7 +8,7 @@ use telltale::base::error::{Dependency, Error, Result};
 use telltale::probes::email::Email;
 use telltale::probes::model::{Candidate, Status};
 use telltale::probes::ports::{
-    CandidateStore, Created, IdempotencyRecord, Mailer, Outbox, OutboxEmail,
+    CandidateStore, Created, EmailState, IdempotencyRecord, Mailer, Outbox, OutboxEmail,
 };
 
 #[derive(Default)]
@@ -139,7 +139,7 @@ impl Outbox for MemoryProbes {
         let Some((email, claimed_until)) = state.emails.get_mut(id) else {
             return Ok(None);
         };
-        if email.state != "pending" || claimed_until.is_some_and(|t| t >= now) {
+        if email.state != EmailState::Pending || claimed_until.is_some_and(|t| t >= now) {
             return Ok(None);
         }
         *claimed_until = Some(now + lease_seconds);
@@ -151,7 +151,7 @@ impl Outbox for MemoryProbes {
         self.outage.check("marking an email sent")?;
         let mut state = self.state.lock().unwrap();
         if let Some((email, claimed)) = state.emails.get_mut(id) {
-            email.state = "sent".into();
+            email.state = EmailState::Sent;
             email.sent_at = Some(at.into());
             email.message_id = Some(message_id.into());
             email.last_error = None;
@@ -174,7 +174,7 @@ impl Outbox for MemoryProbes {
         self.outage.check("giving an email up")?;
         let mut state = self.state.lock().unwrap();
         if let Some((email, claimed)) = state.emails.get_mut(id) {
-            email.state = "dead".into();
+            email.state = EmailState::Dead;
             email.last_error = Some(reason.into());
             *claimed = None;
         }
@@ -183,13 +183,13 @@ impl Outbox for MemoryProbes {
 
     async fn dead_emails(&self) -> Result<Vec<OutboxEmail>> {
         self.outage.check("querying the probe table")?;
-        Ok(self.emails_in("dead"))
+        Ok(self.emails_in(EmailState::Dead))
     }
 
     async fn pending(&self) -> Result<Vec<String>> {
         self.outage.check("querying the probe table")?;
         Ok(self
-            .emails_in("pending")
+            .emails_in(EmailState::Pending)
             .into_iter()
             .map(|e| e.id)
             .collect())
@@ -197,7 +197,7 @@ impl Outbox for MemoryProbes {
 
     async fn pending_emails(&self) -> Result<Vec<OutboxEmail>> {
         self.outage.check("querying the probe table")?;
-        Ok(self.emails_in("pending"))
+        Ok(self.emails_in(EmailState::Pending))
     }
 
     async fn get_email(&self, id: &str) -> Result<Option<OutboxEmail>> {
@@ -213,7 +213,7 @@ impl Outbox for MemoryProbes {
 }
 
 impl MemoryProbes {
-    fn emails_in(&self, state: &str) -> Vec<OutboxEmail> {
+    fn emails_in(&self, state: EmailState) -> Vec<OutboxEmail> {
         let s = self.state.lock().unwrap();
         s.emails
             .values()

@@ -7,6 +7,7 @@
 //! value are absent until there is one. The outcomes are read by key (BatchGetItem, 100 at a
 //! time) for the metrics the mapping files name.
 
+use crate::accounting::model::PushState;
 use crate::accounting::push::select;
 use crate::base::time::age_seconds;
 use crate::collectors::point::Point;
@@ -62,7 +63,7 @@ impl Collector for AccountingPush {
                     None => point.field("state", "never").field("last_ok", 0i64),
                     Some(o) => point
                         .field("state", o.state.as_str())
-                        .field("last_ok", i64::from(o.state == "pushed"))
+                        .field("last_ok", i64::from(o.state == PushState::Pushed))
                         .field_opt("last_attempt_age_seconds", age_seconds(&o.at, now))
                         .field_opt(
                             "last_success_age_seconds",

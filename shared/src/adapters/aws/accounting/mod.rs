@@ -8,7 +8,7 @@
 //! | `last#<installation>#<definition>` | end of the last successful push (incremental mode) |
 //! | `outcome#<installation>#<definition>` | how the metric's latest push ended, whatever its period, and when it last succeeded (read by the `accounting_push` collector with one BatchGetItem per 100 metrics) |
 
-use crate::accounting::model::{outcome_key, LastOutcome, PushRecord, StoredToken};
+use crate::accounting::model::{outcome_key, LastOutcome, PushRecord, PushState, StoredToken};
 use crate::base::env::Secret;
 use crate::base::error::{Dependency, Error, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -100,7 +100,7 @@ impl AccountingTable {
 
     pub async fn record(&self, key: &str) -> Result<Option<PushRecord>> {
         Ok(self.get(key).await?.map(|item| PushRecord {
-            state: text(&item, "state").unwrap_or_default(),
+            state: PushState::parse(&text(&item, "state").unwrap_or_default()),
             value: num(&item, "value"),
             metric_id: text(&item, "metric_id"),
             reason: text(&item, "reason"),
@@ -120,8 +120,8 @@ impl AccountingTable {
                 "attribute_not_exists(id) OR #state = :failed OR (#state = :pushing AND claimed_until < :now)",
             )
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pushing", s("pushing"))
-            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":pushing", s(PushState::Pushing.as_str()))
+            .expression_attribute_values(":failed", s(PushState::Failed.as_str()))
             .expression_attribute_values(":until", n(now + lease_seconds))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":zero", n(0))
@@ -149,7 +149,12 @@ impl AccountingTable {
         let mut values = HashMap::from([
             (
                 ":state".to_string(),
-                s(if pushed { "pushed" } else { "failed" }),
+                s(if pushed {
+                    PushState::Pushed
+                } else {
+                    PushState::Failed
+                }
+                .as_str()),
             ),
             (":at".to_string(), s(at)),
         ]);
@@ -226,7 +231,12 @@ impl AccountingTable {
         let mut values = HashMap::from([
             (
                 ":state".to_string(),
-                s(if pushed { "pushed" } else { "failed" }),
+                s(if pushed {
+                    PushState::Pushed
+                } else {
+                    PushState::Failed
+                }
+                .as_str()),
             ),
             (":at".to_string(), s(at)),
         ]);
@@ -306,7 +316,7 @@ impl AccountingTable {
                     found.insert(
                         metric.clone(),
                         LastOutcome {
-                            state: text(&item, "state").unwrap_or_default(),
+                            state: PushState::parse(&text(&item, "state").unwrap_or_default()),
                             at: text(&item, "at").unwrap_or_default(),
                             last_success_at: text(&item, "last_success_at"),
                             reason: text(&item, "reason"),

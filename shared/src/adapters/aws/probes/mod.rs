@@ -13,16 +13,16 @@
 
 use crate::base::error::{Dependency, Error, Result};
 use crate::probes::model::{Candidate, Status};
-use crate::probes::ports::{CandidateStore, Created, IdempotencyRecord, OutboxEmail};
+use crate::probes::ports::{CandidateStore, Created, EmailState, IdempotencyRecord, OutboxEmail};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
 pub const STATUS_INDEX: &str = "by-status";
 pub const EMAILS_DUE_INDEX: &str = "emails-due";
-const PENDING: &str = "pending";
+const PENDING: &str = EmailState::Pending.as_str();
 /// Given up: kept in the `emails-due` index under its own key, so the dead are one query too.
-const DEAD: &str = "dead";
+const DEAD: &str = EmailState::Dead.as_str();
 
 mod outbox;
 
@@ -56,7 +56,7 @@ fn email_item(e: &OutboxEmail) -> Result<Item> {
     let mut item: Item =
         serde_dynamo::to_item(e).map_err(|e| Error::Internal(format!("encoding email: {e}")))?;
     item.insert("kind".into(), s("email"));
-    if e.state == PENDING {
+    if e.state == EmailState::Pending {
         item.insert("due".into(), s(PENDING));
     }
     Ok(item)
