@@ -1,6 +1,6 @@
-//! Creating the DynamoDB tables and the S3 bucket on the local emulator, for `make dev` and the
-//! tests. In AWS the SAM template (`infra/template.yaml`) declares them; keep the key schemas
-//! here and there the same.
+//! Creating the DynamoDB tables and the S3 bucket on the local emulator: `telltale local setup`
+//! (what `make dev` runs) and the tests' fixtures. Only the CLI and the test kit link this; in
+//! AWS the SAM template (`infra/template.yaml`) declares the tables, with the same key schemas.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,

@@ -10,6 +10,7 @@ pub mod eosc;
 pub mod events;
 pub mod fault;
 pub mod heartbeat;
+pub mod heartbeat_calls;
 pub mod influx;
 pub mod influx2;
 pub mod memory;

@@ -121,14 +121,29 @@ impl Moto {
         bucket
     }
 
+    /// moto's dump of everything it holds. moto builds it while other requests change its
+    /// state, and answers a 500 when one did so mid-dump (one test binary shares one moto
+    /// across its tests): such an answer is asked again, a few times.
+    async fn data(&self) -> serde_json::Value {
+        let url = format!("{}/moto-api/data.json", self.endpoint);
+        let mut last = String::new();
+        for _ in 0..10 {
+            match reqwest::get(&url).await {
+                Ok(resp) if resp.status().is_success() => match resp.json().await {
+                    Ok(data) => return data,
+                    Err(e) => last = e.to_string(),
+                },
+                Ok(resp) => last = format!("HTTP {}", resp.status()),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("moto's data.json could not be read: {last}");
+    }
+
     /// Every email SES accepted so far (all tests of this binary; filter by recipient).
     pub async fn sent_emails(&self) -> Vec<SentEmail> {
-        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
-            .await
-            .expect("reading moto's data.json")
-            .json()
-            .await
-            .expect("moto's data.json is JSON");
+        let data = self.data().await;
         let list = |v: &serde_json::Value| -> Vec<String> {
             v.as_array()
                 .map(|a| {

@@ -109,29 +109,41 @@ fn pattern(shown: &str) -> Regex {
     ))
     .unwrap();
     let mut out = String::from("(?s)^");
-    let mut last = 0;
-    let shown = shown.trim_end();
-    for c in kinds.captures_iter(shown) {
-        let m = c.get(0).unwrap();
-        out.push_str(&regex::escape(&shown[last..m.start()]));
-        out.push_str(if c.name("any").is_some() {
-            ".*?"
-        } else if c.name("uuid").is_some() {
-            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-        } else if c.name("rfc3339").is_some() {
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"
-        } else if c.name("poem").is_some() {
-            r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
-        } else if c.name("key").is_some() {
-            "tt_[0-9a-f]+"
-        } else {
-            r"\d{10}(?:\.\d+)?"
-        });
-        last = m.end();
+    for line in shown.trim_end().lines() {
+        if line.trim() == "..." {
+            // Any lines, none included.
+            out.push_str(r"(?:[^\n]*\n)*?");
+            continue;
+        }
+        let mut last = 0;
+        for c in kinds.captures_iter(line) {
+            let m = c.get(0).unwrap();
+            out.push_str(&regex::escape(&line[last..m.start()]));
+            out.push_str(if c.name("any").is_some() {
+                ".*?"
+            } else if c.name("uuid").is_some() {
+                "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+            } else if c.name("rfc3339").is_some() {
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"
+            } else if c.name("poem").is_some() {
+                r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+            } else if c.name("key").is_some() {
+                "tt_[0-9a-f]+"
+            } else {
+                r"\d{10}(?:\.\d+)?"
+            });
+            last = m.end();
+        }
+        out.push_str(&regex::escape(&line[last..]));
+        out.push('\n');
     }
-    out.push_str(&regex::escape(&shown[last..]));
     out.push('$');
     Regex::new(&out).unwrap()
+}
+
+/// Whether `got` is what `shown` shows (both as `tidy` leaves them).
+fn shows(shown: &str, got: &str) -> bool {
+    pattern(shown).is_match(&format!("{got}\n"))
 }
 
 /// Lines compared without their trailing spaces (tables pad them).
@@ -329,15 +341,23 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn the_pattern_matches_loosely_and_no_further() {
-    let p = pattern("{\"id\":\"fc46475f-f17f-4f79-aa73-17253f0229fa\",\"time\":1795246500,...}\n");
-    assert!(
-        p.is_match("{\"id\":\"0b9c0e1a-1111-4f79-aa73-17253f0229fb\",\"time\":1795999999,\"x\":1}")
-    );
-    assert!(!p.is_match("{\"id\":\"not-a-uuid\",\"time\":1795246500}"));
-    assert!(!p.is_match("{\"id\":\"fc46475f-f17f-4f79-aa73-17253f0229fa\",\"time\":\"soon\"}"));
-    let p = pattern("created 2026-11-21 07:58:58 by tt_5c0e11aa\n");
-    assert!(p.is_match("created 2027-01-01 00:00:00 by tt_0123456789abcdef"));
-    assert!(!p.is_match("created yesterday by tt_5c0e11aa"));
+    let shown = "{\"id\":\"fc46475f-f17f-4f79-aa73-17253f0229fa\",\"time\":1795246500,...}\n";
+    let other = "{\"id\":\"0b9c0e1a-1111-4f79-aa73-17253f0229fb\",\"time\":1795999999,\"x\":1}";
+    assert!(shows(shown, other));
+    assert!(!shows(shown, "{\"id\":\"not-a-uuid\",\"time\":1795246500}"));
+    let late = "{\"id\":\"fc46475f-f17f-4f79-aa73-17253f0229fa\",\"time\":\"soon\"}";
+    assert!(!shows(shown, late));
+    let shown = "created 2026-11-21 07:58:58 by tt_5c0e11aa\n";
+    assert!(shows(
+        shown,
+        "created 2027-01-01 00:00:00 by tt_0123456789abcdef"
+    ));
+    assert!(!shows(shown, "created yesterday by tt_5c0e11aa"));
+    // `...` alone on a line stands for any lines, none included.
+    let shown = "HEAD\n...\nlast";
+    assert!(shows(shown, "HEAD\nlast"));
+    assert!(shows(shown, "HEAD\na\nb\nlast"));
+    assert!(!shows(shown, "HEAD\nlast\nmore"));
     assert!(!unfinished("KEY=$(cat .local/demo.key)   # make dev's key"));
     assert!(unfinished("curl -d '{\"a\": 1,"));
     assert!(unfinished("curl localhost \\"));
@@ -366,7 +386,7 @@ fn every_runnable_example_in_the_docs_does_what_it_shows() {
             let ok = if shown.is_empty() {
                 code == 0
             } else {
-                pattern(&shown).is_match(&got)
+                shows(&shown, &got)
             };
             if !ok {
                 failures.push(format!(

@@ -1,5 +1,5 @@
-//! What the probe rules need from the outside world, as narrow traits with one real
-//! implementation each (DynamoDB in `aws::probes`, SES in `aws::ses`).
+//! What the probe rules need from the outside world: the candidate store, its outbox, and the
+//! mail service. Implemented on DynamoDB and SES as deployed, and in memory in the testkit.
 
 use super::email::Email;
 use super::model::{Candidate, Status};

@@ -2,115 +2,21 @@
 //! `ADD`, exact counting under concurrency, the exposition checked by `promtool check metrics`,
 //! and `telltale heartbeat check`. The routes' rules (pings, hostile input) are the fast tier's.
 
-use lambda_http::http::HeaderValue;
-use lambda_http::{Body, Request};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use telltale::heartbeat::check::Check;
 use telltale::heartbeat::exposition::render;
-use telltale::heartbeat::ports::HeartbeatStore;
-use telltale::http::heartbeat::routes;
 use telltale_testkit::heartbeat::HeartbeatFixture;
-
-struct Answer {
-    status: u16,
-    headers: lambda_http::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).to_string()
-    }
-}
-
-fn request(method: &str, uri: &str, headers: &[(&str, &[u8])], body: Vec<u8>) -> Request {
-    let mut req = lambda_http::http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(if body.is_empty() {
-            Body::Empty
-        } else {
-            Body::Binary(body)
-        })
-        .unwrap();
-    for (k, v) in headers {
-        req.headers_mut().append(
-            lambda_http::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_bytes(v).unwrap(),
-        );
-    }
-    req
-}
-
-async fn call(f: &HeartbeatFixture, req: Request) -> Answer {
-    let resp = routes(&f.api(), &req).await;
-    Answer {
-        status: resp.status().as_u16(),
-        headers: resp.headers().clone(),
-        body: resp.body().as_ref().to_vec(),
-    }
-}
+use telltale_testkit::heartbeat_calls::{self as calls, alertmanager, count, monasca, Answer};
 
 async fn send(f: &HeartbeatFixture, method: &str, uri: &str, body: &str) -> Answer {
-    let bearer = format!("Bearer {}", f.key);
-    call(
-        f,
-        request(
-            method,
-            uri,
-            &[("authorization", bearer.as_bytes())],
-            body.as_bytes().to_vec(),
-        ),
-    )
-    .await
+    calls::send(&f.api(), &f.key, method, uri, body).await
 }
 
 async fn check(f: &HeartbeatFixture, name: &str) -> Check {
-    f.store()
-        .checks()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no check {name}"))
-}
-
-fn count(c: &Check, source: &str, state: &str) -> u64 {
-    c.received
-        .get(&(source.to_string(), state.to_string()))
-        .copied()
-        .unwrap_or(0)
-}
-
-fn alertmanager(statuses: &[&str]) -> String {
-    let alerts: Vec<Value> = statuses
-        .iter()
-        .enumerate()
-        .map(|(i, s)| json!({"status": s, "labels": {"alertname": "TelltaleHeartbeat"}, "annotations": {},
-                              "startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
-                              "generatorURL": "http://prometheus/graph", "fingerprint": format!("f{i}")}))
-        .collect();
-    json!({"version": "4", "groupKey": "{}:{alertname=\"TelltaleHeartbeat\"}", "truncatedAlerts": 0,
-           "receiver": "telltale", "status": "firing", "groupLabels": {"alertname": "TelltaleHeartbeat"},
-           "commonLabels": {"alertname": "TelltaleHeartbeat"}, "commonAnnotations": {},
-           "externalURL": "http://alertmanager:9093", "alerts": alerts})
-    .to_string()
-}
-
-fn monasca(state: &str) -> String {
-    json!({"alarm_id": "8c7d", "alarm_definition_id": "4f7f", "alarm_name": "heartbeat",
-           "alarm_description": "Heartbeat", "alarm_timestamp": 1795939200, "state": state,
-           "old_state": "OK", "message": "Thresholds were exceeded for the sub-alarms",
-           "tenant_id": "t1", "metrics": [{"name": "monascamonitor.heartbeat", "dimensions": {"hostname": "h1"}}]})
-    .to_string()
+    calls::check(&f.store(), name).await
 }
 
 /// `promtool check metrics` on `text`: its complaints, or none.
