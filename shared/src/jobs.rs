@@ -89,9 +89,19 @@ pub async fn accounting_push(stack: &Push, event: &Value) -> Result<Value, JobFa
     answer(summary)
 }
 
+/// `token-refresh`'s stack: the table and the token endpoint only, typed, so the function links
+/// only the table operations a refresh uses.
+pub struct Refresh<S, G> {
+    pub config: AccountingConfig,
+    pub table: S,
+    pub grant: G,
+}
+
 /// Refreshes the stored token (one refresh at a time across instances).
-pub async fn token_refresh(stack: &Accounting) -> Result<Value, JobFailed> {
-    let token = refresh(stack.grant.as_ref(), &stack.config, stack.table.as_ref()).await?;
+pub async fn token_refresh<S: AccountingStore, G: TokenGrant>(
+    stack: &Refresh<S, G>,
+) -> Result<Value, JobFailed> {
+    let token = refresh(&stack.grant, &stack.config, &stack.table).await?;
     Ok(json!({"expires_at": token.expires_at, "version": token.version}))
 }
 

@@ -22,7 +22,7 @@ use crate::heartbeat::source::{Source, SourceConfig};
 use crate::http::heartbeat::HeartbeatApi;
 use crate::http::probes::ProbeApi;
 use crate::http::team_page::TeamPage;
-use crate::jobs::{Accounting, Collector, EmailRetry, Push};
+use crate::jobs::{Accounting, Collector, EmailRetry, Push, Refresh};
 use crate::metrics::config::{MappingsConfig, ValueConfig, DEFAULT_RANGE_START};
 use crate::metrics::ports::PrometheusQuery;
 use crate::metrics::store::MappingStore;
@@ -126,14 +126,16 @@ pub async fn accounting_with<F: Fn(&str) -> Option<String>>(
     })
 }
 
-/// `token-refresh`.
-pub async fn token_refresh() -> Result<Accounting, ConfigError> {
-    accounting_with(
-        &Env::process(),
-        &aws::lambda_sdk_config(),
-        Duration::from_secs(15),
-    )
-    .await
+/// `token-refresh`: the table and the token endpoint.
+pub async fn token_refresh() -> Result<Refresh<AccountingTable, Oidc>, ConfigError> {
+    let (env, sdk) = (Env::process(), aws::lambda_sdk_config());
+    let config: AccountingConfig = ssm::accounting_config(&env, &ssm::ssm_client(&sdk)).await?;
+    let http = eosc::client(Duration::from_secs(15)).map_err(|e| no_client("TOKEN_URL", e))?;
+    Ok(Refresh {
+        table: AccountingTable::new(aws::dynamodb_client(&sdk), &config.table),
+        grant: Oidc::new(http, &config),
+        config,
+    })
 }
 
 /// `accounting-push`: the accounting parts, the mappings and Prometheus.

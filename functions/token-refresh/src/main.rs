@@ -4,9 +4,13 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use telltale::jobs::{token_refresh, Accounting};
+use telltale::accounting::ports::{AccountingStore, TokenGrant};
+use telltale::jobs::{token_refresh, Refresh};
 
-async fn handler(stack: &Accounting, _event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handler<S: AccountingStore, G: TokenGrant>(
+    stack: &Refresh<S, G>,
+    _event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
     Ok(token_refresh(stack).await?)
 }
 
@@ -22,7 +26,7 @@ mod tests {
     use super::*;
     use telltale::accounting::config::{AccountingConfig, PeriodMode};
     use telltale::adapters::aws::accounting::AccountingTable;
-    use telltale::adapters::eosc::{Eosc, Oidc};
+    use telltale::adapters::eosc::Oidc;
     use telltale::base::env::Secret;
     use telltale_testkit::eosc::TokenEndpoint;
     use telltale_testkit::{moto::moto, repo_root, unique};
@@ -59,12 +63,9 @@ mod tests {
             retry_base: std::time::Duration::from_millis(10),
             retries: 0,
         };
-        let state = Accounting {
-            table: Box::new(AccountingTable::new(dynamodb, table)),
-            service: Box::new(Eosc {
-                http: reqwest::Client::new(),
-            }),
-            grant: Box::new(Oidc::new(reqwest::Client::new(), &config)),
+        let state = Refresh {
+            table: AccountingTable::new(dynamodb, table),
+            grant: Oidc::new(reqwest::Client::new(), &config),
             config,
         };
         let answer = handler(&state, sample_event()).await.unwrap();

@@ -26,9 +26,9 @@ static LOCAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Refreshes unconditionally (the scheduled `token-refresh`), one refresh at a time.
 pub async fn refresh(
-    grant: &dyn TokenGrant,
+    grant: &(impl TokenGrant + ?Sized),
     config: &AccountingConfig,
-    table: &dyn AccountingStore,
+    table: &(impl AccountingStore + ?Sized),
 ) -> Result<StoredToken> {
     single_flight(grant, config, table, |_| false).await
 }
@@ -40,9 +40,9 @@ fn usable(t: &StoredToken, now: i64, margin: i64) -> bool {
 /// Returns the stored token if `good` accepts it; otherwise refreshes, once across every
 /// process: the lease's holder refreshes, the others wait and take its result.
 async fn single_flight(
-    grant: &dyn TokenGrant,
+    grant: &(impl TokenGrant + ?Sized),
     config: &AccountingConfig,
-    table: &dyn AccountingStore,
+    table: &(impl AccountingStore + ?Sized),
     good: impl Fn(&StoredToken) -> bool,
 ) -> Result<StoredToken> {
     let _local = LOCAL.lock().await;
@@ -82,9 +82,9 @@ async fn single_flight(
 /// stores both, with the rotated refresh token when the provider sends one. On any failure the
 /// stored token is left as it was. Called only by the lease's holder.
 async fn exchange(
-    grant: &dyn TokenGrant,
+    grant: &(impl TokenGrant + ?Sized),
     config: &AccountingConfig,
-    table: &dyn AccountingStore,
+    table: &(impl AccountingStore + ?Sized),
 ) -> Result<StoredToken> {
     let current = table.token().await?;
     let refresh_token = current
@@ -131,9 +131,9 @@ fn fresh_enough(config: &AccountingConfig) -> impl Fn(&StoredToken) -> bool {
 
 /// The stored token if it is fresh enough, else a refreshed one (once across every process).
 async fn stored_or_refreshed(
-    grant: &dyn TokenGrant,
+    grant: &(impl TokenGrant + ?Sized),
     config: &AccountingConfig,
-    table: &dyn AccountingStore,
+    table: &(impl AccountingStore + ?Sized),
 ) -> Result<StoredToken> {
     let good = fresh_enough(config);
     match table.token().await? {
@@ -144,9 +144,9 @@ async fn stored_or_refreshed(
 
 /// An access token valid for at least the configured margin, refreshing first if needed.
 pub async fn valid_token(
-    grant: &dyn TokenGrant,
+    grant: &(impl TokenGrant + ?Sized),
     config: &AccountingConfig,
-    table: &dyn AccountingStore,
+    table: &(impl AccountingStore + ?Sized),
 ) -> Result<Secret> {
     Ok(stored_or_refreshed(grant, config, table)
         .await?
@@ -162,9 +162,9 @@ pub struct RunToken(tokio::sync::Mutex<Option<StoredToken>>);
 impl RunToken {
     pub async fn get(
         &self,
-        grant: &dyn TokenGrant,
+        grant: &(impl TokenGrant + ?Sized),
         config: &AccountingConfig,
-        table: &dyn AccountingStore,
+        table: &(impl AccountingStore + ?Sized),
     ) -> Result<Secret> {
         let mut held = self.0.lock().await;
         if let Some(t) = held.as_ref().filter(|t| fresh_enough(config)(t)) {
@@ -180,9 +180,9 @@ impl RunToken {
     /// for the rest of the run.
     pub async fn refused(
         &self,
-        grant: &dyn TokenGrant,
+        grant: &(impl TokenGrant + ?Sized),
         config: &AccountingConfig,
-        table: &dyn AccountingStore,
+        table: &(impl AccountingStore + ?Sized),
         refused: &Secret,
     ) -> Result<Secret> {
         let good = fresh_enough(config);
