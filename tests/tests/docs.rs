@@ -164,20 +164,20 @@ struct Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        // dev.sh stops every service it started when it is told to stop; what is left after
-        // that (`cargo lambda watch` outlives a TERM) goes with the whole group.
+        // dev.sh stops every service it started when it is told to stop.
         let _ = Command::new("kill")
             .args(["-TERM", &format!("-{}", self.child.id())])
             .status();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
         let _ = Command::new("kill")
             .args(["-KILL", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
             .status();
-        let _ = self.child.wait();
     }
 }
 
@@ -195,8 +195,6 @@ fn start_stack() -> Stack {
         "ALERTMANAGER_PORT",
     ];
     let ports: Vec<(u16, u16)> = defaults.iter().map(|d| (*d, free_port())).collect();
-    // Its own session and process group, so stopping the group stops everything it started
-    // (its services run in the background of the same non-interactive shell).
     let mut cmd = Command::new("setsid");
     cmd.args(["bash", "scripts/dev.sh"])
         .current_dir(&root)
