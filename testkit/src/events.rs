@@ -55,18 +55,23 @@ where
             Output = Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
         > + Send,
 {
-    use lambda_http::Service;
-    let event: lambda_http::request::LambdaRequest =
-        serde_json::from_str(event_json).expect("an API Gateway event");
-    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(handler));
-    let resp = adapter
-        .call(lambda_http::LambdaEvent::new(
-            event,
-            lambda_http::Context::default(),
-        ))
+    let event: serde_json::Value = serde_json::from_str(event_json).expect("an API Gateway event");
+    telltale::http::event::answer(handler, refusal_for(&event), event, lambda_http::Context::default())
         .await
-        .expect("the handler answers");
-    serde_json::to_value(&resp).expect("the document serialises")
+        .expect("the handler answers")
+}
+
+/// The error shape the function serving this event's path answers in (as its `main` wires it).
+fn refusal_for(event: &serde_json::Value) -> telltale::http::event::Refusal {
+    let path = ["rawPath", "path"]
+        .iter()
+        .find_map(|k| event[*k].as_str())
+        .unwrap_or("/");
+    if path.starts_with("/api/v2/probes") || path.starts_with("/team") {
+        |e, _| telltale::http::error::poem(e)
+    } else {
+        telltale::http::error::spring
+    }
 }
 
 /// Answers a sample event the way a caller behind API Gateway sees it: through the proxy

@@ -2,7 +2,7 @@
 //! `/heartbeat/{check}[/start|/fail|/<exit status>]` (healthchecks.io-style pings) and
 //! `GET /heartbeat/metrics` (Prometheus exposition). Every route needs a heartbeat key.
 
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response};
 use telltale::auth::KeyLookup;
 use telltale::heartbeat::ports::HeartbeatStore;
 use telltale::http::heartbeat::{routes, HeartbeatApi};
@@ -19,7 +19,7 @@ where
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
     let stack = telltale::wiring::heartbeat_api().await?;
-    run(service_fn(|req| handler(&stack, req))).await
+    telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::spring).await
 }
 
 #[cfg(test)]

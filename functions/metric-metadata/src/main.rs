@@ -2,7 +2,7 @@
 //! Routes: `GET /metrics/{resourceId}`, `GET /metrics/{resourceId}/{metricId}`,
 //! `GET /ids/resources`, `GET /ids/metrics/{resourceId}`, `GET /-/health`, `GET /-/info`.
 
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response};
 use telltale::http::metrics::{metadata_routes, BuildInfo};
 use telltale::metrics::store::MappingStore;
 
@@ -19,7 +19,7 @@ async fn handler(store: &MappingStore, req: Request) -> Result<Response<Body>, E
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
     let stack = telltale::wiring::metric_metadata().await?;
-    run(service_fn(|req| handler(&stack, req))).await
+    telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::spring).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `metric-value`: `GET /metrics/{resourceId}/{metricId}/value[?time=<unix seconds>]`, the
 //! metric's value computed from Prometheus as its mapping entry says.
 
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response};
 use telltale::http::metrics::value_routes;
 use telltale::wiring::Values;
 
@@ -14,7 +14,7 @@ async fn handler(stack: &Values, req: Request) -> Result<Response<Body>, Error> 
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
     let stack = telltale::wiring::metric_value().await?;
-    run(service_fn(|req| handler(&stack, req))).await
+    telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::spring).await
 }
 
 #[cfg(test)]

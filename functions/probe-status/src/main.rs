@@ -1,7 +1,7 @@
 //! `probe-status`: the monitoring team reads a candidate (`GET /api/v2/probes/{id}`) and moves
 //! it through its lifecycle (`PUT /api/v2/probes/{id}/status`). Both need the monitoring role.
 
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response};
 use telltale::auth::KeyLookup;
 use telltale::http::probes::{status_routes, ProbeApi};
 use telltale::probes::ports::{CandidateStore, Mailer, Outbox};
@@ -19,7 +19,7 @@ where
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
     let stack = telltale::wiring::probe_api().await?;
-    run(service_fn(|req| handler(&stack, req))).await
+    telltale::http::event::run(|req| handler(&stack, req), |e, _| telltale::http::error::poem(e)).await
 }
 
 #[cfg(test)]

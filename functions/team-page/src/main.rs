@@ -1,7 +1,7 @@
 //! `team-page`: `GET /team/` and its script and style sheet, compiled in. No I/O at cold start
 //! or per request; the browser calls the probe API with the reviewer's key.
 
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, Response};
 use telltale::http::team_page::{routes, TeamPage};
 
 async fn handler(page: &TeamPage, req: Request) -> Result<Response<Body>, Error> {
@@ -12,7 +12,7 @@ async fn handler(page: &TeamPage, req: Request) -> Result<Response<Body>, Error>
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
     let stack = telltale::wiring::team_page()?;
-    run(service_fn(|req| handler(&stack, req))).await
+    telltale::http::event::run(|req| handler(&stack, req), |e, _| telltale::http::error::poem(e)).await
 }
 
 #[cfg(test)]

@@ -29,17 +29,7 @@ impl fmt::Display for Dependency {
     }
 }
 
-/// The most of a caller's identifier an error message repeats.
-const MAX_ECHOED_ID: usize = 100;
-
-/// `id` as an error message may repeat it: cut after `MAX_ECHOED_ID` characters, so a huge
-/// identifier never becomes a huge answer (or log line).
-pub fn echoed(id: &str) -> std::borrow::Cow<'_, str> {
-    match id.char_indices().nth(MAX_ECHOED_ID) {
-        Some((cut, _)) => format!("{}…", &id[..cut]).into(),
-        None => id.into(),
-    }
-}
+pub use super::text::echoed;
 
 /// A field of a request body and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -4,5 +4,7 @@ pub mod deadline;
 pub mod env;
 pub mod error;
 pub mod interval;
+pub mod json;
 pub mod telemetry;
+pub mod text;
 pub mod time;

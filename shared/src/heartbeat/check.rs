@@ -52,7 +52,13 @@ impl Ping {
             None => Ok(Ping::Success),
             Some("start") => Ok(Ping::Start),
             Some("fail") => Ok(Ping::Fail { exit_status: None }),
-            Some(s) if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            // The decimal as a shell prints `$?`: no sign, no leading zero (`07` is refused).
+            Some(s)
+                if !s.is_empty()
+                    && s.len() <= 3
+                    && s.bytes().all(|b| b.is_ascii_digit())
+                    && (s == "0" || !s.starts_with('0')) =>
+            {
                 match s.parse::<u16>() {
                     Ok(0) => Ok(Ping::Success),
                     Ok(n) if n <= 255 => Ok(Ping::Fail {
@@ -162,6 +168,8 @@ mod tests {
             "",
             "1e2",
             "0001",
+            "07",
+            "00",
             "99999999999999999999",
             "+1",
         ] {

@@ -2,7 +2,8 @@
 //! body, or Alertmanager's webhook body (version 4). Anything else is refused naming the three.
 
 use crate::base::error::{Error, Result};
-use serde_json::{Map, Value};
+use crate::base::text::{self, Lines};
+use serde_json::Value;
 
 /// The longest alarm name kept; longer ones are cut.
 const MAX_ALARM: usize = 256;
@@ -26,48 +27,91 @@ impl Delivery {
 
 const EXPECTED: &str = "expected an empty body (a plain ping), a Monasca webhook body (alarm_id, alarm_name, state, ...) or an Alertmanager webhook body (version \"4\", alerts[])";
 
-/// Alarm names are shown to people: keep them short and without control characters.
-fn clean(name: &str) -> String {
-    name.chars()
-        .take(MAX_ALARM)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+/// Alarm names are stored and shown to people: the text policy's single-line rule (see
+/// `crate::base::text`), and at most `MAX_ALARM` characters (longer ones are cut).
+fn alarm_name(value: &Value, field: &str) -> Result<Option<String>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(name) => {
+            if let Some(problem) = text::problem(field, name, Lines::One) {
+                return Err(Error::BadRequest(problem));
+            }
+            Ok(Some(name.chars().take(MAX_ALARM).collect()))
+        }
+        _ => Err(Error::BadRequest(format!("{field} must be a string"))),
+    }
 }
 
-fn monasca(body: &Map<String, Value>) -> Result<Delivery> {
+const MONASCA_STATES: [&str; 3] = ["OK", "ALARM", "UNDETERMINED"];
+
+/// The fields monasca-notification's webhook sends, each of its type when present.
+fn monasca(body: &Value) -> Result<Delivery> {
+    let bad = |m: String| Err(Error::BadRequest(format!("Monasca webhook: {m}")));
     let state = body["state"].as_str().unwrap_or_default();
-    if !["OK", "ALARM", "UNDETERMINED"].contains(&state) {
-        return Err(Error::BadRequest(format!(
-            "Monasca webhook: \"state\" must be OK, ALARM or UNDETERMINED, not {}",
-            body["state"]
-                .to_string()
-                .chars()
-                .take(40)
-                .collect::<String>()
-        )));
+    if !MONASCA_STATES.contains(&state) {
+        return bad("\"state\" must be OK, ALARM or UNDETERMINED".into());
+    }
+    if !matches!(&body["old_state"], Value::Null)
+        && !body["old_state"].as_str().is_some_and(|s| MONASCA_STATES.contains(&s))
+    {
+        return bad("\"old_state\" must be OK, ALARM or UNDETERMINED".into());
+    }
+    for field in ["alarm_id", "alarm_definition_id", "alarm_description", "message", "tenant_id"] {
+        if !matches!(&body[field], Value::Null | Value::String(_)) {
+            return bad(format!("\"{field}\" must be a string"));
+        }
+    }
+    if !matches!(&body["alarm_timestamp"], Value::Null | Value::Number(_)) {
+        return bad("\"alarm_timestamp\" must be a number (seconds or milliseconds since 1970)".into());
+    }
+    if !matches!(&body["metrics"], Value::Null | Value::Array(_)) {
+        return bad("\"metrics\" must be an array".into());
     }
     Ok(Delivery {
         source: "monasca",
         counts: vec![(state.to_string(), 1)],
-        alarm: body["alarm_name"].as_str().map(clean),
+        alarm: alarm_name(&body["alarm_name"], "alarm_name")?,
     })
 }
 
-fn alertmanager(body: &Map<String, Value>) -> Result<Delivery> {
+fn firing_or_resolved(value: &Value, field: &str) -> Result<Option<bool>> {
+    match value.as_str() {
+        Some("firing") => Ok(Some(true)),
+        Some("resolved") => Ok(Some(false)),
+        _ if value.is_null() && field == "status" => Ok(None),
+        _ => Err(Error::BadRequest(format!(
+            "Alertmanager webhook: {field} must be \"firing\" or \"resolved\""
+        ))),
+    }
+}
+
+/// Alertmanager's version-4 body: the group's `status` and every alert's, timestamps as
+/// strings, labels as objects.
+fn alertmanager(body: &Value) -> Result<Delivery> {
     let Some(alerts) = body["alerts"].as_array().filter(|a| !a.is_empty()) else {
         return Err(Error::BadRequest(
             "Alertmanager webhook: \"alerts\" must be a non-empty array".into(),
         ));
     };
+    firing_or_resolved(&body["status"], "status")?;
+    for field in ["receiver", "groupKey", "externalURL"] {
+        if !matches!(&body[field], Value::Null | Value::String(_)) {
+            return Err(Error::BadRequest(format!(
+                "Alertmanager webhook: \"{field}\" must be a string"
+            )));
+        }
+    }
     let (mut firing, mut resolved) = (0u64, 0u64);
     for (i, alert) in alerts.iter().enumerate() {
-        match alert["status"].as_str() {
-            Some("firing") => firing += 1,
-            Some("resolved") => resolved += 1,
-            _ => {
+        match firing_or_resolved(&alert["status"], &format!("alerts[{i}].status"))? {
+            Some(true) => firing += 1,
+            _ => resolved += 1,
+        }
+        for field in ["startsAt", "endsAt"] {
+            if !matches!(&alert[field], Value::Null | Value::String(_)) {
                 return Err(Error::BadRequest(format!(
-                    "Alertmanager webhook: alerts[{i}].status must be \"firing\" or \"resolved\""
-                )))
+                    "Alertmanager webhook: alerts[{i}].{field} must be an RFC 3339 time string"
+                )));
             }
         }
     }
@@ -76,10 +120,12 @@ fn alertmanager(body: &Map<String, Value>) -> Result<Delivery> {
         .filter(|(_, n)| *n > 0)
         .map(|(s, n)| (s.to_string(), n))
         .collect();
-    let alarm = ["commonLabels", "groupLabels"]
-        .iter()
-        .find_map(|k| body[*k]["alertname"].as_str())
-        .map(clean);
+    let mut alarm = None;
+    for labels in ["commonLabels", "groupLabels"] {
+        if alarm.is_none() {
+            alarm = alarm_name(&body[labels]["alertname"], "alertname")?;
+        }
+    }
     Ok(Delivery {
         source: "alertmanager",
         counts,
@@ -87,7 +133,7 @@ fn alertmanager(body: &Map<String, Value>) -> Result<Delivery> {
     })
 }
 
-/// Reads a delivery. The body is never echoed in an error.
+/// Reads a delivery. The body is never echoed in an error; a key given twice is refused.
 pub fn parse(body: &[u8]) -> Result<Delivery> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Delivery {
@@ -96,25 +142,33 @@ pub fn parse(body: &[u8]) -> Result<Delivery> {
             alarm: None,
         });
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::BadRequest(format!(
-            "the body is not JSON (line {}, column {}): {EXPECTED}",
-            e.line(),
-            e.column()
-        ))
+    let value: Value = crate::base::json::parse(body).map_err(|e| {
+        let what = if e.is_data() {
+            e.to_string()
+        } else {
+            format!("line {}, column {}", e.line(), e.column())
+        };
+        Error::BadRequest(format!("the body is not JSON ({what}): {EXPECTED}"))
     })?;
-    let Value::Object(map) = value else {
+    let Some(map) = value.as_object() else {
         return Err(Error::BadRequest(format!(
             "the body is not an object: {EXPECTED}"
         )));
     };
-    if map.contains_key("alarm_id") && map.contains_key("state") {
-        monasca(&map)
-    } else if map.get("version").and_then(Value::as_str) == Some("4") && map.contains_key("alerts")
-    {
-        alertmanager(&map)
-    } else {
-        Err(Error::BadRequest(EXPECTED.into()))
+    let is_monasca = map.contains_key("alarm_id") && map.contains_key("state");
+    let is_alertmanager = map.contains_key("version") && map.contains_key("alerts");
+    match (is_monasca, is_alertmanager) {
+        (true, true) => Err(Error::BadRequest(
+            "the body has both a Monasca webhook's fields (alarm_id, state) and an Alertmanager webhook's (version, alerts); send one".into(),
+        )),
+        (true, false) => monasca(&value),
+        (false, true) if map.get("version").and_then(Value::as_str) == Some("4") => {
+            alertmanager(&value)
+        }
+        (false, true) => Err(Error::BadRequest(
+            "Alertmanager webhook: \"version\" must be \"4\"".into(),
+        )),
+        (false, false) => Err(Error::BadRequest(EXPECTED.into())),
     }
 }
 
@@ -174,11 +228,38 @@ mod tests {
     }
 
     #[test]
-    fn alarm_names_are_cut_and_cleaned() {
-        let body = json!({"alarm_id": "a", "state": "OK", "alarm_name": format!("x\u{1b}[31m{}", "y".repeat(500))});
+    fn alarm_names_are_cut_and_invisible_characters_refused() {
+        let body = json!({"alarm_id": "a", "state": "OK", "alarm_name": "y".repeat(500)});
         let d = parse(body.to_string().as_bytes()).unwrap();
-        let name = d.alarm.unwrap();
-        assert_eq!(name.chars().count(), 256);
-        assert!(!name.chars().any(char::is_control));
+        assert_eq!(d.alarm.unwrap().chars().count(), 256);
+        for (c, code) in [('\u{1b}', "U+001B"), ('\u{202e}', "U+202E"), ('\u{2066}', "U+2066"), ('\u{200b}', "U+200B")] {
+            let m = json!({"alarm_id": "a", "state": "OK", "alarm_name": format!("x{c}y")});
+            let a = json!({"version": "4", "status": "firing", "alerts": [{"status": "firing"}],
+                           "commonLabels": {"alertname": format!("x{c}y")}});
+            for body in [m, a] {
+                let err = parse(body.to_string().as_bytes()).unwrap_err().to_string();
+                assert!(err.contains(code) && (err.contains("'alarm_name'") || err.contains("'alertname'")), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn typed_fields_are_checked_and_one_shape_is_chosen() {
+        let firing = json!({"status": "firing", "startsAt": "2026-11-23T10:00:00Z"});
+        for (body, says) in [
+            (json!({"version": "4", "status": "bogus", "alerts": [firing]}), "status must be"),
+            (json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "startsAt": 5}]}), "startsAt"),
+            (json!({"alarm_id": "a", "state": "OK", "alarm_timestamp": "now"}), "alarm_timestamp"),
+            (json!({"alarm_id": "a", "state": "OK", "old_state": "maybe"}), "old_state"),
+            (json!({"alarm_id": 7, "state": "OK"}), "alarm_id"),
+            (json!({"alarm_id": "a", "state": "OK", "version": "4", "alerts": [firing]}), "both"),
+            (json!({"version": "3", "alerts": [firing]}), "\"4\""),
+        ] {
+            let err = parse(body.to_string().as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(says), "{body}: {err}");
+        }
+        let dup = br#"{"alarm_id":"a","state":"OK","state":"ALARM"}"#;
+        let err = parse(dup).unwrap_err().to_string();
+        assert!(err.contains("duplicate key \"state\""), "{err}");
     }
 }

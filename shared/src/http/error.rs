@@ -42,17 +42,11 @@ fn log(err: &Error, status: u16) {
     }
 }
 
-/// The most of a request path an answer echoes; a long path is cut, not sent back whole.
-const MAX_ECHOED_PATH: usize = 200;
-
 /// `{"status": 404, "error": "Not Found", "message": "...", "path": "/metrics/x/y"}`
 pub fn spring(err: &Error, path: &str) -> Response<Body> {
     let status = status_of(err);
     log(err, status);
-    let shown: String = match path.char_indices().nth(MAX_ECHOED_PATH) {
-        Some((cut, _)) => format!("{}…", &path[..cut]),
-        None => path.to_string(),
-    };
+    let shown = crate::base::text::echoed(path);
     with_allow(
         err,
         json(

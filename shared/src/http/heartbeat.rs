@@ -129,6 +129,10 @@ async fn serve<S: HeartbeatStore, K: KeyLookup>(
             limit: MAX_BODY_BYTES,
         });
     }
+    crate::http::body::unencoded(req)?;
+    if matches!(route, Route::Webhook) && !body.iter().all(u8::is_ascii_whitespace) {
+        crate::http::body::json_declared(req)?;
+    }
     authorise(&api.keys, req).await?;
     let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     match route {

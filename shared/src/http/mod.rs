@@ -4,6 +4,7 @@
 pub mod body;
 pub mod credentials;
 pub mod error;
+pub mod event;
 pub mod heartbeat;
 pub mod metrics;
 pub mod probes;

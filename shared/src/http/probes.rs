@@ -3,7 +3,7 @@
 
 use crate::auth::{authenticate, KeyLookup, Role};
 use crate::base::error::{Error, Result};
-use crate::http::body::{header, json_object};
+use crate::http::body::{header, idempotency_key, json_object};
 use crate::http::route::{matches, query_param, request_path};
 use crate::http::{error::poem, json};
 use crate::probes::change::parse_change;
@@ -67,12 +67,7 @@ where
         return Ok(json(200, &items));
     }
     let body = json_object(req)?;
-    let key = header(req, "idempotency-key")?.filter(|k| !k.is_empty());
-    if key.is_some_and(|k| k.len() > 255) {
-        return Err(Error::BadRequest(
-            "Idempotency-Key must be at most 255 characters".into(),
-        ));
-    }
+    let key = idempotency_key(req)?;
     let done = submit(&api.store, &api.mailer, &api.email, &caller, &body, key).await?;
     let c = &done.candidate;
     let mut payload = json!({

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 fn parse_json(bytes: &[u8]) -> Result<Map<String, Value>, Vec<Problem>> {
-    match serde_json::from_slice::<Value>(bytes) {
+    match crate::base::json::parse(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(vec![Problem::at(
             &[],

@@ -25,7 +25,8 @@ fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// The text fields of a status change, as sent (trimmed; blank is absent).
+/// The text fields of a status change, as sent (`status` exactly; the others trimmed, blank
+/// is absent).
 struct Fields {
     status: Option<String>,
     service_type: Option<String>,
@@ -60,6 +61,14 @@ pub fn parse_change(body: &Map<String, Value>, if_match: Option<&str>) -> Result
 }
 
 fn read_fields(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Fields {
+    let status = match body.get("status") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(field_error("status", "Field 'status' must be a string"));
+            None
+        }
+    };
     let mut text = |field: &str| match body.get(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -73,7 +82,7 @@ fn read_fields(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Field
         }
     };
     Fields {
-        status: text("status"),
+        status,
         service_type: text("service_type"),
         devel_url: text("devel_url"),
         production_url: text("production_url"),
@@ -106,14 +115,11 @@ fn read_body_version(body: &Map<String, Value>, errors: &mut Vec<FieldError>) ->
 }
 
 /// The version the change expects: `If-Match`'s or the body's, which must agree when both are
-/// given. An `If-Match` that is no version is refused, never ignored.
+/// given. An `If-Match` that is no entity-tag is refused, never ignored.
 fn expected_version(if_match: Option<&str>, body_version: Option<u64>) -> Result<Option<u64>> {
-    let header_version = match if_match.map(|h| h.trim().trim_start_matches("W/").trim_matches('"'))
-    {
+    let header_version = match if_match {
         None => None,
-        Some(h) => Some(h.parse::<u64>().map_err(|_| {
-            Error::BadRequest(format!("If-Match must be a candidate version, not '{h}'"))
-        })?),
+        Some(h) => match_version(h)?,
     };
     if let (Some(h), Some(b)) = (header_version, body_version) {
         if h != b {
@@ -125,6 +131,42 @@ fn expected_version(if_match: Option<&str>, body_version: Option<u64>) -> Result
     Ok(header_version.or(body_version))
 }
 
+/// `If-Match` read as RFC 9110 §13.1.1 says: `*` matches any version; a strong entity-tag
+/// `"N"` matches version N, written as the ETag header writes it (decimal, no sign, no leading
+/// zero); a weak tag (`W/"N"`) never matches, nor does any other well-formed tag (412); a value
+/// that is no entity-tag is a 400.
+fn match_version(header: &str) -> Result<Option<u64>> {
+    if header == "*" {
+        return Ok(None);
+    }
+    let (weak, tag) = match header.strip_prefix("W/") {
+        Some(rest) => (true, rest),
+        None => (false, header),
+    };
+    let opaque = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| t.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)));
+    let Some(opaque) = opaque else {
+        return Err(Error::BadRequest(
+            "If-Match must be an entity-tag as the ETag header gives it (\"3\") or *".into(),
+        ));
+    };
+    let version = opaque
+        .parse::<u64>()
+        .ok()
+        .filter(|v| v.to_string() == opaque);
+    match version {
+        Some(v) if !weak => Ok(Some(v)),
+        _ => Err(Error::PreconditionFailed(format!(
+            "If-Match {} matches no version of this candidate{}",
+            crate::base::text::echoed(header),
+            if weak { " (a weak entity-tag never matches: RFC 9110 §13.1.1)" } else { "" }
+        ))),
+    }
+}
+
+/// The target status, exactly as `Status` spells it: no trimming, no other case.
 fn target(status: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Status> {
     let Some(s) = status else {
         errors.push(field_error("status", "Field 'status' is mandatory"));
@@ -134,7 +176,7 @@ fn target(status: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Status> 
     if parsed.is_none() {
         errors.push(field_error(
             "status",
-            format!("Unknown status '{s}'; use one of: submitted, processing, testing, deployed, rejected"),
+            "Field 'status' must be one of: submitted, processing, testing, deployed, rejected (exactly, in lower case)",
         ));
     }
     parsed

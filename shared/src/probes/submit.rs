@@ -123,7 +123,8 @@ pub async fn list(store: &impl CandidateStore, status: Option<&str>) -> Result<V
         None | Some("") => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
             Error::BadRequest(format!(
-                "Unknown status '{s}'; use one of: submitted, processing, testing, deployed, rejected"
+                "Unknown status '{}'; use one of: submitted, processing, testing, deployed, rejected",
+                crate::base::text::echoed(s)
             ))
         })?),
     };

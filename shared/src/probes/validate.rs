@@ -1,6 +1,7 @@
 //! POEM's rules for a submitted probe candidate, in POEM's order, plus what POEM lacked:
 //! type checks, length limits, and every problem listed at once.
 
+use crate::base::text::Lines;
 use serde_json::{Map, Value};
 
 pub use crate::base::error::FieldError;
@@ -64,27 +65,15 @@ pub fn is_email(s: &str) -> bool {
 /// Fields that may hold several lines; every other text field is one line.
 pub const MULTI_LINE: [&str; 3] = ["description", "command", "rejection_reason"];
 
-/// Bidirectional-text controls that make text display in another order than it is stored
-/// (U+202A–U+202E, U+2066–U+2069).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// POEM-style message when `value` holds characters that have no place in it: control
-/// characters (NUL, escape sequences, ...; line breaks and tabs are allowed in multi-line
-/// fields) and bidirectional overrides. They would be stored, emailed and printed as they are.
+/// POEM-style message when `value` holds a character the text policy refuses (see
+/// `crate::base::text`), naming the field and the code point.
 pub fn text_problem(field: &str, value: &str) -> Option<String> {
-    let multi = MULTI_LINE.contains(&field);
-    let bad = value.chars().any(|c| {
-        is_bidi_control(c) || (c.is_control() && !(multi && matches!(c, '\n' | '\r' | '\t')))
-    });
-    bad.then(|| {
-        if multi {
-            format!("Field '{field}' must not contain control characters other than line breaks and tabs, nor bidirectional overrides")
-        } else {
-            format!("Field '{field}' must not contain control characters or bidirectional overrides")
-        }
-    })
+    let lines = if MULTI_LINE.contains(&field) {
+        Lines::Many
+    } else {
+        Lines::One
+    };
+    crate::base::text::problem(field, value, lines)
 }
 
 /// True when the command line sets a timeout as `-t N`, `--timeout N`, `--timeout=N` or
@@ -233,7 +222,7 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_and_bidi_overrides_are_refused() {
+    fn control_format_and_separator_characters_are_refused() {
         for (field, value) in [
             ("name", "probe\u{0}"),
             ("name", "\u{1b}[31mred"),
@@ -247,7 +236,7 @@ mod tests {
             assert!(
                 errors
                     .iter()
-                    .any(|e| e.field == field && e.message.contains("control characters")),
+                    .any(|e| e.field == field && e.message.contains("must not contain U+")),
                 "{field}={value:?}: {errors:?}"
             );
         }

@@ -148,7 +148,7 @@ async fn each_poem_message_is_answered_for_its_case() {
         ),
         (
             edit(&[("name", Some(json!("n\u{1b}[31m")))]),
-            "Field 'name' must not contain control characters",
+            "Field 'name' must not contain U+001B (a control character)",
         ),
     ];
     for (body, detail) in cases {
@@ -573,7 +573,19 @@ async fn each_status_needs_its_field_with_poems_message() {
         (json!({}), "Field 'status' is mandatory"),
         (
             json!({"status": "done"}),
-            "Unknown status 'done'; use one of: submitted, processing, testing, deployed, rejected",
+            "Field 'status' must be one of: submitted, processing, testing, deployed, rejected (exactly, in lower case)",
+        ),
+        (
+            json!({"status": " processing", "service_type": "x"}),
+            "Field 'status' must be one of: submitted, processing, testing, deployed, rejected (exactly, in lower case)",
+        ),
+        (
+            json!({"status": "\u{a0}rejected", "rejection_reason": "x"}),
+            "Field 'status' must be one of: submitted, processing, testing, deployed, rejected (exactly, in lower case)",
+        ),
+        (
+            json!({"status": "Processing", "service_type": "x"}),
+            "Field 'status' must be one of: submitted, processing, testing, deployed, rejected (exactly, in lower case)",
         ),
         (
             json!({"status": "processing", "service_type": 7}),

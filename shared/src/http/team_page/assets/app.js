@@ -41,8 +41,10 @@
 
   // ---- text that came from outside --------------------------------------------------------
 
-  // C0 controls and DEL become their visible pictures (␛, ␇, ...); bidi controls become
-  // [U+202E]-style marks, so a name cannot reorder or hide what follows it.
+  // C0 controls and DEL become their visible pictures (␛, ␇, ...); every other character the
+  // service refuses in a name (other controls, format characters such as zero-width and
+  // direction marks, line/paragraph separators, private use) becomes a [U+200B]-style mark, so
+  // a value stored before the rule cannot reorder, hide or imitate what follows it.
   function visible(value, multiline) {
     const s = value === null || value === undefined ? '' : String(value);
     return s
@@ -50,8 +52,8 @@
         if (multiline && (c === '\n' || c === '\t')) return c;
         return c === '\u007F' ? '\u2421' : String.fromCharCode(0x2400 + c.charCodeAt(0));
       })
-      .replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g,
-        (c) => '[U+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0') + ']');
+      .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]/gu,
+        (c) => '[U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0') + ']');
   }
 
   function node(tag, props, children) {

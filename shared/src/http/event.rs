@@ -1,0 +1,149 @@
+//! The raw Lambda event, read before `lambda_http` turns it into a request.
+//!
+//! Under a REST API, API Gateway puts the *last* value of each header in `headers` and all of
+//! them in `multiValueHeaders`; `lambda_http` lets the former replace the latter, so a header
+//! given twice would reach a route as one value, and which one depends on the order the caller
+//! chose. An HTTP API joins the values with commas in `headers`. Either way, a header a route
+//! reads that carries more than one value is refused here, naming it, before any route runs.
+
+use crate::base::error::Error;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{service_fn, Adapter, Body, Context, LambdaEvent, Request, Response, Service};
+use serde_json::{Map, Value};
+use std::future::Future;
+
+/// The headers some route reads. Each holds one value; a list of them is never meant.
+pub const SINGLE_VALUED: [&str; 6] = [
+    "authorization",
+    "x-api-key",
+    "idempotency-key",
+    "if-match",
+    "content-type",
+    "content-encoding",
+];
+
+/// How a function answers a refused request: POEM's shape or the Spring one (`error::poem`,
+/// `error::spring`), given the error and the request path.
+pub type Refusal = fn(&Error, &str) -> Response<Body>;
+
+/// What is wrong with the event's headers, if anything: a header of `SINGLE_VALUED` given more
+/// than once (in `multiValueHeaders`, twice under two spellings, or comma-joined), or a header
+/// value no HTTP request can carry.
+pub fn header_problem(event: &Value) -> Option<String> {
+    let mut values: Vec<(String, String)> = Vec::new();
+    for field in ["multiValueHeaders", "headers"] {
+        let Some(map) = event.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, v) in map {
+            let name = name.to_ascii_lowercase();
+            let given: Vec<&str> = match v {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            for value in given {
+                if value.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+                    return Some(format!("header {name} holds a control character"));
+                }
+                if field == "headers" && values.iter().any(|(n, v)| *n == name && v == value) {
+                    // `headers` repeats the last value of `multiValueHeaders`.
+                    continue;
+                }
+                values.push((name.clone(), value.to_string()));
+            }
+        }
+    }
+    SINGLE_VALUED.iter().find_map(|name| {
+        let given: Vec<&String> = values.iter().filter(|(n, _)| n == name).map(|(_, v)| v).collect();
+        let several = given.len() > 1 || given.first().is_some_and(|v| v.contains(','));
+        several.then(|| format!("header {name} is given more than once; send it once, with one value"))
+    })
+}
+
+/// The event as `lambda_http` should see it: for each header `multiValueHeaders` lists, the
+/// single value in `headers` (the last one) is dropped, so every value reaches the request.
+pub fn keep_every_value(event: &mut Value) {
+    let Some(multi) = event.get("multiValueHeaders").and_then(Value::as_object) else {
+        return;
+    };
+    let listed: Vec<String> = multi.keys().map(|k| k.to_ascii_lowercase()).collect();
+    if let Some(Value::Object(headers)) = event.get_mut("headers") {
+        headers.retain(|name, _| name.eq_ignore_ascii_case("host") || !listed.contains(&name.to_ascii_lowercase()));
+    }
+}
+
+/// The request path of a raw event, for a refusal's `path`.
+fn raw_path(event: &Value) -> String {
+    ["rawPath", "path"]
+        .iter()
+        .find_map(|k| event.get(*k).and_then(Value::as_str))
+        .unwrap_or("/")
+        .to_string()
+}
+
+/// Answers one raw event: refused here when its headers are ambiguous, otherwise decoded and
+/// handed to `handler`. Returns the proxy response document API Gateway reads.
+pub async fn answer<F, Fut>(
+    handler: F,
+    refuse: Refusal,
+    mut event: Value,
+    context: Context,
+) -> Result<Value, lambda_http::Error>
+where
+    F: FnMut(Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
+{
+    let mut problem = header_problem(&event);
+    keep_every_value(&mut event);
+    let path = raw_path(&event);
+    if problem.is_some() {
+        clear_headers(&mut event);
+    }
+    let request: LambdaRequest = match serde_json::from_value(event.clone()) {
+        Ok(request) => request,
+        // A header name no HTTP request can carry: refused like any unreadable header rather
+        // than failing the invocation (which API Gateway would answer with a bare 502).
+        Err(_) if problem.is_none() => {
+            problem = Some("a request header cannot be read".into());
+            clear_headers(&mut event);
+            serde_json::from_value(event)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut handler = handler;
+    let mut adapter = Adapter::from(service_fn(move |req: Request| {
+        let refused = problem.clone().map(|p| refuse(&Error::BadRequest(p), &path));
+        let routed = refused.is_none().then(|| handler(req));
+        async move {
+            match (refused, routed) {
+                (Some(resp), _) => Ok(resp),
+                (None, Some(fut)) => fut.await,
+                (None, None) => Err("unreachable: neither refused nor routed".into()),
+            }
+        }
+    }));
+    let resp = adapter.call(LambdaEvent::new(request, context)).await?;
+    Ok(serde_json::to_value(&resp)?)
+}
+
+/// `lambda_http::run` with the raw-event checks above in front of `handler`.
+pub async fn run<F, Fut>(handler: F, refuse: Refusal) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut + Clone,
+    Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
+{
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        answer(handler.clone(), refuse, event.payload, event.context)
+    }))
+    .await
+}
+
+/// The headers are not read: a refusal must not fail on a value it will not use.
+fn clear_headers(event: &mut Value) {
+    for field in ["headers", "multiValueHeaders"] {
+        if let Some(v) = event.get_mut(field) {
+            *v = Value::Object(Map::new());
+        }
+    }
+}
