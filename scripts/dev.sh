@@ -93,4 +93,8 @@ cat <<MSG
   Ctrl-C stops everything.
 
 MSG
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env"
+# --disable-cors: the team page is same-origin, so no other origin (a web page the developer
+# visits) may read the local API. --timeout: a request to a function that hangs gets an
+# answer instead of waiting forever (the template's longest HTTP timeout is 15 s).
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env" \
+  --disable-cors --timeout 30

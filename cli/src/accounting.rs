@@ -75,7 +75,8 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     };
     let table = AccountingTable::new(aws::dynamodb_client(&sdk), args.table);
     let prometheus = Prometheus::configured(&value);
-    let http = reqwest::Client::new();
+    // Bounded like the deployed push: a hung endpoint ends the command with an error.
+    let http = telltale::adapters::eosc::client(std::time::Duration::from_secs(60))?;
     let service = telltale::adapters::eosc::Eosc { http: http.clone() };
     let grant = telltale::adapters::eosc::Oidc::new(http, &config);
     let pusher = Pusher {

@@ -25,7 +25,9 @@ impl ProbeClient {
         Self {
             base: base_url.trim_end_matches('/').to_string(),
             key: api_key.to_string(),
+            // A hung stack or proxy ends the command with an error instead of waiting forever.
             http: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
                 .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .unwrap_or_default(),

@@ -5,14 +5,14 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use telltale::adapters::aws::{self, keys::ApiKeys, probes::ProbeTable};
-use telltale::auth::{hash_key, KeyLookup, Role, StoredKey};
+use telltale::adapters::aws::{self, probes::ProbeTable};
 use telltale_cli::tables;
 
 #[derive(Subcommand)]
 pub enum LocalCommand {
     /// Create the tables, the mappings bucket and the SES identity on the emulator named by
-    /// AWS_ENDPOINT_URL, upload the mapping files, and register the sample events' key.
+    /// AWS_ENDPOINT_URL and upload the mapping files. No key is created here: the sample
+    /// events' key is in the repository, so it is registered only in the tests' own tables.
     Setup {
         #[arg(long, env = "API_KEYS_TABLE")]
         keys_table: String,
@@ -69,19 +69,6 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
         .await
         .map_err(anyhow::Error::msg)?;
     tables::ensure_sample_candidate(&ProbeTable::new(dynamodb.clone(), &probes_table)).await?;
-    let keys = ApiKeys::new(dynamodb.clone(), keys_table.clone());
-    if keys
-        .find(&hash_key(tables::SAMPLE_EVENTS_KEY))
-        .await?
-        .is_none()
-    {
-        let sample = StoredKey {
-            key_hash: hash_key(tables::SAMPLE_EVENTS_KEY),
-            name: "sample-events".into(),
-            role: Role::Monitoring,
-        };
-        keys.put(&sample, "1970-01-01T00:00:00Z").await?;
-    }
     tables::ensure_bucket(&s3, &bucket)
         .await
         .map_err(anyhow::Error::msg)?;

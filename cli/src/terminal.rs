@@ -28,8 +28,15 @@ mod tests {
         assert_eq!(printable("\u{1b}[31mred"), "\\u{1b}[31mred");
         assert_eq!(printable("a\u{202e}b\u{0}"), "a\\u{202e}b\\u{0}");
         assert_eq!(printable("two\nlines\tand é"), "two\nlines\tand é");
-        for (c, shown) in [('\u{200b}', "\\u{200b}"), ('\u{2028}', "\\u{2028}"), ('\u{feff}', "\\u{feff}"),
-                           ('\u{e0041}', "\\u{e0041}"), ('\u{200f}', "\\u{200f}"), ('\r', "\\u{d}"), ('\u{e000}', "\\u{e000}")] {
+        for (c, shown) in [
+            ('\u{200b}', "\\u{200b}"),
+            ('\u{2028}', "\\u{2028}"),
+            ('\u{feff}', "\\u{feff}"),
+            ('\u{e0041}', "\\u{e0041}"),
+            ('\u{200f}', "\\u{200f}"),
+            ('\r', "\\u{d}"),
+            ('\u{e000}', "\\u{e000}"),
+        ] {
             assert_eq!(printable(&format!("a{c}b")), format!("a{shown}b"));
         }
     }

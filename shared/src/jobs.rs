@@ -173,3 +173,18 @@ pub async fn heartbeat_source(source: &Source) -> Result<Value, JobFailed> {
     );
     answer(report)
 }
+
+/// The runtime loop of a scheduled function whose configuration is incomplete: the problem is
+/// logged once, readably, and every invocation fails with it (so the schedule's error alarm
+/// sees it) instead of the process exiting and being started again for each event.
+pub async fn unconfigured(problem: impl std::fmt::Display) -> Result<(), lambda_http::Error> {
+    let message = format!("this function is not configured: {problem}");
+    tracing::error!(error = %message, "configuration incomplete");
+    let message = &message;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            Err::<serde_json::Value, lambda_http::Error>(message.clone().into())
+        },
+    ))
+    .await
+}

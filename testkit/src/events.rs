@@ -56,9 +56,14 @@ where
         > + Send,
 {
     let event: serde_json::Value = serde_json::from_str(event_json).expect("an API Gateway event");
-    telltale::http::event::answer(handler, refusal_for(&event), event, lambda_http::Context::default())
-        .await
-        .expect("the handler answers")
+    telltale::http::event::answer(
+        handler,
+        refusal_for(&event),
+        event,
+        lambda_http::Context::default(),
+    )
+    .await
+    .expect("the handler answers")
 }
 
 /// The error shape the function serving this event's path answers in (as its `main` wires it).

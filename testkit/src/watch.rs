@@ -49,6 +49,10 @@ impl Watch {
                 "watch",
                 "--ignore-changes",
                 "--quiet",
+                // As make dev runs it: no cross-origin answers, no request waits forever.
+                "--disable-cors",
+                "--timeout",
+                "60",
                 "--invoke-address",
                 "127.0.0.1",
             ])

@@ -166,7 +166,9 @@ async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
     let mut legacy = telltale::probes::model::Candidate::submitted(
         "legacy-hostile".into(),
         telltale::probes::validate::Submission {
-            name: "\u{1b}[2J\u{1b}]0;owned\u{7}evil\u{202e}txt.exe\u{200b}\u{2028}\u{e0041}\u{feff}".into(),
+            name:
+                "\u{1b}[2J\u{1b}]0;owned\u{7}evil\u{202e}txt.exe\u{200b}\u{2028}\u{e0041}\u{feff}"
+                    .into(),
             description: Some("\u{1b}[31mred".into()),
             docurl: "https://example.org".into(),
             command: "check.py -t 10".into(),
@@ -187,10 +189,21 @@ async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
         let (ok, out, err) = cli.probes(args);
         assert!(ok, "{args:?}: {err}");
         assert!(
-            !out.contains(['\u{1b}', '\u{7}', '\u{202e}', '\u{200b}', '\u{2028}', '\u{e0041}', '\u{feff}']),
+            !out.contains([
+                '\u{1b}',
+                '\u{7}',
+                '\u{202e}',
+                '\u{200b}',
+                '\u{2028}',
+                '\u{e0041}',
+                '\u{feff}'
+            ]),
             "{args:?} printed raw control or invisible characters: {out:?}"
         );
         assert!(out.contains("\\u{1b}[2J"), "{args:?}: {out}");
-        assert!(out.contains("\\u{200b}\\u{2028}\\u{e0041}\\u{feff}"), "{args:?}: {out}");
+        assert!(
+            out.contains("\\u{200b}\\u{2028}\\u{e0041}\\u{feff}"),
+            "{args:?}: {out}"
+        );
     }
 }

@@ -13,6 +13,9 @@ async fn handler(stack: &Push, event: LambdaEvent<Value>) -> Result<Value, Error
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::accounting_push().await?;
+    let stack = match telltale::wiring::accounting_push().await {
+        Ok(stack) => stack,
+        Err(problem) => return telltale::jobs::unconfigured(problem).await,
+    };
     run(service_fn(|event| handler(&stack, event))).await
 }

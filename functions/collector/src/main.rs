@@ -18,7 +18,10 @@ async fn handler<S: PointSink>(
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::collector().await?;
+    let stack = match telltale::wiring::collector().await {
+        Ok(stack) => stack,
+        Err(problem) => return telltale::jobs::unconfigured(problem).await,
+    };
     run(service_fn(|event| handler(&stack, event))).await
 }
 

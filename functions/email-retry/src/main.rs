@@ -17,6 +17,9 @@ async fn handler<O: Outbox, M: Mailer>(
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::email_retry().await?;
+    let stack = match telltale::wiring::email_retry().await {
+        Ok(stack) => stack,
+        Err(problem) => return telltale::jobs::unconfigured(problem).await,
+    };
     run(service_fn(|event| handler(&stack, event))).await
 }

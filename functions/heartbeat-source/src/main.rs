@@ -14,7 +14,10 @@ async fn handler(source: &Source, _event: LambdaEvent<Value>) -> Result<Value, E
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::heartbeat_source().await?;
+    let stack = match telltale::wiring::heartbeat_source().await {
+        Ok(stack) => stack,
+        Err(problem) => return telltale::jobs::unconfigured(problem).await,
+    };
     run(service_fn(|event| handler(&stack, event))).await
 }
 

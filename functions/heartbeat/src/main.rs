@@ -18,7 +18,13 @@ where
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::heartbeat_api().await?;
+    let stack = match telltale::wiring::heartbeat_api().await {
+        Ok(stack) => stack,
+        Err(problem) => {
+            return telltale::http::event::unconfigured(problem, telltale::http::error::spring)
+                .await
+        }
+    };
     telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::spring).await
 }
 

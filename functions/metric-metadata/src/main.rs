@@ -18,7 +18,13 @@ async fn handler(store: &MappingStore, req: Request) -> Result<Response<Body>, E
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::metric_metadata().await?;
+    let stack = match telltale::wiring::metric_metadata().await {
+        Ok(stack) => stack,
+        Err(problem) => {
+            return telltale::http::event::unconfigured(problem, telltale::http::error::spring)
+                .await
+        }
+    };
     telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::spring).await
 }
 

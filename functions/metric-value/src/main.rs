@@ -13,7 +13,13 @@ async fn handler(stack: &Values, req: Request) -> Result<Response<Body>, Error> 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::metric_value().await?;
+    let stack = match telltale::wiring::metric_value().await {
+        Ok(stack) => stack,
+        Err(problem) => {
+            return telltale::http::event::unconfigured(problem, telltale::http::error::spring)
+                .await
+        }
+    };
     telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::spring).await
 }
 

@@ -18,8 +18,20 @@ where
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::probe_api().await?;
-    telltale::http::event::run(|req| handler(&stack, req), |e, _| telltale::http::error::poem(e)).await
+    let stack = match telltale::wiring::probe_api().await {
+        Ok(stack) => stack,
+        Err(problem) => {
+            return telltale::http::event::unconfigured(problem, |e, _| {
+                telltale::http::error::poem(e)
+            })
+            .await
+        }
+    };
+    telltale::http::event::run(
+        |req| handler(&stack, req),
+        |e, _| telltale::http::error::poem(e),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -11,8 +11,20 @@ async fn handler(page: &TeamPage, req: Request) -> Result<Response<Body>, Error>
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::team_page()?;
-    telltale::http::event::run(|req| handler(&stack, req), |e, _| telltale::http::error::poem(e)).await
+    let stack = match telltale::wiring::team_page() {
+        Ok(stack) => stack,
+        Err(problem) => {
+            return telltale::http::event::unconfigured(problem, |e, _| {
+                telltale::http::error::poem(e)
+            })
+            .await
+        }
+    };
+    telltale::http::event::run(
+        |req| handler(&stack, req),
+        |e, _| telltale::http::error::poem(e),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@ async fn handler<S: AccountingStore, G: TokenGrant>(
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telltale::base::telemetry::init();
-    let stack = telltale::wiring::token_refresh().await?;
+    let stack = match telltale::wiring::token_refresh().await {
+        Ok(stack) => stack,
+        Err(problem) => return telltale::jobs::unconfigured(problem).await,
+    };
     run(service_fn(|event| handler(&stack, event))).await
 }
 

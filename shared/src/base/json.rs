@@ -82,7 +82,10 @@ mod tests {
     #[test]
     fn a_repeated_key_is_named_at_any_depth() {
         let e = parse(br#"{"contact":"bad","name":"x","contact":"ok@example.org"}"#).unwrap_err();
-        assert!(e.to_string().starts_with("duplicate key \"contact\""), "{e}");
+        assert!(
+            e.to_string().starts_with("duplicate key \"contact\""),
+            "{e}"
+        );
         let e = parse(br#"{"a":[{"b":1,"b":2}]}"#).unwrap_err();
         assert!(e.to_string().contains("duplicate key \"b\""), "{e}");
     }
@@ -90,7 +93,10 @@ mod tests {
     #[test]
     fn everything_else_reads_as_serde_json_reads_it() {
         let text = br#"{"a":[1,-9223372036854775808,18446744073709551615,1.5e3,true,null,"\u00e9"],"b":{}}"#;
-        assert_eq!(parse(text).unwrap(), serde_json::from_slice::<Value>(text).unwrap());
+        assert_eq!(
+            parse(text).unwrap(),
+            serde_json::from_slice::<Value>(text).unwrap()
+        );
         assert_eq!(parse(b"[] x").map_err(|e| e.is_syntax()).unwrap_err(), true);
         assert_eq!(parse(br#"{"a":1}"#).unwrap(), json!({"a": 1}));
     }

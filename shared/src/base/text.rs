@@ -114,7 +114,10 @@ mod tests {
             let message = problem("name", &value, Lines::One).expect(code);
             assert!(message.contains(code), "{message}");
             assert!(message.contains("'name'"), "{message}");
-            assert!(problem("description", &value, Lines::Many).is_some(), "{code}");
+            assert!(
+                problem("description", &value, Lines::Many).is_some(),
+                "{code}"
+            );
         }
     }
 
@@ -129,7 +132,10 @@ mod tests {
 
     #[test]
     fn shown_values_are_visible_and_short() {
-        assert_eq!(visible("a\u{200b}b\u{1b}", Lines::One), "a\\u{200b}b\\u{1b}");
+        assert_eq!(
+            visible("a\u{200b}b\u{1b}", Lines::One),
+            "a\\u{200b}b\\u{1b}"
+        );
         assert_eq!(visible("x\ny", Lines::Many), "x\ny");
         let long = "é".repeat(60_000);
         let shown = echoed(&long);

@@ -52,17 +52,27 @@ fn monasca(body: &Value) -> Result<Delivery> {
         return bad("\"state\" must be OK, ALARM or UNDETERMINED".into());
     }
     if !matches!(&body["old_state"], Value::Null)
-        && !body["old_state"].as_str().is_some_and(|s| MONASCA_STATES.contains(&s))
+        && !body["old_state"]
+            .as_str()
+            .is_some_and(|s| MONASCA_STATES.contains(&s))
     {
         return bad("\"old_state\" must be OK, ALARM or UNDETERMINED".into());
     }
-    for field in ["alarm_id", "alarm_definition_id", "alarm_description", "message", "tenant_id"] {
+    for field in [
+        "alarm_id",
+        "alarm_definition_id",
+        "alarm_description",
+        "message",
+        "tenant_id",
+    ] {
         if !matches!(&body[field], Value::Null | Value::String(_)) {
             return bad(format!("\"{field}\" must be a string"));
         }
     }
     if !matches!(&body["alarm_timestamp"], Value::Null | Value::Number(_)) {
-        return bad("\"alarm_timestamp\" must be a number (seconds or milliseconds since 1970)".into());
+        return bad(
+            "\"alarm_timestamp\" must be a number (seconds or milliseconds since 1970)".into(),
+        );
     }
     if !matches!(&body["metrics"], Value::Null | Value::Array(_)) {
         return bad("\"metrics\" must be an array".into());
@@ -232,13 +242,22 @@ mod tests {
         let body = json!({"alarm_id": "a", "state": "OK", "alarm_name": "y".repeat(500)});
         let d = parse(body.to_string().as_bytes()).unwrap();
         assert_eq!(d.alarm.unwrap().chars().count(), 256);
-        for (c, code) in [('\u{1b}', "U+001B"), ('\u{202e}', "U+202E"), ('\u{2066}', "U+2066"), ('\u{200b}', "U+200B")] {
+        for (c, code) in [
+            ('\u{1b}', "U+001B"),
+            ('\u{202e}', "U+202E"),
+            ('\u{2066}', "U+2066"),
+            ('\u{200b}', "U+200B"),
+        ] {
             let m = json!({"alarm_id": "a", "state": "OK", "alarm_name": format!("x{c}y")});
             let a = json!({"version": "4", "status": "firing", "alerts": [{"status": "firing"}],
                            "commonLabels": {"alertname": format!("x{c}y")}});
             for body in [m, a] {
                 let err = parse(body.to_string().as_bytes()).unwrap_err().to_string();
-                assert!(err.contains(code) && (err.contains("'alarm_name'") || err.contains("'alertname'")), "{err}");
+                assert!(
+                    err.contains(code)
+                        && (err.contains("'alarm_name'") || err.contains("'alertname'")),
+                    "{err}"
+                );
             }
         }
     }
@@ -247,12 +266,27 @@ mod tests {
     fn typed_fields_are_checked_and_one_shape_is_chosen() {
         let firing = json!({"status": "firing", "startsAt": "2026-11-23T10:00:00Z"});
         for (body, says) in [
-            (json!({"version": "4", "status": "bogus", "alerts": [firing]}), "status must be"),
-            (json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "startsAt": 5}]}), "startsAt"),
-            (json!({"alarm_id": "a", "state": "OK", "alarm_timestamp": "now"}), "alarm_timestamp"),
-            (json!({"alarm_id": "a", "state": "OK", "old_state": "maybe"}), "old_state"),
+            (
+                json!({"version": "4", "status": "bogus", "alerts": [firing]}),
+                "status must be",
+            ),
+            (
+                json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "startsAt": 5}]}),
+                "startsAt",
+            ),
+            (
+                json!({"alarm_id": "a", "state": "OK", "alarm_timestamp": "now"}),
+                "alarm_timestamp",
+            ),
+            (
+                json!({"alarm_id": "a", "state": "OK", "old_state": "maybe"}),
+                "old_state",
+            ),
             (json!({"alarm_id": 7, "state": "OK"}), "alarm_id"),
-            (json!({"alarm_id": "a", "state": "OK", "version": "4", "alerts": [firing]}), "both"),
+            (
+                json!({"alarm_id": "a", "state": "OK", "version": "4", "alerts": [firing]}),
+                "both",
+            ),
             (json!({"version": "3", "alerts": [firing]}), "\"4\""),
         ] {
             let err = parse(body.to_string().as_bytes()).unwrap_err().to_string();

@@ -55,9 +55,14 @@ pub fn header_problem(event: &Value) -> Option<String> {
         }
     }
     SINGLE_VALUED.iter().find_map(|name| {
-        let given: Vec<&String> = values.iter().filter(|(n, _)| n == name).map(|(_, v)| v).collect();
+        let given: Vec<&String> = values
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect();
         let several = given.len() > 1 || given.first().is_some_and(|v| v.contains(','));
-        several.then(|| format!("header {name} is given more than once; send it once, with one value"))
+        several
+            .then(|| format!("header {name} is given more than once; send it once, with one value"))
     })
 }
 
@@ -69,7 +74,9 @@ pub fn keep_every_value(event: &mut Value) {
     };
     let listed: Vec<String> = multi.keys().map(|k| k.to_ascii_lowercase()).collect();
     if let Some(Value::Object(headers)) = event.get_mut("headers") {
-        headers.retain(|name, _| name.eq_ignore_ascii_case("host") || !listed.contains(&name.to_ascii_lowercase()));
+        headers.retain(|name, _| {
+            name.eq_ignore_ascii_case("host") || !listed.contains(&name.to_ascii_lowercase())
+        });
     }
 }
 
@@ -113,7 +120,9 @@ where
     };
     let mut handler = handler;
     let mut adapter = Adapter::from(service_fn(move |req: Request| {
-        let refused = problem.clone().map(|p| refuse(&Error::BadRequest(p), &path));
+        let refused = problem
+            .clone()
+            .map(|p| refuse(&Error::BadRequest(p), &path));
         let routed = refused.is_none().then(|| handler(req));
         async move {
             match (refused, routed) {
@@ -146,4 +155,24 @@ fn clear_headers(event: &mut Value) {
             *v = Value::Object(Map::new());
         }
     }
+}
+
+/// The runtime loop of an HTTP function whose configuration is incomplete: the problem is
+/// logged once, readably, and every request is answered with it (a 500 in the function's error
+/// shape) instead of the process exiting and being started again for each request.
+pub async fn unconfigured(
+    problem: impl std::fmt::Display,
+    refuse: Refusal,
+) -> Result<(), lambda_http::Error> {
+    let message = format!("this function is not configured: {problem}");
+    tracing::error!(error = %message, "configuration incomplete");
+    let message = &message;
+    run(
+        move |req: Request| async move {
+            let path = req.uri().path().to_string();
+            Ok(refuse(&Error::Internal(message.clone()), &path))
+        },
+        refuse,
+    )
+    .await
 }

@@ -161,7 +161,11 @@ fn match_version(header: &str) -> Result<Option<u64>> {
         _ => Err(Error::PreconditionFailed(format!(
             "If-Match {} matches no version of this candidate{}",
             crate::base::text::echoed(header),
-            if weak { " (a weak entity-tag never matches: RFC 9110 §13.1.1)" } else { "" }
+            if weak {
+                " (a weak entity-tag never matches: RFC 9110 §13.1.1)"
+            } else {
+                ""
+            }
         ))),
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! Guarantees: an email is recorded (pending) in the same write as its cause, so it cannot be
 //! lost; a claim with a lease keeps two senders from sending it at the same time; it is marked
-//! sent once SES accepts it. The one window for a duplicate is a crash between SES accepting
-//! and the mark being written: the lease then lapses and the email is sent again.
+//! sent right after SES accepts it, and that write is never cut short by a time budget. The
+//! one window for a duplicate is a crash (or a killed process) between SES accepting and the
+//! mark being written: the lease then lapses and the email is sent again. Delivery is at least
+//! once.
 
 use super::ports::{Mailer, Outbox};
 use crate::base::error::Result;
@@ -32,27 +34,61 @@ pub enum Delivery {
 }
 
 pub async fn deliver(outbox: &impl Outbox, mailer: &impl Mailer, id: &str) -> Result<Delivery> {
+    match claim_and_send(outbox, mailer, id).await? {
+        None => Ok(Delivery::NotDue),
+        Some(attempt) => record(outbox, id, attempt).await,
+    }
+}
+
+/// A claimed email and what the mail service said of it.
+pub struct Attempt {
+    attempts: u32,
+    at: OffsetDateTime,
+    outcome: std::result::Result<String, String>,
+}
+
+/// Claims the email (`None` when it is not due) and hands it to the mail service.
+pub async fn claim_and_send(
+    outbox: &impl Outbox,
+    mailer: &impl Mailer,
+    id: &str,
+) -> Result<Option<Attempt>> {
     let now = OffsetDateTime::now_utc();
     let Some(email) = outbox
         .claim(id, now.unix_timestamp(), LEASE_SECONDS)
         .await?
     else {
-        return Ok(Delivery::NotDue);
+        return Ok(None);
     };
-    match mailer.send(&email.email).await {
+    Ok(Some(Attempt {
+        attempts: email.attempts,
+        at: now,
+        outcome: mailer.send(&email.email).await,
+    }))
+}
+
+/// Writes down what the mail service said. Once it has accepted an email this write is the
+/// only thing between a sent email and a second one, so callers never cancel it.
+pub async fn record(outbox: &impl Outbox, id: &str, attempt: Attempt) -> Result<Delivery> {
+    let Attempt {
+        attempts,
+        at,
+        outcome,
+    } = attempt;
+    match outcome {
         Ok(message_id) => {
-            outbox.mark_sent(id, &message_id, &timestamp(now)).await?;
-            tracing::info!(email = id, attempts = email.attempts, "email sent");
+            outbox.mark_sent(id, &message_id, &timestamp(at)).await?;
+            tracing::info!(email = id, attempts, "email sent");
             Ok(Delivery::Sent)
         }
-        Err(reason) if email.attempts >= MAX_ATTEMPTS => {
-            let reason = format!("given up after {} attempts: {reason}", email.attempts);
-            tracing::error!(email = id, attempts = email.attempts, %reason, "email is dead; it is no longer retried");
-            outbox.mark_dead(id, &reason, &timestamp(now)).await?;
+        Err(reason) if attempts >= MAX_ATTEMPTS => {
+            let reason = format!("given up after {attempts} attempts: {reason}");
+            tracing::error!(email = id, attempts, %reason, "email is dead; it is no longer retried");
+            outbox.mark_dead(id, &reason, &timestamp(at)).await?;
             Ok(Delivery::Failed(reason))
         }
         Err(reason) => {
-            tracing::warn!(email = id, attempts = email.attempts, %reason, "email not sent; it stays pending");
+            tracing::warn!(email = id, attempts, %reason, "email not sent; it stays pending");
             outbox.mark_failed(id, &reason).await?;
             Ok(Delivery::Failed(reason))
         }
@@ -72,16 +108,23 @@ pub async fn deliver_after_commit(
     id: &str,
 ) -> Option<String> {
     let budget = crate::base::deadline::budget(AFTER_COMMIT_BUDGET);
-    match tokio::time::timeout(budget, deliver(outbox, mailer, id)).await {
-        Ok(Ok(Delivery::Sent | Delivery::NotDue)) => None,
-        Ok(Ok(Delivery::Failed(reason))) => Some(reason),
-        Ok(Err(e)) => {
-            tracing::warn!(email = id, error = %e, "email not delivered after the change; it stays pending");
-            Some(e.to_string())
-        }
+    // The budget bounds the claim and the send; the record after an accepted send is not cut
+    // short by it (cutting it would leave a sent email pending, to be sent again).
+    let recorded = match tokio::time::timeout(budget, claim_and_send(outbox, mailer, id)).await {
+        Ok(Ok(None)) => Ok(Delivery::NotDue),
+        Ok(Ok(Some(attempt))) => record(outbox, id, attempt).await,
+        Ok(Err(e)) => Err(e),
         Err(_) => {
             tracing::warn!(email = id, "email step out of time; it stays pending");
-            Some("the mail step ran out of time".into())
+            return Some("the mail step ran out of time".into());
+        }
+    };
+    match recorded {
+        Ok(Delivery::Sent | Delivery::NotDue) => None,
+        Ok(Delivery::Failed(reason)) => Some(reason),
+        Err(e) => {
+            tracing::warn!(email = id, error = %e, "email not delivered after the change; it stays pending");
+            Some(e.to_string())
         }
     }
 }

@@ -8,5 +8,6 @@ mod config;
 mod fuzz;
 mod heartbeat;
 mod heartbeat_source;
+mod hostile;
 mod metrics;
 mod probes;
