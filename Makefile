@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test test-fast bench bench-cold bench-scale bench-collectors bench-heartbeat build openapi fuzz-api fuzz soak
+.PHONY: setup dev test test-fast bench bench-cold bench-scale bench-collectors bench-heartbeat build openapi fuzz-api fuzz soak hostile
 
 setup:
 	bash scripts/setup.sh
@@ -52,6 +52,13 @@ fuzz:
 soak:
 	bash scripts/setup.sh
 	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench soak
+
+# A hostile caller's vectors against every HTTP route through cargo lambda watch (loopback
+# only; a few thousand requests): prints requests, 5xx, error answers over 4 KB, inputs echoed
+# over 100 characters, requests with no answer, and fails unless all but the first are 0.
+hostile:
+	bash scripts/setup.sh
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo bench -p telltale-blackbox --bench hostile
 
 # The OpenAPI contract run with more examples per operation (the test command runs 8);
 # CONTRACT_SEED picks another reproducible run.

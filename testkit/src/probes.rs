@@ -76,6 +76,44 @@ impl ProbeFixture {
         }
     }
 
+    /// Every HTTP function's environment (probes, metrics on the demo mappings and the demo
+    /// series, heartbeat), with a bucket and a heartbeat table of its own named after `label`.
+    pub async fn every_route_env(&self, label: &str) -> Vec<(String, String)> {
+        let sdk = moto().sdk_config().await;
+        let s3 = telltale::adapters::aws::s3_client(&sdk);
+        let bucket = unique(label);
+        tables::ensure_bucket(&s3, &bucket).await.unwrap();
+        for name in ["metadata_mappings.json", "metrics_mappings.json"] {
+            let body = std::fs::read(crate::repo_root().join("demo").join(name)).unwrap();
+            tables::put_object(&s3, &bucket, name, body).await.unwrap();
+        }
+        let heartbeats = unique(&format!("{label}-heartbeats"));
+        tables::ensure_heartbeat_table(&self.dynamodb, &heartbeats)
+            .await
+            .unwrap();
+        let server = crate::prometheus::prometheus(crate::prometheus::demo_series);
+        let mut env = self.env();
+        env.extend(
+            [
+                ("MAPPINGS_BUCKET", bucket.as_str()),
+                ("PROMETHEUS_URL", server.url.as_str()),
+                ("PROMETHEUS_TIMEOUT_SECONDS", "10"),
+                ("HEARTBEAT_TABLE", heartbeats.as_str()),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        env
+    }
+
+    /// Stores `candidate` as another tool (or an older version) might have: without the
+    /// submission rules.
+    pub async fn import(&self, candidate: telltale::probes::model::Candidate) {
+        ProbeTable::new(self.dynamodb.clone(), &self.probes_table)
+            .import(&[candidate])
+            .await
+            .expect("importing a candidate");
+    }
+
     /// The probe functions' environment, for a process under `cargo lambda watch`.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = moto().env();
@@ -95,4 +133,26 @@ impl ProbeFixture {
 /// A unique recipient, so one test's emails can be told from another's in moto.
 pub fn contact() -> String {
     format!("{}@example.org", unique("owner"))
+}
+
+/// A candidate named `name` as stored before today's text rules (or by another tool), with
+/// the id `id`, submitted by `legacy`.
+pub fn legacy_candidate(id: &str, name: &str) -> telltale::probes::model::Candidate {
+    let mut c = telltale::probes::model::Candidate::submitted(
+        id.into(),
+        telltale::probes::validate::Submission {
+            name: name.into(),
+            description: None,
+            docurl: "https://example.org".into(),
+            command: "check.py -t 10".into(),
+            contact: "x@example.org".into(),
+            rpm: None,
+            yum_baseurl: None,
+            script: Some("https://example.org/s".into()),
+        },
+        "legacy",
+        "2026-01-01T00:00:00Z",
+    );
+    c.submitted_by = "legacy".into();
+    c
 }

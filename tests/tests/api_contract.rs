@@ -12,12 +12,9 @@
 
 use std::process::Command;
 use std::time::Duration;
-use telltale::adapters::aws::s3_client;
 use telltale::auth::Role;
-use telltale_cli::tables;
 use telltale_testkit::probes::ProbeFixture;
-use telltale_testkit::prometheus::{demo_series, prometheus};
-use telltale_testkit::{moto::moto, repo_root, unique, venv_bin, watch::Watch};
+use telltale_testkit::{repo_root, venv_bin, watch::Watch};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -32,30 +29,7 @@ fn setting(name: &str, default: u64) -> u64 {
 #[tokio::test]
 async fn every_route_conforms_to_its_openapi_document() {
     let f = ProbeFixture::new(Role::Monitoring).await;
-    let sdk = moto().sdk_config().await;
-    let s3 = s3_client(&sdk);
-    let bucket = unique("contract");
-    tables::ensure_bucket(&s3, &bucket).await.unwrap();
-    for name in ["metadata_mappings.json", "metrics_mappings.json"] {
-        let body = std::fs::read(repo_root().join("demo").join(name)).unwrap();
-        tables::put_object(&s3, &bucket, name, body).await.unwrap();
-    }
-    let heartbeats = unique("contract-heartbeats");
-    tables::ensure_heartbeat_table(&f.dynamodb, &heartbeats)
-        .await
-        .unwrap();
-    let server = prometheus(demo_series);
-
-    let mut env = f.env();
-    env.extend(
-        [
-            ("MAPPINGS_BUCKET", bucket.as_str()),
-            ("PROMETHEUS_URL", server.url.as_str()),
-            ("PROMETHEUS_TIMEOUT_SECONDS", "10"),
-            ("HEARTBEAT_TABLE", heartbeats.as_str()),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
+    let env = f.every_route_env("contract").await;
     let watch = Watch::start(&env);
     let base = watch.base_url.clone();
 

@@ -91,3 +91,32 @@ async fn the_seed_examples_are_accepted_over_http() {
         "one confirmation per submission"
     );
 }
+
+/// A function whose configuration is incomplete stays up and says what is missing, readably,
+/// on every request (a 500 in its own error shape), instead of exiting and being started again.
+#[tokio::test]
+async fn an_unconfigured_function_answers_what_is_missing() {
+    let f = ProbeFixture::new(Role::Submitter).await;
+    let mut env = f.env();
+    env.retain(|(k, _)| k != "PROBES_TABLE");
+    let watch = Watch::start(&env);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(600))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let resp = client
+            .get(format!("{}/api/v2/probes/", watch.base_url))
+            .header("x-api-key", &f.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 500);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body["detail"],
+            "this function is not configured: environment variable PROBES_TABLE is required but not set",
+            "{body}"
+        );
+    }
+}

@@ -163,28 +163,12 @@ async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
 
     // A candidate stored before control characters were refused (or written by another
     // tool): the CLI shows its escapes as text, never sends them to the terminal.
-    let mut legacy = telltale::probes::model::Candidate::submitted(
-        "legacy-hostile".into(),
-        telltale::probes::validate::Submission {
-            name:
-                "\u{1b}[2J\u{1b}]0;owned\u{7}evil\u{202e}txt.exe\u{200b}\u{2028}\u{e0041}\u{feff}"
-                    .into(),
-            description: Some("\u{1b}[31mred".into()),
-            docurl: "https://example.org".into(),
-            command: "check.py -t 10".into(),
-            contact: "x@example.org".into(),
-            rpm: None,
-            yum_baseurl: None,
-            script: Some("https://example.org/s".into()),
-        },
-        "legacy",
-        "2026-01-01T00:00:00Z",
+    let mut legacy = telltale_testkit::probes::legacy_candidate(
+        "legacy-hostile",
+        "\u{1b}[2J\u{1b}]0;owned\u{7}evil\u{202e}txt.exe\u{200b}\u{2028}\u{e0041}\u{feff}",
     );
-    legacy.submitted_by = "legacy".into();
-    telltale::adapters::aws::probes::ProbeTable::new(f.dynamodb.clone(), &f.probes_table)
-        .import(&[legacy])
-        .await
-        .unwrap();
+    legacy.description = Some("\u{1b}[31mred".into());
+    f.import(legacy).await;
     for args in [&["list"][..], &["show", "legacy-hostile"][..]] {
         let (ok, out, err) = cli.probes(args);
         assert!(ok, "{args:?}: {err}");

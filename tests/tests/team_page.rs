@@ -589,6 +589,31 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
         "the email's error is shown: {email}"
     );
 
+    // A name stored before invisible characters were refused (or by another tool): each of
+    // them is shown as a visible [U+…] mark, never as the character itself.
+    f.import(telltale_testkit::probes::legacy_candidate(
+        "legacy-invisible",
+        "look\u{200b}alike\u{2028}\u{e0041}\u{feff}\u{200f}",
+    ))
+    .await;
+    b.c()
+        .goto(&format!("{base}/team/"))
+        .await
+        .expect("reloading the page");
+    b.wait_for(
+        "document.querySelector('#list tr[data-id=\"legacy-invisible\"]') !== null",
+        "the legacy candidate",
+    )
+    .await;
+    let shown = b
+        .js("return document.querySelector('#list tr[data-id=\"legacy-invisible\"] a.open').textContent;")
+        .await;
+    assert_eq!(
+        shown,
+        json!("look[U+200B]alike[U+2028][U+E0041][U+FEFF][U+200F]"),
+        "invisible characters are shown as marks"
+    );
+
     // Nothing but the page's own assets and the API was fetched.
     let fetched = b
         .js("return performance.getEntriesByType('resource').map(e => e.name);")

@@ -97,7 +97,7 @@ mod tests {
             parse(text).unwrap(),
             serde_json::from_slice::<Value>(text).unwrap()
         );
-        assert_eq!(parse(b"[] x").map_err(|e| e.is_syntax()).unwrap_err(), true);
+        assert!(parse(b"[] x").unwrap_err().is_syntax());
         assert_eq!(parse(br#"{"a":1}"#).unwrap(), json!({"a": 1}));
     }
 }

@@ -5,57 +5,10 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use telltale::http::event::{answer, Refusal};
+use telltale_testkit::events::{http_event, rest_event};
 use telltale_testkit::memory::{
     valid_submission, HeartbeatWorld, ProbeWorld, MONITORING, SUBMITTER,
 };
-
-/// A REST API (payload 1.0) event: `headers` holds each header's last value,
-/// `multiValueHeaders` all of them, as API Gateway builds it.
-fn rest_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
-    let mut single = serde_json::Map::new();
-    let mut multi = serde_json::Map::new();
-    for (name, value) in headers {
-        single.insert(name.to_string(), json!(value));
-        multi
-            .entry(name.to_string())
-            .or_insert_with(|| json!([]))
-            .as_array_mut()
-            .unwrap()
-            .push(json!(value));
-    }
-    json!({
-        "resource": path, "path": path, "httpMethod": method,
-        "headers": single, "multiValueHeaders": multi,
-        "queryStringParameters": null, "multiValueQueryStringParameters": null,
-        "pathParameters": null, "stageVariables": null,
-        "requestContext": {"resourcePath": path, "httpMethod": method, "path": path, "stage": "prod",
-            "requestId": "r-1", "accountId": "123456789012", "apiId": "api", "protocol": "HTTP/1.1",
-            "identity": {"sourceIp": "192.0.2.10"}, "requestTimeEpoch": 1700000000000u64},
-        "body": body, "isBase64Encoded": false
-    })
-}
-
-/// An HTTP API (payload 2.0) event: a repeated header's values joined with commas.
-fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
-    let mut joined = serde_json::Map::new();
-    for (name, value) in headers {
-        let name = name.to_ascii_lowercase();
-        let v = match joined.get(&name).and_then(Value::as_str) {
-            Some(before) => format!("{before},{value}"),
-            None => value.to_string(),
-        };
-        joined.insert(name, json!(v));
-    }
-    json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": joined,
-        "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example.org",
-            "domainPrefix": "api", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-            "sourceIp": "192.0.2.10", "userAgent": "curl"}, "requestId": "r-1", "routeKey": "$default",
-            "stage": "$default", "time": "01/Dec/2026:12:00:00 +0000", "timeEpoch": 1795000000000u64},
-        "body": body, "isBase64Encoded": false
-    })
-}
 
 /// The proxy response document's status and parsed body.
 fn read(doc: &Value) -> (u16, Value) {
