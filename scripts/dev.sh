@@ -94,7 +94,7 @@ cat <<MSG
 
 MSG
 # --disable-cors: the team page is same-origin, so no other origin (a web page the developer
-# visits) may read the local API. --timeout: a request to a function that hangs gets an
-# answer instead of waiting forever (the template's longest HTTP timeout is 15 s).
+# visits) may read the local API. (Not --timeout: watch then answers an idle function's wait
+# for work with no invocation, and the function dies; each route ends within 30 s by itself.)
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env" \
-  --disable-cors --timeout 30
+  --disable-cors

@@ -23,4 +23,4 @@ echo "== promtool: heartbeat rules"
 promtool check rules infra/prometheus/heartbeat-rules.yml
 promtool test rules infra/prometheus/heartbeat-rules.test.yml
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

@@ -49,10 +49,8 @@ impl Watch {
                 "watch",
                 "--ignore-changes",
                 "--quiet",
-                // As make dev runs it: no cross-origin answers, no request waits forever.
+                // As make dev runs it: no cross-origin answers.
                 "--disable-cors",
-                "--timeout",
-                "60",
                 "--invoke-address",
                 "127.0.0.1",
             ])

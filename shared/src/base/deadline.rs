@@ -13,6 +13,17 @@ tokio::task_local! {
 /// Kept free before the deadline to shape and send the answer.
 pub const MARGIN: Duration = Duration::from_millis(400);
 
+/// How long a route may take when the invocation brings no usable deadline (a local emulator:
+/// `cargo lambda watch` sends none, and its own `--timeout` breaks idle functions). A hung
+/// dependency then still ends in an answer, as the deployed timeout (at most 15 s) would make it.
+pub const WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The instant a route must be done by: the invocation's deadline less the margin, or
+/// `WITHOUT_DEADLINE` from now when there is none.
+pub fn or_local_limit(deadline: Option<Instant>) -> Instant {
+    deadline.unwrap_or_else(|| Instant::now() + WITHOUT_DEADLINE)
+}
+
 /// The instant `deadline_ms` (unix milliseconds, as Lambda's context has it) falls on, less
 /// the margin; `None` when there is no deadline (tests, local runs without one).
 pub fn from_unix_millis(deadline_ms: u64) -> Option<Instant> {
@@ -103,5 +114,17 @@ mod tests {
             left > Duration::from_secs(9) && left < Duration::from_secs(10),
             "{left:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_deadline_a_hung_route_still_ends() {
+        let at = or_local_limit(None);
+        let left = at.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(29) && left <= WITHOUT_DEADLINE,
+            "{left:?}"
+        );
+        let hung = within(Some(at), std::future::pending::<()>()).await;
+        assert!(hung.is_none(), "a route that never finishes is cut");
     }
 }

@@ -57,7 +57,8 @@ where
         .and_then(|c| crate::base::deadline::from_unix_millis(c.deadline));
     // Boxed: a route's future is large in debug builds, and callers awaiting several routes
     // in one task would otherwise carry all of it on their stack.
-    crate::base::deadline::within(deadline, Box::pin(fut))
+    let deadline = crate::base::deadline::or_local_limit(deadline);
+    crate::base::deadline::within(Some(deadline), Box::pin(fut))
         .await
         .unwrap_or(Err(crate::base::error::Error::OutOfTime))
 }

@@ -166,7 +166,7 @@ async fn concurrent_changes_on_one_version_never_both_win() {
     assert_eq!(details.etag.as_deref(), Some("\"2\""));
 
     // A stale version is refused before anything is written.
-    let a = t.put_if_match(&id, "1", to("testing")).await;
+    let a = t.put_if_match(&id, "\"1\"", to("testing")).await;
     assert_eq!(a.status, 412);
     let a = t
         .put(
