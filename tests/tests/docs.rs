@@ -164,9 +164,10 @@ struct Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        // dev.sh stops every service it started when it is told to stop.
+        // dev.sh stops every service it started when it is told to stop. The whole group is
+        // told (`--`: without it, `kill` reads `-<pid>` as an option and signals nobody).
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.child.id())])
+            .args(["-TERM", "--", &format!("-{}", self.child.id())])
             .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -176,7 +177,7 @@ impl Drop for Stack {
             std::thread::sleep(Duration::from_millis(200));
         }
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .status();
     }
 }
