@@ -73,7 +73,7 @@ fn refusal_for(event: &serde_json::Value) -> telltale::http::event::Refusal {
         .find_map(|k| event[*k].as_str())
         .unwrap_or("/");
     if path.starts_with("/api/v2/probes") || path.starts_with("/team") {
-        |e, _| telltale::http::error::poem(e)
+        telltale::http::error::poem_refusal
     } else {
         telltale::http::error::spring
     }

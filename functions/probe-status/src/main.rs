@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
     };
     telltale::http::event::run(
         |req| handler(&stack, req),
-        |e, _| telltale::http::error::poem(e),
+        telltale::http::error::poem_refusal,
     )
     .await
 }

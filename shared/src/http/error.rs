@@ -72,6 +72,12 @@ fn with_allow(err: &Error, mut resp: Response<Body>) -> Response<Body> {
     resp
 }
 
+/// `poem` as a refusal before routing (`http::event::Refusal`): the path is not part of
+/// POEM's shape.
+pub fn poem_refusal(err: &Error, _path: &str) -> Response<Body> {
+    poem(err)
+}
+
 /// POEM's shape, `{"detail": "..."}`, which its clients parse; validation failures also list
 /// every problem in `errors`.
 pub fn poem(err: &Error) -> Response<Body> {

@@ -9,6 +9,7 @@
 use crate::base::error::Error;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{service_fn, Adapter, Body, Context, LambdaEvent, Request, Response, Service};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::future::Future;
 
@@ -107,14 +108,16 @@ where
     if problem.is_some() {
         clear_headers(&mut event);
     }
-    let request: LambdaRequest = match serde_json::from_value(event.clone()) {
+    // Decoded from a borrow: a failed attempt must leave the event to retry without its
+    // headers, and cloning it (body included, up to 6 MB) per request would cost every call.
+    let request: LambdaRequest = match LambdaRequest::deserialize(&event) {
         Ok(request) => request,
         // A header name no HTTP request can carry: refused like any unreadable header rather
         // than failing the invocation (which API Gateway would answer with a bare 502).
         Err(_) if problem.is_none() => {
             problem = Some("a request header cannot be read".into());
             clear_headers(&mut event);
-            serde_json::from_value(event)?
+            LambdaRequest::deserialize(&event)?
         }
         Err(e) => return Err(e.into()),
     };

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use telltale::http::event::{answer, Refusal};
+use telltale::http::event::answer;
 use telltale_testkit::events::{http_event, rest_event};
 use telltale_testkit::memory::{
     valid_submission, HeartbeatWorld, ProbeWorld, MONITORING, SUBMITTER,
@@ -29,11 +29,15 @@ async fn probe_status(w: &ProbeWorld, event: Value) -> (u16, Value) {
             )
         }
     };
-    let poem: Refusal = |e, _| telltale::http::error::poem(e);
     read(
-        &answer(handler, poem, event, Default::default())
-            .await
-            .unwrap(),
+        &answer(
+            handler,
+            telltale::http::error::poem_refusal,
+            event,
+            Default::default(),
+        )
+        .await
+        .unwrap(),
     )
 }
 
@@ -46,11 +50,15 @@ async fn probe_submit(w: &ProbeWorld, event: Value) -> (u16, Value) {
             )
         }
     };
-    let poem: Refusal = |e, _| telltale::http::error::poem(e);
     read(
-        &answer(handler, poem, event, Default::default())
-            .await
-            .unwrap(),
+        &answer(
+            handler,
+            telltale::http::error::poem_refusal,
+            event,
+            Default::default(),
+        )
+        .await
+        .unwrap(),
     )
 }
 
