@@ -9,6 +9,10 @@ CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
 SCHEMATHESIS_VERSION=4.32.5
+# The template's scanners, each in a virtualenv of its own: their pins (boto3, botocore,
+# jsonschema, ...) would clash with moto's and schemathesis'.
+CHECKOV_VERSION=3.3.30
+SAM_CLI_VERSION=1.170.0
 VENV=${TELLTALE_VENV:-.venv}
 
 need_apt=()
@@ -47,6 +51,24 @@ if [ "$missing" = 1 ]; then
     "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
     "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+
+# A virtualenv holding exactly one pinned package (and its dependencies).
+tool_venv() {
+  local dir=$1 pkg=$2
+  if [ ! -x "$dir/bin/python" ]; then
+    echo "setup: creating virtualenv $dir" >&2
+    python3 -m venv "$dir"
+  fi
+  case " $("$dir/bin/pip" freeze 2>/dev/null | tr '\n' ' ') " in
+    *" $pkg "*) ;;
+    *)
+      echo "setup: installing $pkg into $dir" >&2
+      "$dir/bin/pip" install -q --disable-pip-version-check "$pkg"
+      ;;
+  esac
+}
+tool_venv .venv-checkov "checkov==$CHECKOV_VERSION"
+tool_venv .venv-sam "aws-sam-cli==$SAM_CLI_VERSION"
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 echo "setup: ok" >&2

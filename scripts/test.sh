@@ -17,6 +17,13 @@ echo "== the library's import graph (no cycle; domains import no SDK, HTTP clien
 python scripts/deps.py
 echo "== cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
+echo "== sam validate --lint (no AWS account needed)"
+SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template-file infra/template.yaml
+echo "== checkov (offline; every skip in the template carries its reason)"
+.venv-checkov/bin/checkov -f infra/template.yaml --framework cloudformation --skip-download \
+  --compact --quiet
+echo "== the template's dashboard and saved queries (generated from its functions and alarms)"
+python scripts/observability.py --check
 echo "== OpenAPI document (validated, against the router table and the template)"
 python scripts/openapi.py --check
 echo "== promtool: heartbeat rules"

@@ -32,6 +32,27 @@ pub fn function_id(c: &dyn Collector) -> String {
     format!("Collector{}Function", camel(c.name()))
 }
 
+/// The logical id of its log group.
+pub fn log_group_id(c: &dyn Collector) -> String {
+    format!("Collector{}Logs", camel(c.name()))
+}
+
+/// Checkov's findings that do not apply to a scheduled function, with the reasons; the
+/// hand-written scheduled functions of the template carry the same.
+const ASYNC_SKIPS: &str = "          - id: CKV_AWS_117
+            comment: Calls only public AWS endpoints and the HTTPS services the parameters name; a VPC would add NAT cost and cold-start time and protect nothing. Place it in one only if those services are private.
+          - id: CKV_AWS_116
+            comment: Failed runs go to FailedRunsQueue through the on-failure destination (EventInvokeConfig), which AWS recommends over a dead-letter queue; it keeps the error and the function as well as the event.";
+
+/// Every function's use of the optional customer-managed key.
+const CMK_STATEMENT: &str = "            # KmsKeyArn's key, when set: the tables, the bucket and the queue are encrypted with it.
+            - !If
+              - UseCmk
+              - Effect: Allow
+                Action: [kms:Decrypt, kms:Encrypt, kms:GenerateDataKey, kms:DescribeKey]
+                Resource: !Ref KmsKeyArn
+              - !Ref AWS::NoValue";
+
 fn environment(source: Source) -> &'static [(&'static str, &'static str)] {
     match source {
         Source::Candidates | Source::Outbox => &[("PROBES_TABLE", "!Ref ProbesTable")],
@@ -103,19 +124,37 @@ fn function(out: &mut String, c: &dyn Collector) -> Result<(), String> {
     let _ = write!(
         out,
         r#"
+  {logs}:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub "/aws/lambda/${{AWS::StackName}}/collector-{dashed}"
+      RetentionInDays: !Ref LogRetentionDays
+      KmsKeyId: !If [UseCmk, !Ref KmsKeyArn, !Ref AWS::NoValue]
+
   {id}:
     Type: AWS::Serverless::Function
+    Metadata:
+      checkov:
+        skip:
+{skips}
     Properties:
       FunctionName: !Sub "${{AWS::StackName}}-collector-{dashed}"
       CodeUri: ../target/lambda/collector/
       Description: "KPI collector {name}: {description}"
+      # One run at a time: a retry beside the next scheduled run would write the same points twice.
+      ReservedConcurrentExecutions: 1
+      LoggingConfig:
+        LogFormat: JSON
+        LogGroup: !Ref {logs}
       Timeout: 60
       Environment:
         Variables:
 "#,
         id = function_id(c),
+        logs = log_group_id(c),
         dashed = name.replace('_', "-"),
         description = c.description(),
+        skips = ASYNC_SKIPS,
     );
     let mut seen = Vec::new();
     for (k, v) in c
@@ -151,9 +190,14 @@ fn function(out: &mut String, c: &dyn Collector) -> Result<(), String> {
             - Effect: Allow
               Action: ssm:GetParameter
               Resource: !Sub "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{InfluxDbSecretParameter}}"
+{cmk}
       EventInvokeConfig:
         MaximumRetryAttempts: 1
         MaximumEventAgeInSeconds: {max_age}
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+            Destination: !GetAtt FailedRunsQueue.Arn
       Events:
         Schedule:
           Type: ScheduleV2
@@ -163,6 +207,7 @@ fn function(out: &mut String, c: &dyn Collector) -> Result<(), String> {
             Description: Run the {name} collector every {interval}.
 "#,
         interval = c.interval(),
+        cmk = CMK_STATEMENT,
     );
     Ok(())
 }
@@ -173,7 +218,10 @@ fn alarm(out: &mut String) {
   CollectorErrors:
     Type: AWS::CloudWatch::Alarm
     Properties:
+      AlarmName: !Sub "${AWS::StackName}-CollectorErrors"
       AlarmDescription: A KPI collector failed (a source wholly down, or InfluxDB refused or was unreachable); its log names the reason.
+      AlarmActions: [!Ref AlarmTopic]
+      OKActions: [!Ref AlarmTopic]
       Metrics:
         - Id: total
           Expression: SUM(METRICS())

@@ -18,6 +18,7 @@ pub mod monasca;
 pub mod moto;
 pub mod probes;
 pub mod prometheus;
+pub mod runtime_api;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -115,27 +116,39 @@ pub fn unique(prefix: &str) -> String {
 pub fn cli_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "telltale-cli",
-                    "--bin",
-                    "telltale",
-                ])
-                .current_dir(repo_root())
-                .status()
-                .expect("running cargo build for the telltale CLI");
-            assert!(status.success(), "building the telltale CLI failed");
-            let target = std::env::var("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| repo_root().join("target"));
-            target.join("debug").join("telltale")
-        })
+        .get_or_init(|| built_binary("telltale-cli", "telltale"))
         .clone()
+}
+
+/// `cargo build`s one binary of a workspace package (debug profile) and returns its path.
+pub fn built_binary(package: &str, binary: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", binary])
+        .current_dir(repo_root())
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo build for {binary}: {e}"));
+    assert!(status.success(), "building {binary} failed");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
+    target.join("debug").join(binary)
+}
+
+/// `infra/template.yaml` as CloudFormation reads it: cfn-lint's own YAML loader (in the
+/// project's virtualenv) understands `!Ref`, `!Sub` and the rest, and gives their long forms.
+pub fn decoded_template() -> serde_json::Value {
+    let out = std::process::Command::new(venv_bin("python"))
+        .args(["-c", "import json,sys; from cfnlint.decode import decode; t,m = decode(sys.argv[1]); assert not m, m; print(json.dumps(t))"])
+        .arg(repo_root().join("infra/template.yaml"))
+        .output()
+        .unwrap_or_else(|e| panic!("running cfn-lint's decoder ({INSTALL_HINT}): {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the decoder's JSON")
 }
 
 /// A local service's configuration from `infra/local/<file>`, the file `make dev` renders

@@ -3,6 +3,7 @@
 
 use crate::accounting::config::AccountingConfig;
 use crate::accounting::ports::{AccountingService, Grant, Posted, TokenGrant};
+use crate::adapters::timing;
 use crate::base::env::Secret;
 use crate::base::error::{Dependency, Error, Result};
 use futures::future::BoxFuture;
@@ -30,13 +31,8 @@ impl AccountingService for Eosc {
         body: &'a Value,
     ) -> BoxFuture<'a, Posted> {
         Box::pin(async move {
-            let sent = self
-                .http
-                .post(url)
-                .bearer_auth(bearer.expose())
-                .json(body)
-                .send()
-                .await;
+            let request = self.http.post(url).bearer_auth(bearer.expose()).json(body);
+            let sent = timing::send("EOSC Accounting Service", "metric", request).await;
             match sent {
                 Ok(resp) => Posted {
                     status: resp.status().as_u16(),
@@ -80,7 +76,7 @@ struct Granted {
 impl TokenGrant for Oidc {
     fn grant<'a>(&'a self, refresh_token: &'a Secret) -> BoxFuture<'a, Result<Grant>> {
         Box::pin(async move {
-            let resp = self
+            let request = self
                 .http
                 .post(&self.token_url)
                 .basic_auth(&self.client_id, Some(self.client_secret.expose()))
@@ -88,8 +84,8 @@ impl TokenGrant for Oidc {
                     ("grant_type", "refresh_token"),
                     ("scope", SCOPE),
                     ("refresh_token", refresh_token.expose()),
-                ])
-                .send()
+                ]);
+            let resp = timing::send("OIDC token endpoint", "refresh", request)
                 .await
                 .map_err(|e| {
                     Error::unavailable(

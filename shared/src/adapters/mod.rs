@@ -6,7 +6,8 @@
 //! - `prometheus`: the instant-query API;
 //! - `influx`: InfluxDB 1.x and 2.x writes (the collectors' and heartbeat's sink);
 //! - `pushgateway`, `monasca`: the heartbeat source's other sinks;
-//! - `eosc`: the EOSC Accounting Service's metric endpoint and the OIDC token endpoint.
+//! - `eosc`: the EOSC Accounting Service's metric endpoint and the OIDC token endpoint;
+//! - `timing`: the one log line per dependency call, for all of them.
 
 pub mod aws;
 pub mod eosc;
@@ -14,3 +15,4 @@ pub mod influx;
 pub mod monasca;
 pub mod prometheus;
 pub mod pushgateway;
+pub mod timing;

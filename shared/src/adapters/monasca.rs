@@ -8,6 +8,7 @@
 //! `OS_PROJECT_NAME`, `OS_USER_DOMAIN_NAME`, `OS_PROJECT_DOMAIN_NAME` (both `Default` by
 //! default); `MONASCA_URL` overrides the `monitoring` endpoint of the token's catalog.
 
+use crate::adapters::timing;
 use crate::base::env::{ConfigError, Env, Secret, SecretRef};
 use crate::heartbeat::ports::{Beat, BeatSink};
 use futures::future::BoxFuture;
@@ -129,11 +130,11 @@ impl Monasca {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": c.username, "domain": {"name": c.user_domain}, "password": self.password.expose()}}},
             "scope": {"project": {"name": c.project, "domain": {"name": c.project_domain}}}}});
-        let resp = self
+        let request = self
             .http
             .post(format!("{}/v3/auth/tokens", c.auth_url))
-            .json(&body)
-            .send()
+            .json(&body);
+        let resp = timing::send("Keystone", "token", request)
             .await
             .map_err(|e| format!("Keystone not reachable: {}", e.without_url()))?;
         let status = resp.status().as_u16();
@@ -177,12 +178,12 @@ impl Monasca {
         let mut cached = self.token.lock().await;
         for attempt in 0..2 {
             let (token, endpoint) = self.token(&mut cached).await?;
-            let resp = self
+            let request = self
                 .http
                 .post(format!("{endpoint}/v2.0/metrics"))
                 .header("x-auth-token", token.expose())
-                .json(&body)
-                .send()
+                .json(&body);
+            let resp = timing::send("Monasca", "metrics", request)
                 .await
                 .map_err(|e| format!("Monasca not reachable: {}", e.without_url()))?;
             let status = resp.status().as_u16();

@@ -4,6 +4,7 @@
 //! Errors: no answer (refused, timed out) is 503; an answer with `"status": "error"` (bad
 //! query, execution error) is 502 carrying Prometheus' own message.
 
+use crate::adapters::timing;
 use crate::base::error::{Dependency, Error, Result};
 use crate::metrics::ports::{Labels, PrometheusQuery, QueryData};
 use futures::future::BoxFuture;
@@ -133,12 +134,12 @@ impl Prometheus {
         // Within what the invocation has left, so a slow Prometheus is a 503 we send, not a
         // gateway timeout.
         let timeout = crate::base::deadline::budget(self.timeout);
-        let resp = self
+        let request = self
             .http
             .get(&url)
             .query(&[("query", promql), ("time", &time.to_string())])
-            .timeout(timeout)
-            .send()
+            .timeout(timeout);
+        let resp = timing::send("Prometheus", "query", request)
             .await
             .map_err(|e| {
                 // The URL, the query and the causes are for the log; the caller learns which

@@ -3,6 +3,7 @@
 //! refuses them). Prometheus scrapes it with `honor_labels: true`; the Pushgateway adds
 //! `push_time_seconds` and `push_failure_time_seconds` per group.
 
+use crate::adapters::timing;
 use crate::base::env::{ConfigError, Env};
 use crate::heartbeat::ports::{Beat, BeatSink};
 use crate::heartbeat::source::plain_name;
@@ -86,11 +87,11 @@ async fn push(
     now: OffsetDateTime,
 ) -> Result<(), String> {
     let url = format!("{}/metrics/job/{}/instance/{id}", config.url, config.job);
-    let resp = http
+    let request = http
         .put(&url)
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .body(body(beat, periods, now))
-        .send()
+        .body(body(beat, periods, now));
+    let resp = timing::send("Pushgateway", "push", request)
         .await
         .map_err(|e| format!("Pushgateway not reachable: {}", e.without_url()))?;
     let status = resp.status();

@@ -35,7 +35,10 @@ pub fn reason_phrase(status: u16) -> &'static str {
 }
 
 fn log(err: &Error, status: u16) {
-    if status >= 500 {
+    if let Error::Unavailable { dependency, .. } | Error::BadGateway { dependency, .. } = err {
+        // Named in its own field, for the "dependency failures" query of the operations docs.
+        tracing::error!(status, dependency = %dependency, error = %err, "request failed");
+    } else if status >= 500 {
         tracing::error!(status, error = %err, "request failed");
     } else {
         tracing::info!(status, error = %err, "request refused");

@@ -12,6 +12,7 @@ pub mod s3;
 pub mod ses;
 pub mod ssm;
 
+use super::timing::sdk::Timing;
 use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
 
@@ -110,16 +111,24 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let path_style = config.endpoint_url().is_some();
     let conf = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(path_style)
+        .interceptor(Timing)
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+// Every client logs each call it makes (`adapters::timing`).
 pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
-    aws_sdk_sesv2::Client::new(config)
+    let conf = aws_sdk_sesv2::config::Builder::from(config)
+        .interceptor(Timing)
+        .build();
+    aws_sdk_sesv2::Client::from_conf(conf)
 }
 
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
+    let conf = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(Timing)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
 /// Reads one item by its `id` partition key, strongly consistent (the tables written with

@@ -5,7 +5,10 @@ use crate::accounting::config::{AccountingConfig, AccountingSecrets};
 use crate::base::env::{ConfigError, Env, Secret, SecretRef};
 
 pub fn ssm_client(config: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::new(config)
+    let conf = aws_sdk_ssm::config::Builder::from(config)
+        .interceptor(crate::adapters::timing::sdk::Timing)
+        .build();
+    aws_sdk_ssm::Client::from_conf(conf)
 }
 
 /// The secret itself: given directly, or fetched from its parameter. A parameter that cannot be

@@ -11,6 +11,7 @@
 
 pub mod config;
 
+use crate::adapters::timing;
 use crate::base::env::{ConfigError, Secret};
 use crate::collectors::line::{encode, LineError};
 use crate::collectors::point::Point;
@@ -175,7 +176,7 @@ impl InfluxSink {
                     req.header("authorization", format!("Token {}", token.expose()))
                 }
             };
-            let (retryable, message, delay) = match req.send().await {
+            let (retryable, message, delay) = match timing::send("InfluxDB", "write", req).await {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
                 Ok(resp) => {
                     let status = resp.status().as_u16();

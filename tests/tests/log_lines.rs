@@ -1,0 +1,180 @@
+//! A function's log lines as CloudWatch receives them: the real `probe-submit` binary runs
+//! against a loopback Runtime API (the headers Lambda sends, request and trace id included)
+//! and moto, at the level the runbook tells an operator to set when following a request.
+//! Every line it prints during an invocation is a JSON object carrying that invocation's
+//! request id and X-Ray trace id, and each DynamoDB and SES call it makes is a line with its
+//! name and duration.
+
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+use telltale::auth::Role;
+use telltale_testkit::events::rest_event;
+use telltale_testkit::probes::{contact, ProbeFixture};
+use telltale_testkit::runtime_api::{Invocation, RuntimeApi};
+use telltale_testkit::{built_binary, unique};
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn timestamp(line: &Value) -> SystemTime {
+    let text = line["timestamp"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no timestamp: {line}"));
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("timestamp {text:?}: {e}"));
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(at.unix_timestamp_nanos() as u64)
+}
+
+#[tokio::test]
+async fn every_line_of_an_invocation_is_json_with_its_request_and_trace_id() {
+    let f = ProbeFixture::new(Role::Submitter).await;
+    let binary = built_binary("probe-submit", "probe-submit");
+    let body = json!({
+        "name": "log-probe", "description": "d", "docurl": "https://example.org/doc",
+        "script": "https://example.org/script", "command": "check -H <HOST> -t 30",
+        "contact": contact(),
+    })
+    .to_string();
+    let key = f.key.clone();
+    let calls: Vec<(Value, u16)> = vec![
+        (
+            rest_event("GET", "/api/v2/probes/", &[("x-api-key", &key)], None),
+            200,
+        ),
+        (
+            rest_event(
+                "POST",
+                "/api/v2/probes/",
+                &[("x-api-key", &key), ("content-type", "application/json")],
+                Some(&body),
+            ),
+            201,
+        ),
+        (
+            rest_event("GET", "/api/v2/probes/", &[("x-api-key", "wrong")], None),
+            403,
+        ),
+    ];
+    let invocations: Vec<Invocation> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (event, _))| Invocation {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            trace_id: format!(
+                "Root=1-{:08x}-{};Parent={:016x};Sampled=1",
+                1_764_600_000 + i,
+                &uuid::Uuid::new_v4().simple().to_string()[..24],
+                0x5759_e988_bd86_2e3eu64 + i as u64
+            ),
+            payload: event.clone(),
+        })
+        .collect();
+    let api = RuntimeApi::start(invocations.clone()).await;
+
+    let dir = std::env::temp_dir().join(unique("log-lines"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("stdout");
+    let child = Command::new(&binary)
+        .envs(f.env())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "probe-submit")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/telltale/local/probe-submit")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("RUST_LOG", "info,telltale=debug")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+    let running = Running(child);
+    let answers = api.answers(calls.len(), Duration::from_secs(60)).await;
+    // The lines of the last invocation are written before its answer is posted.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(running);
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().all(Value::is_object), "{text}");
+
+    for (invocation, (_, status)) in invocations.iter().zip(&calls) {
+        let answer = answers
+            .iter()
+            .find(|a| a.request_id == invocation.request_id)
+            .unwrap_or_else(|| panic!("no answer for {}", invocation.request_id));
+        assert_eq!(answer.kind, "response", "{:?}", answer.body);
+        assert_eq!(answer.body["statusCode"], *status, "{:?}", answer.body);
+        let during: Vec<&Value> = lines
+            .iter()
+            .filter(|l| {
+                let at = timestamp(l);
+                at >= answer.handed_out && at <= answer.answered
+            })
+            .collect();
+        assert!(
+            !during.is_empty(),
+            "no line during {}: {text}",
+            invocation.request_id
+        );
+        for line in &during {
+            assert_eq!(
+                line["span"]["requestId"], invocation.request_id,
+                "a line without its request id: {line}"
+            );
+            assert_eq!(
+                line["span"]["xrayTraceId"], invocation.trace_id,
+                "a line without its trace id: {line}"
+            );
+        }
+        let dependencies: Vec<&&Value> = during
+            .iter()
+            .filter(|l| l["message"] == "dependency call")
+            .collect();
+        for d in &dependencies {
+            assert!(d["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{d}");
+            assert!(
+                d["operation"].as_str().is_some_and(|o| !o.is_empty()),
+                "{d}"
+            );
+            assert_eq!(d["outcome"], "ok", "{d}");
+        }
+        let names: Vec<String> = dependencies
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}.{}",
+                    d["dependency"].as_str().unwrap_or(""),
+                    d["operation"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert!(
+            names.iter().any(|n| n == "DynamoDB.GetItem"),
+            "the key lookup is not logged as a dependency call: {names:?}"
+        );
+        if *status == 201 {
+            assert!(names.iter().any(|n| n == "SESv2.SendEmail"), "{names:?}");
+        }
+    }
+    // Every line after the first event was handed out belongs to an invocation.
+    let first = answers.iter().map(|a| a.handed_out).min().unwrap();
+    for line in lines.iter().filter(|l| timestamp(l) >= first) {
+        let id = line["span"]["requestId"].as_str().unwrap_or_default();
+        assert!(
+            invocations.iter().any(|i| i.request_id == id),
+            "a line outside every invocation: {line}"
+        );
+    }
+    eprintln!("{text}");
+}
