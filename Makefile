@@ -1,5 +1,5 @@
 # The few commands people use. `make dev` runs the bundle locally; `make test` is what CI runs.
-.PHONY: setup dev test test-fast bench bench-cold bench-scale bench-collectors bench-heartbeat build openapi fuzz-api fuzz soak hostile
+.PHONY: setup dev test test-fast bench bench-cold bench-scale bench-collectors bench-heartbeat build openapi observability fuzz-api fuzz soak hostile
 
 setup:
 	bash scripts/setup.sh
@@ -40,6 +40,12 @@ bench-collectors:
 openapi:
 	bash scripts/setup.sh
 	.venv/bin/python scripts/openapi.py --write
+
+# Regenerates the template's dashboard and saved Logs Insights queries (infra/insights/*.query)
+# from its functions and alarms; `make test` fails when they are stale.
+observability:
+	bash scripts/setup.sh
+	.venv/bin/python scripts/observability.py --write
 
 # Every parser that sees outside input, 112,000 cases each (over a million in all; the test
 # command runs 2,000 each). Any panic or broken property fails the run with its minimal input.

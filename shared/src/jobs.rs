@@ -33,6 +33,16 @@ impl From<crate::collectors::CollectorError> for JobFailed {
     }
 }
 
+/// A failed run's reasons on one error line of the invocation: the error a function returns
+/// goes to its caller (for a schedule, the on-failure queue), not to its log, and the alarm's
+/// runbook entry starts from the log.
+pub fn logged<T>(outcome: Result<T, JobFailed>) -> Result<T, JobFailed> {
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "run failed");
+    }
+    outcome
+}
+
 fn answer(value: impl serde::Serialize) -> Result<Value, JobFailed> {
     serde_json::to_value(value).map_err(|e| JobFailed(e.to_string()))
 }

@@ -527,3 +527,21 @@ fn the_saved_queries_are_in_the_template_and_the_runbook() {
         "errors by function, slowest invocations, dependency failures"
     );
 }
+
+#[test]
+fn every_parameter_is_in_the_deployment_docs() {
+    let t = decoded_template();
+    let docs = std::fs::read_to_string(repo_root().join("docs/deployment.md")).unwrap();
+    let table: BTreeSet<&str> = docs
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .flat_map(|l| l.split('|').nth(1).unwrap_or("").split(','))
+        .map(|name| name.trim().trim_matches('`'))
+        .collect();
+    for name in t["Parameters"].as_object().unwrap().keys() {
+        assert!(
+            table.contains(name.as_str()),
+            "docs/deployment.md's parameter table lacks `{name}`"
+        );
+    }
+}
