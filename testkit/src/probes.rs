@@ -62,6 +62,7 @@ impl ProbeFixture {
             from: from.into(),
             team: vec![TEAM.into()],
             providers_portal_url: "https://providers.example.org".into(),
+            team_page_url: Some("https://argo.example.org/prod/team/".into()),
         }
     }
 

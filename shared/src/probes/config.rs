@@ -37,6 +37,10 @@ impl ProbesConfig {
                 team,
                 providers_portal_url: env
                     .or("PROVIDERS_PORTAL_URL", "https://providers.eosc-portal.eu"),
+                team_page_url: env
+                    .optional("TEAM_PAGE_URL")
+                    .map(|u| u.trim().to_string())
+                    .filter(|u| !u.is_empty()),
             },
             min_testing: time::Duration::days(env.parsed_or::<u16>("TESTING_MIN_DAYS", 3)?.into()),
         })

@@ -244,6 +244,7 @@ async fn email_outbox_shows_a_refused_email_with_its_age_until_it_is_sent() {
         from: format!("ARGO Monitoring <{sender}>"),
         team: vec!["team@example.org".into()],
         providers_portal_url: "https://providers.example.org".into(),
+        team_page_url: Some("https://argo.example.org/prod/team/".into()),
     };
     let body = json!({"name": "p", "docurl": "https://example.org/d", "command": "c -t 5",
                       "contact": "owner@example.org", "script": "https://example.org/s"});
@@ -310,6 +311,7 @@ async fn email_outbox_counts_an_email_given_up_as_dead() {
         from: format!("ARGO Monitoring <{}@unverified.test>", unique("sender")),
         team: vec!["team@example.org".into()],
         providers_portal_url: "https://providers.example.org".into(),
+        team_page_url: Some("https://argo.example.org/prod/team/".into()),
     };
     let body = json!({"name": "p", "docurl": "https://example.org/d", "command": "c -t 5",
                       "contact": "owner@example.org", "script": "https://example.org/s"});

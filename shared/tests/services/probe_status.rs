@@ -231,12 +231,12 @@ async fn one_email_per_status_to_the_stored_contact() {
         .all(|e| e.bcc == vec![TEAM.to_string()] && e.source == FROM));
     assert_eq!(
         emails[1].body,
-        "Dear madam/sir,\n\nwe have started setting up the probe 'lifecycle-probe' for testing. Please add a new monitoring extension for your service with service type eu.argo.servicestatus in https://providers.example.org. You will receive more information after the probe has been deployed to devel infrastructure.\n\nBest regards,\nARGO Monitoring team"
+        format!("Dear madam/sir,\n\nwe have started setting up the probe 'lifecycle-probe' for testing. Please add a new monitoring extension for your service with service type eu.argo.servicestatus in https://providers.example.org. You will receive more information after the probe has been deployed to devel infrastructure.\n\nProbe candidate id: {id}\nMonitoring team: https://argo.example.org/prod/team/#{id}\n\nBest regards,\nARGO Monitoring team")
     );
     assert!(emails[2]
         .body
         .contains("You can see the results here: https://devel.argo.example.org/probe."));
-    assert!(emails[3].body.ends_with("the probe 'lifecycle-probe' has been deployed to production. You can see the results here: https://argo.example.org/prod\n\nBest regards,\nARGO Monitoring team"));
+    assert!(emails[3].body.ends_with(&format!("the probe 'lifecycle-probe' has been deployed to production. You can see the results here: https://argo.example.org/prod\n\nProbe candidate id: {id}\nMonitoring team: https://argo.example.org/prod/team/#{id}\n\nBest regards,\nARGO Monitoring team")));
     assert!(moto()
         .emails_to("someone-else@example.org")
         .await

@@ -144,7 +144,7 @@ async fn a_valid_submission_is_stored_and_confirmed_by_one_email() {
     assert_eq!(e.bcc, vec![TEAM.to_string()]);
     assert_eq!(
         e.body,
-        "Dear madam/sir,\n\nyour probe 'poem-probe' has been successfully submitted. You will receive further instructions after the probe has been inspected.\n\nBest regards,\nARGO Monitoring team"
+        format!("Dear madam/sir,\n\nyour probe 'poem-probe' has been successfully submitted. You will receive further instructions after the probe has been inspected.\n\nProbe candidate id: {id}\nMonitoring team: https://argo.example.org/prod/team/#{id}\n\nBest regards,\nARGO Monitoring team")
     );
     let outbox = f
         .api

@@ -91,6 +91,7 @@ impl ProbeWorld {
                     from: crate::probes::FROM.into(),
                     team: vec![crate::probes::TEAM.into()],
                     providers_portal_url: "https://providers.example.org".into(),
+                    team_page_url: Some("https://argo.example.org/prod/team/".into()),
                 },
                 min_testing: time::Duration::days(3),
             },
