@@ -1,4 +1,4 @@
-//! `telltale push --dry-run`: what the accounting push would send now, without sending it.
+//! `telltale accounting preview`: what the accounting push would send now, without sending it.
 //! `telltale accounting set-refresh-token`: store the OIDC refresh token (read from stdin).
 
 use anyhow::bail;
@@ -14,40 +14,57 @@ use telltale::base::env::Secret;
 use telltale::metrics::config::{MappingsConfig, ValueConfig};
 
 #[derive(Args)]
-pub struct PushArgs {
-    /// Required: pushing for real is the accounting-push function's job.
-    #[arg(long)]
-    dry_run: bool,
-    /// Push time, unix seconds (default: now).
-    #[arg(long)]
-    time: Option<i64>,
-    #[arg(
-        long,
-        env = "ACCOUNTING_BASE_URL",
-        default_value = "https://accounting.example.org"
-    )]
-    base_url: String,
-    #[arg(long, env = "ACCOUNTING_TABLE")]
-    table: String,
-    /// cumulative or incremental
-    #[arg(long, env = "PERIOD_MODE", default_value = "cumulative")]
-    period_mode: String,
+pub struct AccountingArgs {
+    /// The accounting table (the stack's AccountingTableName output).
+    #[arg(long, env = "ACCOUNTING_TABLE", hide_env_values = true, global = true)]
+    table: Option<String>,
+    #[command(subcommand)]
+    command: AccountingCommand,
 }
 
 #[derive(Subcommand)]
-pub enum AccountingCommand {
+enum AccountingCommand {
+    /// Print what the accounting push would send now (the requests, and what it would skip);
+    /// nothing is sent or recorded. Pushing for real is the accounting-push function's job.
+    Preview(PreviewArgs),
     /// Store a new OIDC refresh token, read from standard input (so it stays out of shell
     /// history); the next push or refresh exchanges it. Needs AWS credentials for the table.
-    SetRefreshToken {
-        #[arg(long, env = "ACCOUNTING_TABLE")]
-        table: String,
-    },
+    SetRefreshToken,
 }
 
-pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
-    if !args.dry_run {
-        bail!("only --dry-run is offered here; the accounting-push function pushes for real (cargo lambda invoke accounting-push locally)");
+#[derive(Args)]
+struct PreviewArgs {
+    /// The push's time, unix seconds (default: now).
+    #[arg(long)]
+    time: Option<i64>,
+    /// Base URL of the EOSC Accounting Service API the requests would go to.
+    #[arg(
+        long,
+        env = "ACCOUNTING_BASE_URL",
+        hide_env_values = true,
+        default_value = "https://accounting.example.org"
+    )]
+    base_url: String,
+    /// cumulative (each push covers everything since the counter start) or incremental (the
+    /// period since the last successful push).
+    #[arg(
+        long,
+        env = "PERIOD_MODE",
+        hide_env_values = true,
+        default_value = "cumulative"
+    )]
+    period_mode: String,
+}
+
+pub async fn run(args: AccountingArgs) -> anyhow::Result<ExitCode> {
+    let table = crate::given(args.table, "--table", "ACCOUNTING_TABLE")?;
+    match args.command {
+        AccountingCommand::Preview(preview_args) => preview(preview_args, table).await,
+        AccountingCommand::SetRefreshToken => set_refresh_token(table).await,
     }
+}
+
+async fn preview(args: PreviewArgs, table_name: String) -> anyhow::Result<ExitCode> {
     let period_mode = match args.period_mode.as_str() {
         "cumulative" => PeriodMode::Cumulative,
         "incremental" => PeriodMode::Incremental,
@@ -66,14 +83,14 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         client_id: String::new(),
         client_secret: Secret::new(""),
         initial_refresh_token: None,
-        table: args.table.clone(),
+        table: table_name.clone(),
         period_mode,
         concurrency: 1,
         refresh_margin: std::time::Duration::ZERO,
         retry_base: std::time::Duration::ZERO,
         retries: 0,
     };
-    let table = AccountingTable::new(aws::dynamodb_client(&sdk), args.table);
+    let table = AccountingTable::new(aws::dynamodb_client(&sdk), table_name);
     let prometheus = Prometheus::configured(&value);
     // Bounded like the deployed push: a hung endpoint ends the command with an error.
     let http = telltale::adapters::eosc::client(std::time::Duration::from_secs(60))?;
@@ -103,8 +120,7 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn run(command: AccountingCommand) -> anyhow::Result<ExitCode> {
-    let AccountingCommand::SetRefreshToken { table } = command;
+async fn set_refresh_token(table: String) -> anyhow::Result<ExitCode> {
     let mut token = String::new();
     std::io::stdin().read_line(&mut token)?;
     let token = token.trim();

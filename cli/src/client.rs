@@ -102,20 +102,7 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::NOTHING)
-        .set_header(headers.iter().map(|h| h.to_uppercase()));
-    for row in rows {
-        t.add_row(row);
-    }
-    // The preset pads every cell with a space; dropping the first keeps the columns aligned.
-    t.to_string()
-        .lines()
-        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use crate::terminal::table;
 
 /// The list as a table: id, name, status, created, last update.
 pub fn render_list(items: &Value) -> String {
@@ -129,7 +116,7 @@ pub fn render_list(items: &Value) -> String {
                         .map(|k| text(&i[*k]))
                         .collect()
                 })
-                .collect()
+                .collect::<Vec<Vec<String>>>()
         })
         .unwrap_or_default();
     table(&["id", "name", "status", "created", "last update"], rows)
@@ -160,12 +147,9 @@ pub fn render_details(c: &Value) -> String {
     ];
     let mut out = table(
         &["field", "value"],
-        fields
-            .iter()
-            .map(|f| vec![f.to_string(), text(&c[*f])])
-            .collect(),
+        fields.iter().map(|f| vec![f.to_string(), text(&c[*f])]),
     );
-    let history = c["history"]
+    let history: Vec<Vec<String>> = c["history"]
         .as_array()
         .map(|h| {
             h.iter()
@@ -188,7 +172,7 @@ pub fn render_details(c: &Value) -> String {
         .unwrap_or_default();
     out.push_str("\n\nHistory\n");
     out.push_str(&table(&["when", "from", "to", "by", "forced"], history));
-    let emails = c["emails"]
+    let emails: Vec<Vec<String>> = c["emails"]
         .as_array()
         .map(|h| {
             h.iter()

@@ -1,14 +1,14 @@
 //! `telltale collect`: run a KPI collector by hand, as the seed's collectors ran.
 //!
-//! - `--list`: names, intervals and descriptions;
-//! - `<name> --dry-run`: the line protocol it would write, on standard output; nothing is
+//! - `list`: names, intervals and descriptions;
+//! - `run <name> --dry-run`: the line protocol it would write, on standard output; nothing is
 //!   written and no InfluxDB is needed;
-//! - `<name>`: collect and write to the InfluxDB the `INFLUXDB_*` variables name;
-//! - `--verbose`: debug logs on standard error;
-//! - `--template`: the collectors' section of `infra/template.yaml`, generated from the registry.
+//! - `run <name>`: collect and write to the InfluxDB the `INFLUXDB_*` variables name;
+//!   `--verbose`: debug logs on standard error;
+//! - `template`: the collectors' section of `infra/template.yaml`, generated from the registry.
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::Subcommand;
 use std::process::ExitCode;
 use telltale::adapters::aws;
 use telltale::adapters::influx::{config::InfluxConfig, InfluxSink};
@@ -17,22 +17,23 @@ use telltale::collectors::line::{encode, Precision};
 use telltale::collectors::run::{collect, run as run_collector};
 use telltale_cli::template;
 
-#[derive(Args)]
-pub struct CollectArgs {
-    /// The collector to run (see --list).
-    name: Option<String>,
+#[derive(Subcommand)]
+pub enum CollectCommand {
     /// List the collectors: name, interval, description.
-    #[arg(long, conflicts_with_all = ["name", "dry_run", "template"])]
-    list: bool,
-    /// Print the line protocol instead of writing it.
-    #[arg(long)]
-    dry_run: bool,
-    /// Log debug messages on standard error.
-    #[arg(long, short)]
-    verbose: bool,
-    /// Print the collectors' section of the SAM template.
-    #[arg(long, conflicts_with_all = ["name", "dry_run"])]
-    template: bool,
+    List,
+    /// Collect once and write to the InfluxDB the INFLUXDB_* variables name (or print).
+    Run {
+        /// The collector to run (`telltale collect list` shows them).
+        name: String,
+        /// Print the line protocol on standard output instead of writing it; no InfluxDB needed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Log debug messages on standard error (coloured only on a terminal, never with NO_COLOR).
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Print the collectors' section of the SAM template (infra/template.yaml).
+    Template,
 }
 
 fn init_logs(verbose: bool) {
@@ -43,42 +44,42 @@ fn init_logs(verbose: bool) {
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(telltale_cli::terminal::colours_on_stderr())
         .with_max_level(level)
         .with_target(false)
         .try_init();
 }
 
-pub async fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
-    init_logs(args.verbose);
-    if args.list {
-        let width = BUILTINS.iter().map(|c| c.name().len()).max().unwrap_or(0);
-        for c in BUILTINS {
+pub async fn run(command: CollectCommand) -> anyhow::Result<ExitCode> {
+    let (name, dry_run, verbose) = match command {
+        CollectCommand::List => {
+            let rows = BUILTINS
+                .iter()
+                .map(|c| vec![c.name().into(), c.interval().into(), c.description().into()]);
             println!(
-                "{:width$}  {:>4}  {}",
-                c.name(),
-                c.interval(),
-                c.description()
+                "{}",
+                telltale_cli::terminal::table(&["COLLECTOR", "EVERY", "WHAT"], rows)
             );
+            return Ok(ExitCode::SUCCESS);
         }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.template {
-        print!("{}", template::section().map_err(anyhow::Error::msg)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let Some(name) = args.name else {
-        bail!(
-            "name a collector (one of: {}) or use --list",
-            names().join(", ")
-        );
+        CollectCommand::Template => {
+            print!("{}", template::section().map_err(anyhow::Error::msg)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        CollectCommand::Run {
+            name,
+            dry_run,
+            verbose,
+        } => (name, dry_run, verbose),
     };
+    init_logs(verbose);
     let Some(collector) = find(&name) else {
         bail!("unknown collector {name:?}; known: {}", names().join(", "));
     };
     let sdk = aws::sdk_config().await;
     let sources = telltale::wiring::collector_sources(&telltale::base::env::Env::process(), &sdk)?;
     let now = time::OffsetDateTime::now_utc();
-    if args.dry_run {
+    if dry_run {
         let precision_text =
             std::env::var("INFLUXDB_PRECISION").unwrap_or_else(|_| "s".to_string());
         let precision = Precision::parse(precision_text.trim()).with_context(|| {

@@ -3,7 +3,6 @@
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use comfy_table::Table;
 use std::process::ExitCode;
 use telltale::adapters::aws::{self, heartbeat::HeartbeatTable};
 use telltale::base::interval;
@@ -14,6 +13,12 @@ use telltale::heartbeat::ports::HeartbeatStore;
 pub enum HeartbeatCommand {
     /// Named checks (healthchecks.io-style): create or change one, list them.
     Check {
+        /// The heartbeat table (the stack's HeartbeatTableName output).
+        #[arg(long, env = "HEARTBEAT_TABLE", hide_env_values = true, global = true)]
+        table: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
         #[command(subcommand)]
         command: CheckCommand,
     },
@@ -23,27 +28,24 @@ pub enum HeartbeatCommand {
 pub enum CheckCommand {
     /// Create a check, or change its period and grace (its counters stay).
     Set {
+        /// The check's name, as pinged at /heartbeat/<name>.
         name: String,
-        /// How often it should ping, e.g. 5m, 1h, 1d (systemd time span).
+        /// How often it should ping, with its unit: 90s, 5m, 1h, 1d (systemd time span).
         #[arg(long, default_value = "5m")]
         period: String,
-        /// How late a ping may be before the check is down.
+        /// How late a ping may be before the check is down, with its unit (30s, 1m, ...).
         #[arg(long, default_value = "1m")]
         grace: String,
-        #[arg(long, env = "HEARTBEAT_TABLE")]
-        table: String,
     },
     /// Every check with its state.
-    List {
-        #[arg(long, env = "HEARTBEAT_TABLE")]
-        table: String,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    List,
 }
 
 fn seconds(flag: &str, text: &str) -> anyhow::Result<i64> {
+    let bare = text.trim();
+    if !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit()) {
+        bail!("--{flag} {bare}: {bare} what? give a unit: {bare}s, {bare}m, {bare}h or {bare}d");
+    }
     let span = interval::parse(text).with_context(|| format!("--{flag}"))?;
     if span.as_secs() == 0 {
         bail!("--{flag} must be at least one second");
@@ -60,14 +62,18 @@ fn when(t: Option<i64>) -> String {
 use telltale_cli::terminal::printable as shown;
 
 pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
-    let HeartbeatCommand::Check { command } = command;
+    let HeartbeatCommand::Check {
+        table,
+        json,
+        command,
+    } = command;
+    let table = crate::given(table, "--table", "HEARTBEAT_TABLE")?;
     let sdk = aws::sdk_config().await;
     match command {
         CheckCommand::Set {
             name,
             period,
             grace,
-            table,
         } => {
             validate_name(&name)?;
             let (period, grace) = (seconds("period", &period)?, seconds("grace", &grace)?);
@@ -80,7 +86,7 @@ pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        CheckCommand::List { table, json } => {
+        CheckCommand::List => {
             let checks = HeartbeatTable::new(aws::dynamodb_client(&sdk), table)
                 .checks()
                 .await?;
@@ -99,22 +105,8 @@ pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let mut t = Table::new();
-            t.load_preset(comfy_table::presets::NOTHING);
-            t.set_header([
-                "CHECK",
-                "UP",
-                "PERIOD",
-                "GRACE",
-                "LAST SEEN",
-                "LAST STATE",
-                "EXIT",
-                "DURATION",
-                "RECEIVED",
-                "LAST ALARM",
-            ]);
-            for c in &checks {
-                t.add_row([
+            let rows = checks.iter().map(|c| {
+                vec![
                     c.name.clone(),
                     if c.up(now) { "up" } else { "DOWN" }.to_string(),
                     format!("{}s", c.period_seconds),
@@ -126,8 +118,23 @@ pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
                         .map_or("-".into(), |d| format!("{d:.1}s")),
                     c.total().to_string(),
                     c.last_alarm.as_deref().map_or("-".into(), shown),
-                ]);
-            }
+                ]
+            });
+            let t = telltale_cli::terminal::table(
+                &[
+                    "check",
+                    "up",
+                    "period",
+                    "grace",
+                    "last seen",
+                    "last state",
+                    "exit",
+                    "duration",
+                    "received",
+                    "last alarm",
+                ],
+                rows,
+            );
             println!("{t}");
             Ok(ExitCode::SUCCESS)
         }

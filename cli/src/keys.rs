@@ -2,7 +2,7 @@
 //! its SHA-256 is stored.
 
 use anyhow::bail;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use std::process::ExitCode;
 use telltale::adapters::aws::{self, keys::ApiKeys};
 use telltale::auth::{generate_key, hash_key, Role, StoredKey};
@@ -11,33 +11,41 @@ fn role(text: &str) -> Result<Role, String> {
     Role::parse(text).ok_or_else(|| "expected submitter, monitoring or heartbeat".to_string())
 }
 
+#[derive(Args)]
+pub struct KeysArgs {
+    /// The keys table (the stack's ApiKeysTableName output).
+    #[arg(long, env = "API_KEYS_TABLE", hide_env_values = true, global = true)]
+    table: Option<String>,
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
 #[derive(Subcommand)]
-pub enum KeysCommand {
+enum KeysCommand {
     /// Create a key, print it once, store only its SHA-256.
     Create {
         /// Who the key is for; shown in status histories and logs.
         #[arg(long)]
         name: String,
-        /// submitter, monitoring or heartbeat.
+        /// What it may do: submitter (submit and list its own), monitoring (review and change
+        /// status) or heartbeat (pings, webhooks and the exposition).
         #[arg(long, value_parser = role)]
         role: Role,
-        #[arg(long, env = "API_KEYS_TABLE")]
-        table: String,
     },
     /// Delete every key with this name.
     Revoke {
+        /// The name the keys were created with (`create --name`).
         #[arg(long)]
         name: String,
-        #[arg(long, env = "API_KEYS_TABLE")]
-        table: String,
     },
 }
 
-pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
+    let table = crate::given(args.table, "--table", "API_KEYS_TABLE")?;
     let sdk = aws::sdk_config().await;
     let client = aws::dynamodb_client(&sdk);
-    match command {
-        KeysCommand::Create { name, role, table } => {
+    match args.command {
+        KeysCommand::Create { name, role } => {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
@@ -58,7 +66,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
             println!("{key}");
             Ok(ExitCode::SUCCESS)
         }
-        KeysCommand::Revoke { name, table } => {
+        KeysCommand::Revoke { name } => {
             let removed = ApiKeys::new(client, table).revoke(&name).await?;
             println!("revoked {removed} key(s) named '{name}'");
             Ok(ExitCode::SUCCESS)

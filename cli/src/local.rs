@@ -14,18 +14,23 @@ pub enum LocalCommand {
     /// AWS_ENDPOINT_URL and upload the mapping files. No key is created here: the sample
     /// events' key is in the repository, so it is registered only in the tests' own tables.
     Setup {
-        #[arg(long, env = "API_KEYS_TABLE")]
+        /// The keys table to create.
+        #[arg(long, env = "API_KEYS_TABLE", hide_env_values = true)]
         keys_table: String,
-        #[arg(long, env = "PROBES_TABLE")]
+        /// The candidates' table to create (with the sample candidate).
+        #[arg(long, env = "PROBES_TABLE", hide_env_values = true)]
         probes_table: String,
-        #[arg(long, env = "ACCOUNTING_TABLE")]
+        /// The accounting push's table to create.
+        #[arg(long, env = "ACCOUNTING_TABLE", hide_env_values = true)]
         accounting_table: String,
-        #[arg(long, env = "HEARTBEAT_TABLE")]
+        /// The heartbeat checks' table to create.
+        #[arg(long, env = "HEARTBEAT_TABLE", hide_env_values = true)]
         heartbeat_table: String,
         /// The sender address to verify in SES.
-        #[arg(long, env = "EMAIL_FROM")]
+        #[arg(long, env = "EMAIL_FROM", hide_env_values = true)]
         email_from: String,
-        #[arg(long, env = "MAPPINGS_BUCKET")]
+        /// The mappings bucket to create and fill.
+        #[arg(long, env = "MAPPINGS_BUCKET", hide_env_values = true)]
         bucket: String,
         /// Folder holding metadata_mappings.json and metrics_mappings.json.
         #[arg(long, default_value = "demo")]

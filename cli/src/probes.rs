@@ -11,11 +11,14 @@ pub struct ProbesArgs {
     #[arg(
         long,
         env = "TELLTALE_API_URL",
-        default_value = "http://localhost:9000"
+        hide_env_values = true,
+        default_value = "http://localhost:9000",
+        global = true
     )]
     api_url: String,
-    #[arg(long, env = "TELLTALE_API_KEY", hide_env_values = true)]
-    api_key: String,
+    /// A key with the monitoring role (`telltale keys create --role monitoring`).
+    #[arg(long, env = "TELLTALE_API_KEY", hide_env_values = true, global = true)]
+    api_key: Option<String>,
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -32,19 +35,27 @@ enum ProbesCommand {
         status: Option<String>,
     },
     /// Show one candidate with its history and emails.
-    Show { id: String },
+    Show {
+        /// The candidate's id (the first column of `list`).
+        id: String,
+    },
     /// Move a candidate to another status; give the field that status needs.
     SetStatus {
+        /// The candidate's id (the first column of `list`).
         id: String,
         /// processing (needs --service-type), testing (--devel-url), deployed (--production-url)
         /// or rejected (--rejection-reason).
         status: String,
+        /// For processing: the service type the probe monitors, e.g. eu.argo.http.
         #[arg(long)]
         service_type: Option<String>,
+        /// For testing: where its results show on the devel infrastructure.
         #[arg(long)]
         devel_url: Option<String>,
+        /// For deployed: where its results show in production.
         #[arg(long)]
         production_url: Option<String>,
+        /// For rejected: why, as the submitter will read it in the email.
         #[arg(long)]
         rejection_reason: Option<String>,
         /// Deploy before the minimum time in testing has passed (recorded in the history).
@@ -57,7 +68,8 @@ enum ProbesCommand {
 }
 
 pub async fn run(args: ProbesArgs) -> anyhow::Result<ExitCode> {
-    let client = ProbeClient::new(&args.api_url, &args.api_key);
+    let key = crate::given(args.api_key, "--api-key", "TELLTALE_API_KEY")?;
+    let client = ProbeClient::new(&args.api_url, &key);
     let (answer, render): (_, fn(&serde_json::Value) -> String) = match args.command {
         ProbesCommand::List { status } => (client.list(status.as_deref()).await, render_list),
         ProbesCommand::Show { id } => (client.show(&id).await, render_details),

@@ -19,9 +19,58 @@ pub fn printable(s: &str) -> String {
     out
 }
 
+/// The one table style of every command: upper-case headers, columns two spaces apart, no
+/// borders, no trailing blanks (so `grep`, `awk` and `column` read it as they read `ps`).
+pub fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_header(headers.iter().map(|h| h.to_uppercase()));
+    for row in rows {
+        t.add_row(row);
+    }
+    // The preset pads every cell with a space; dropping the first keeps the columns aligned.
+    t.to_string()
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Colour (the logs' ANSI escapes) only for a person at a terminal: never into a file or a
+/// pipe, and never when `NO_COLOR` is set to anything (https://no-color.org).
+pub fn colours_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    colours(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+fn colours(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_need_a_terminal_and_no_no_color() {
+        use std::ffi::OsStr;
+        assert!(colours(true, None));
+        assert!(!colours(false, None));
+        assert!(!colours(true, Some(OsStr::new("1"))));
+        assert!(
+            colours(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+    }
+
+    #[test]
+    fn tables_have_one_style() {
+        let t = table(&["name", "every"], [vec!["a".into(), "5m".into()]]);
+        assert_eq!(t, "NAME  EVERY\na     5m");
+    }
 
     #[test]
     fn escapes_and_overrides_become_visible() {

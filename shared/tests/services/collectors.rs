@@ -678,7 +678,7 @@ fn cli(stack: &Stack, args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn telltale_collect_lists_dry_runs_and_writes() {
     let stack = demo_stack().await;
-    let list = cli(&stack, &["collect", "--list"]);
+    let list = cli(&stack, &["collect", "list"]);
     let text = String::from_utf8(list.stdout).unwrap();
     for c in BUILTINS {
         let line = text
@@ -691,10 +691,19 @@ async fn telltale_collect_lists_dry_runs_and_writes() {
         );
     }
 
-    let dry = cli(&stack, &["collect", "probe_pipeline", "--dry-run"]);
+    let dry = cli(
+        &stack,
+        &["collect", "run", "probe_pipeline", "--dry-run", "--verbose"],
+    );
     assert!(
         dry.status.success(),
         "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    // Debug logs into a pipe (as into a file) carry no terminal colours.
+    assert!(
+        !dry.stderr.contains(&0x1b),
+        "escape codes in redirected output: {}",
         String::from_utf8_lossy(&dry.stderr)
     );
     let lines = String::from_utf8(dry.stdout).unwrap();
@@ -717,7 +726,7 @@ async fn telltale_collect_lists_dry_runs_and_writes() {
         "a dry run wrote"
     );
 
-    let real = cli(&stack, &["collect", "mas_catalog", "--verbose"]);
+    let real = cli(&stack, &["collect", "run", "mas_catalog", "--verbose"]);
     assert!(
         real.status.success(),
         "{}",
@@ -738,7 +747,7 @@ async fn telltale_collect_lists_dry_runs_and_writes() {
         2
     );
 
-    let unknown = cli(&stack, &["collect", "nope"]);
+    let unknown = cli(&stack, &["collect", "run", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
     let err = String::from_utf8(unknown.stderr).unwrap();
     assert!(

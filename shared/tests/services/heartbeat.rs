@@ -185,9 +185,16 @@ async fn telltale_heartbeat_check_sets_and_lists_checks() {
     for bad in [
         vec!["heartbeat", "check", "set", "Bad Name"],
         vec!["heartbeat", "check", "set", "ok", "--period", "soon"],
+        vec!["heartbeat", "check", "set", "ok", "--period", "5"],
     ] {
         let out = cli(&bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
     }
+    let bare = cli(&["heartbeat", "check", "set", "ok", "--period", "5"]);
+    assert!(
+        String::from_utf8_lossy(&bare.stderr).contains("5 what? give a unit: 5s, 5m, 5h or 5d"),
+        "{}",
+        String::from_utf8_lossy(&bare.stderr)
+    );
 }

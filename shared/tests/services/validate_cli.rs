@@ -5,8 +5,9 @@ use telltale_testkit::repo_root;
 
 fn validate(metadata: &std::path::Path, metrics: &std::path::Path) -> (bool, String) {
     let out = Command::new(telltale_testkit::cli_binary())
-        .args(["mappings", "validate"])
+        .args(["mappings", "validate", "--metadata"])
         .arg(metadata)
+        .arg("--metrics")
         .arg(metrics)
         .output()
         .unwrap();
@@ -24,6 +25,32 @@ fn the_demo_files_are_valid() {
     assert!(
         out.contains("metadata_mappings.json: ok, 4 metric(s)"),
         "{out}"
+    );
+}
+
+#[test]
+fn a_swapped_pair_is_named_as_such() {
+    let demo = repo_root().join("demo");
+    let (ok, out) = validate(
+        &demo.join("metrics_mappings.json"),
+        &demo.join("metadata_mappings.json"),
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("metrics_mappings.json: given as --metadata but this is a metrics file"),
+        "{out}"
+    );
+    assert!(
+        out.contains("metadata_mappings.json: given as --metrics but this is a metadata file"),
+        "{out}"
+    );
+    assert!(
+        out.contains("did you swap --metadata and --metrics?"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(": ok,"),
+        "a swapped file must not pass: {out}"
     );
 }
 

@@ -15,7 +15,7 @@ pub use mas_catalog::MasCatalog;
 pub use metric_values::MetricValues;
 pub use probe_pipeline::ProbePipeline;
 
-/// Every built-in collector, in the order `telltale collect --list` shows them.
+/// Every built-in collector, in the order `telltale collect list` shows them.
 pub static BUILTINS: [&dyn Collector; 5] = [
     &ProbePipeline,
     &EmailOutbox,
