@@ -192,7 +192,7 @@ pub async fn ensure_probes_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<(), String> {
-    use telltale::adapters::aws::probes::{EMAILS_DUE_INDEX, STATUS_INDEX};
+    use telltale::adapters::aws::probes::{EMAILS_DUE_INDEX, NAME_INDEX, STATUS_INDEX};
     let result = client
         .create_table()
         .table_name(table)
@@ -201,9 +201,11 @@ pub async fn ensure_probes_table(
         .attribute_definitions(attr("status")?)
         .attribute_definitions(attr("name_key")?)
         .attribute_definitions(attr("due")?)
+        .attribute_definitions(attr("kind")?)
         .key_schema(key("id", KeyType::Hash)?)
         .global_secondary_indexes(index(STATUS_INDEX, "status", "name_key")?)
         .global_secondary_indexes(index(EMAILS_DUE_INDEX, "due", "id")?)
+        .global_secondary_indexes(index(NAME_INDEX, "kind", "name_key")?)
         .send()
         .await;
     match result {

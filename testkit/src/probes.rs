@@ -108,6 +108,14 @@ impl ProbeFixture {
 
     /// Stores `candidate` as another tool (or an older version) might have: without the
     /// submission rules.
+    /// Stores many candidates as they are (batched writes).
+    pub async fn import_all(&self, candidates: &[telltale::probes::model::Candidate]) {
+        ProbeTable::new(self.dynamodb.clone(), &self.probes_table)
+            .import(candidates)
+            .await
+            .expect("importing candidates");
+    }
+
     pub async fn import(&self, candidate: telltale::probes::model::Candidate) {
         ProbeTable::new(self.dynamodb.clone(), &self.probes_table)
             .import(&[candidate])

@@ -201,18 +201,23 @@ fn one_or_many(v: &Value) -> Vec<&Value> {
     }
 }
 
-/// Every function's statements, as they were before the customer-managed key was added.
+/// Every function's statements, as they were before the customer-managed key was added (and
+/// probe-submit's on the `by-name` index the list's pages read).
 const LEAST_PRIVILEGE: &[(&str, &[&str])] = &[
     (
         "ProbeSubmitFunction",
         &[
+            "dynamodb:GetItem ${ProbesTable.Arn}/index/by-name",
             "dynamodb:GetItem ${ProbesTable.Arn}/index/by-status",
             "dynamodb:GetItem ApiKeysTable.Arn",
             "dynamodb:GetItem ProbesTable.Arn",
+            "dynamodb:PutItem ${ProbesTable.Arn}/index/by-name",
             "dynamodb:PutItem ${ProbesTable.Arn}/index/by-status",
             "dynamodb:PutItem ProbesTable.Arn",
+            "dynamodb:Query ${ProbesTable.Arn}/index/by-name",
             "dynamodb:Query ${ProbesTable.Arn}/index/by-status",
             "dynamodb:Query ProbesTable.Arn",
+            "dynamodb:UpdateItem ${ProbesTable.Arn}/index/by-name",
             "dynamodb:UpdateItem ${ProbesTable.Arn}/index/by-status",
             "dynamodb:UpdateItem ProbesTable.Arn",
             "ses:SendEmail arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}",

@@ -9,9 +9,27 @@ use crate::http::{error::poem, json};
 use crate::probes::change::parse_change;
 use crate::probes::details::{details, Details};
 use crate::probes::email::EmailSettings;
+use crate::probes::listing::{page, PageRequest};
 use crate::probes::ports::{CandidateStore, Mailer, Outbox};
 use crate::probes::status::change_status;
 use crate::probes::submit::{list, submit};
+
+/// The next page as a relative reference (RFC 8288): only the query changes, so it resolves
+/// against whatever URL the caller used, stage prefix and all.
+fn next_link(request: &PageRequest, cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(s) = &request.status {
+        query.append_pair("status", s);
+    }
+    if let Some(q) = &request.search {
+        query.append_pair("q", q);
+    }
+    if let Some(l) = &request.limit {
+        query.append_pair("limit", l);
+    }
+    query.append_pair("cursor", cursor);
+    format!("<?{}>; rel=\"next\"", query.finish())
+}
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -62,9 +80,24 @@ where
     }
     let caller = authenticate(&api.keys, header(req, "x-api-key")?, Role::Submitter).await?;
     if method == Method::GET {
-        let status = query_param(req, "status")?;
-        let items = list(&api.store, status.as_deref()).await?;
-        return Ok(json(200, &items));
+        let request = PageRequest {
+            status: query_param(req, "status")?,
+            limit: query_param(req, "limit")?,
+            cursor: query_param(req, "cursor")?,
+            search: query_param(req, "q")?,
+        };
+        if !request.paged() {
+            let items = list(&api.store, request.status.as_deref()).await?;
+            return Ok(json(200, &items));
+        }
+        let found = page(&api.store, &request, caller.role == Role::Monitoring).await?;
+        let mut resp = json(200, &found.items);
+        if let Some(next) = &found.next {
+            if let Ok(link) = HeaderValue::from_str(&next_link(&request, next)) {
+                resp.headers_mut().insert("link", link);
+            }
+        }
+        return Ok(resp);
     }
     let body = json_object(req)?;
     let key = idempotency_key(req)?;

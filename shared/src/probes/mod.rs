@@ -5,6 +5,7 @@ pub mod change;
 pub mod config;
 pub mod details;
 pub mod email;
+pub mod listing;
 pub mod model;
 pub mod outbox;
 pub mod ports;

@@ -88,6 +88,24 @@ pub fn email_id(candidate_id: &str, status: Status) -> String {
     format!("email#{candidate_id}#{}", status.as_str())
 }
 
+/// One page of the list (`probes::listing`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    pub status: Option<Status>,
+    /// Only candidates whose list key sorts after this one (the previous page's last).
+    pub after: Option<String>,
+    /// Only candidates `listing::found` finds with this (lower-cased) text.
+    pub search: Option<String>,
+    pub limit: usize,
+}
+
+/// At most `limit` candidates in list order, and whether more follow.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub items: Vec<Candidate>,
+    pub more: bool,
+}
+
 pub trait CandidateStore {
     /// Stores a new candidate together with its pending email (and the idempotency record),
     /// all or nothing.
@@ -111,6 +129,10 @@ pub trait CandidateStore {
 
     /// Candidates with this status, or all; in no particular order.
     fn list(&self, status: Option<Status>) -> impl Future<Output = Result<Vec<Candidate>>> + Send;
+
+    /// One page of the list, without reading more of the store than the page needs (but for a
+    /// search, which reads each status through).
+    fn page(&self, query: &PageQuery) -> impl Future<Output = Result<Page>> + Send;
 }
 
 pub trait Outbox {

@@ -117,18 +117,11 @@ pub async fn submit<S: CandidateStore + Outbox>(
     }
 }
 
-/// POEM's list: sorted by name (then creation time and id, so the order is stable).
+/// POEM's list: sorted by name (then creation time and id, so the order is stable), in the
+/// same order as the pages of `listing::page`.
 pub async fn list(store: &impl CandidateStore, status: Option<&str>) -> Result<Vec<ListItem>> {
-    let status = match status {
-        None | Some("") => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            Error::BadRequest(format!(
-                "Unknown status '{}'; use one of: submitted, processing, testing, deployed, rejected",
-                crate::base::text::echoed(s)
-            ))
-        })?),
-    };
+    let status = super::listing::parse_status(status)?;
     let mut candidates = store.list(status).await?;
-    candidates.sort_by(|a, b| (&a.name, &a.created, &a.id).cmp(&(&b.name, &b.created, &b.id)));
+    candidates.sort_by_key(super::listing::list_key);
     Ok(candidates.iter().map(ListItem::from).collect())
 }

@@ -842,3 +842,139 @@ async fn a_final_candidate_cannot_move_even_with_force() {
     assert_eq!(a.status, 409, "{:?}", a.body);
     assert!(a.detail().contains("is final"));
 }
+
+// ---- the list, a page at a time ----
+
+/// The next page's query, from the `Link` header of a page.
+fn next_query(a: &telltale_testkit::memory::Answer) -> Option<String> {
+    let link = a.headers.get("link")?.to_str().unwrap().to_string();
+    let inner = link
+        .strip_prefix("<")
+        .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+        .unwrap_or_else(|| panic!("a Link header not of the next page: {link}"));
+    assert!(inner.starts_with('?'), "relative to the request: {link}");
+    Some(inner.to_string())
+}
+
+async fn pages(w: &ProbeWorld, first: &str, key: &str) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut query = Some(first.to_string());
+    while let Some(q) = query {
+        let a = w
+            .call("GET", &format!("/api/v2/probes/{q}"), Some(key), &[], None)
+            .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        out.push(a.body.as_array().unwrap().clone());
+        query = next_query(&a);
+        assert!(out.len() < 100, "paging does not end");
+    }
+    out
+}
+
+async fn many(w: &ProbeWorld, n: usize) {
+    for i in 0..n {
+        let mut body = valid_submission(&format!("owner{i}@example.org"));
+        // Names that sort apart from their insertion order, some equal.
+        body["name"] = json!(format!("probe-{:03}", (i * 37) % (n / 2 + 1)));
+        assert_eq!(w.submit(&body).await.status, 201);
+    }
+}
+
+#[tokio::test]
+async fn the_list_pages_through_every_candidate_once_in_list_order() {
+    let w = ProbeWorld::new();
+    many(&w, 120).await;
+    let whole = list(&w, "").await;
+    assert_eq!(whole.len(), 120);
+    let paged = pages(&w, "?limit=50", SUBMITTER).await;
+    assert_eq!(
+        paged.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![50, 50, 20]
+    );
+    let ids = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&paged.concat()),
+        ids(&whole),
+        "the same order as POEM's list"
+    );
+    // A submitter's key sees POEM's fields only; the plain list has no Link.
+    assert!(paged[0][0].get("contact").is_none());
+    let plain = w
+        .call("GET", "/api/v2/probes/", Some(SUBMITTER), &[], None)
+        .await;
+    assert!(plain.headers.get("link").is_none());
+}
+
+#[tokio::test]
+async fn the_monitoring_team_pages_with_contacts_and_searches_any_case() {
+    let w = ProbeWorld::new();
+    many(&w, 30).await;
+    let id = w.submitted("Needle.Owner@Example.org").await;
+    let first = &pages(&w, "?limit=10", MONITORING).await[0];
+    assert!(first[0]["contact"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .ends_with("@example.org"));
+    assert_eq!(first[0]["submitted_by"], "tenant-a");
+
+    let by_contact = pages(&w, "?q=NEEDLE.owner", MONITORING).await.concat();
+    assert_eq!(by_contact.len(), 1, "{by_contact:?}");
+    assert_eq!(by_contact[0]["id"], id.as_str());
+    let by_id = pages(&w, &format!("?q={}", &id[..8]), MONITORING)
+        .await
+        .concat();
+    assert!(by_id.iter().any(|i| i["id"] == id.as_str()));
+    let by_name = pages(&w, "?q=PROBE-00&limit=3", MONITORING).await;
+    let names: Vec<&str> = by_name
+        .iter()
+        .flatten()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.starts_with("probe-00")),
+        "{names:?}"
+    );
+    assert!(by_name.iter().all(|p| p.len() <= 3));
+
+    w.walk(&id, &["processing"]).await;
+    let processing = pages(&w, "?status=processing&limit=5", MONITORING)
+        .await
+        .concat();
+    assert_eq!(processing.len(), 1);
+    assert_eq!(processing[0]["status"], "processing");
+}
+
+#[tokio::test]
+async fn a_page_request_it_cannot_read_is_a_400_naming_the_parameter() {
+    let w = ProbeWorld::new();
+    many(&w, 4).await;
+    for (query, field) in [
+        ("?limit=0", "'limit'"),
+        ("?limit=501", "'limit'"),
+        ("?limit=-9223372036854775808", "'limit'"),
+        ("?limit=ten", "'limit'"),
+        ("?cursor=%2A%2A%2A", "'cursor'"),
+        ("?cursor=", "'cursor'"),
+        ("?q=a%E2%80%AEb", "'q'"),
+        ("?limit=5&limit=6", "limit"),
+        ("?limit=5&status=gone", "status"),
+    ] {
+        let a = w
+            .call(
+                "GET",
+                &format!("/api/v2/probes/{query}"),
+                Some(MONITORING),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 400, "{query}: {:?}", a.body);
+        assert!(a.detail().contains(field), "{query}: {}", a.detail());
+    }
+}

@@ -277,6 +277,13 @@ impl CandidateStore for FailingClaims {
     async fn list(&self, status: Option<Status>) -> Result<Vec<Candidate>> {
         self.inner.list(status).await
     }
+
+    async fn page(
+        &self,
+        query: &telltale::probes::ports::PageQuery,
+    ) -> Result<telltale::probes::ports::Page> {
+        self.inner.page(query).await
+    }
 }
 
 impl Outbox for FailingClaims {

@@ -232,3 +232,69 @@ async fn a_refused_email_stays_pending_and_is_sent_exactly_once_later() {
         "sent"
     );
 }
+
+/// The list's pages as DynamoDB serves them: one Query per status from the cursor on (the
+/// `by-status` index sorted by `name_key`), merged, in the same order as the whole list.
+#[tokio::test]
+async fn the_list_pages_through_dynamodb_in_list_order() {
+    use telltale::probes::listing::{page, PageRequest};
+    use telltale::probes::ports::CandidateStore;
+    let f = fixture().await;
+    let mut ids = Vec::new();
+    for i in 0..23 {
+        let a = post(
+            &f,
+            &rpm_body(&format!("Pager-{:02}", (i * 7) % 11), &contact()),
+            None,
+        )
+        .await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        ids.push(a.body["id"].as_str().unwrap().to_string());
+    }
+    // Spread them over two statuses, so a page merges two queries.
+    for id in ids.iter().step_by(3) {
+        let mut c = f.api.store.get(id).await.unwrap().unwrap();
+        let v = c.version;
+        c.status = Status::Processing;
+        c.version += 1;
+        f.api.store.replace(&c, v, None).await.unwrap();
+    }
+    let whole: Vec<String> = telltale::probes::submit::list(&f.api.store, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let mut paged = Vec::new();
+    let mut request = PageRequest {
+        limit: Some("5".into()),
+        ..PageRequest::default()
+    };
+    loop {
+        let p = page(&f.api.store, &request, true).await.unwrap();
+        assert!(p.items.len() <= 5);
+        assert!(p.items.iter().all(|i| i.contact.is_some()));
+        paged.extend(p.items.into_iter().map(|i| i.item.id));
+        match p.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+    let found = page(
+        &f.api.store,
+        &PageRequest {
+            search: Some("PAGER-04".into()),
+            status: Some("processing".into()),
+            ..PageRequest::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(!found.items.is_empty());
+    assert!(found
+        .items
+        .iter()
+        .all(|i| i.item.name == "Pager-04" && i.item.status == Status::Processing));
+}

@@ -8,7 +8,8 @@ use telltale::base::error::{Dependency, Error, Result};
 use telltale::probes::email::Email;
 use telltale::probes::model::{Candidate, Status};
 use telltale::probes::ports::{
-    CandidateStore, Created, EmailState, IdempotencyRecord, Mailer, Outbox, OutboxEmail,
+    CandidateStore, Created, EmailState, IdempotencyRecord, Mailer, Outbox, OutboxEmail, Page,
+    PageQuery,
 };
 
 #[derive(Default)]
@@ -84,6 +85,21 @@ impl CandidateStore for MemoryProbes {
             .insert(candidate.id.clone(), candidate.clone());
         state.emails.insert(email.id.clone(), (email.clone(), None));
         Ok(Created::New)
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Page> {
+        self.outage.check("reading the candidates")?;
+        let all: Vec<Candidate> = self
+            .state
+            .lock()
+            .unwrap()
+            .candidates
+            .values()
+            .filter(|c| query.status.is_none_or(|s| c.status == s))
+            .cloned()
+            .collect();
+        let (items, more) = telltale::probes::listing::select(all, query);
+        Ok(Page { items, more })
     }
 
     async fn get(&self, id: &str) -> Result<Option<Candidate>> {

@@ -12,14 +12,19 @@
 //! (+ idempotency record), each conditional on not existing.
 
 use crate::base::error::{Dependency, Error, Result};
+use crate::probes::listing::{found, list_key};
 use crate::probes::model::{Candidate, Status};
-use crate::probes::ports::{CandidateStore, Created, EmailState, IdempotencyRecord, OutboxEmail};
+use crate::probes::ports::{
+    CandidateStore, Created, EmailState, IdempotencyRecord, OutboxEmail, Page, PageQuery,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
 pub const STATUS_INDEX: &str = "by-status";
 pub const EMAILS_DUE_INDEX: &str = "emails-due";
+/// Every candidate (`kind` = `candidate`) by `name_key`: a page of the whole list is one Query.
+pub const NAME_INDEX: &str = "by-name";
 const PENDING: &str = EmailState::Pending.as_str();
 /// Given up: kept in the `emails-due` index under its own key, so the dead are one query too.
 const DEAD: &str = EmailState::Dead.as_str();
@@ -45,10 +50,7 @@ fn candidate_item(c: &Candidate) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(c)
         .map_err(|e| Error::Internal(format!("encoding candidate: {e}")))?;
     item.insert("kind".into(), s("candidate"));
-    item.insert(
-        "name_key".into(),
-        s(&format!("{}#{}#{}", c.name, c.created, c.id)),
-    );
+    item.insert("name_key".into(), s(&list_key(c)));
     Ok(item)
 }
 
@@ -200,6 +202,61 @@ impl ProbeTable {
     }
 }
 
+impl ProbeTable {
+    /// The first `limit + 1` candidates of one index partition (a status in `by-status`, or
+    /// all of them in `by-name`) after the cursor that the search finds, in index order.
+    /// Without a search DynamoDB stops after those; with one, each read page is filtered here
+    /// (DynamoDB's filters cannot ignore case).
+    async fn page_of(
+        &self,
+        (index, key, value): (&str, &str, &str),
+        q: &PageQuery,
+    ) -> Result<Vec<Candidate>> {
+        let want = q.limit + 1;
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .expression_attribute_names("#s", key)
+                .expression_attribute_values(":s", s(value))
+                .set_exclusive_start_key(start)
+                // A plain page reads only what it shows; a search reads on in large pages.
+                .limit(if q.search.is_some() {
+                    1000
+                } else {
+                    want as i32
+                });
+            query = match &q.after {
+                Some(after) => query
+                    .key_condition_expression("#s = :s AND name_key > :after")
+                    .expression_attribute_values(":after", s(after)),
+                None => query.key_condition_expression("#s = :s"),
+            };
+            let page = query
+                .send()
+                .await
+                .map_err(|e| store_error("querying the probe table", super::logged(&e)))?;
+            for item in page.items.unwrap_or_default() {
+                let c: Candidate = from_item(item, "candidate")?;
+                if q.search.as_ref().is_none_or(|t| found(&c, t)) {
+                    out.push(c);
+                    if out.len() == want {
+                        return Ok(out);
+                    }
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
 impl CandidateStore for ProbeTable {
     async fn create(
         &self,
@@ -314,5 +371,15 @@ impl CandidateStore for ProbeTable {
             }
         }
         Ok(out)
+    }
+
+    async fn page(&self, q: &PageQuery) -> Result<Page> {
+        let partition = match q.status {
+            Some(st) => (STATUS_INDEX, "status", st.as_str()),
+            None => (NAME_INDEX, "kind", "candidate"),
+        };
+        let found = self.page_of(partition, q).await?;
+        let (items, more) = crate::probes::listing::select(found, q);
+        Ok(Page { items, more })
     }
 }

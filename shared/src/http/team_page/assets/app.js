@@ -36,7 +36,9 @@
   const MULTILINE = new Set(['description', 'command', 'rejection_reason']);
   const LINKS = new Set(['docurl', 'yum_baseurl', 'script', 'devel_url', 'production_url']);
 
-  const state = { filter: '', sort: 'created', descending: true, current: null, confirmed: false };
+  // The list is read a page at a time, in the API's order (name, then submission, then id).
+  const PAGE = 50;
+  const state = { filter: '', search: '', rows: [], next: null, current: null, confirmed: false };
   const $ = (id) => document.getElementById(id);
 
   // ---- text that came from outside --------------------------------------------------------
@@ -82,17 +84,28 @@
 
   // ---- messages ---------------------------------------------------------------------------
 
+  // The message region is announced (aria-live) and scrolled into view, so the outcome of a
+  // click further down the page is neither silent nor out of sight.
   function say(kind, text) {
     const box = $('messages');
     box.replaceChildren(node('p', { class: kind, 'data-kind': kind, text: visible(text) }));
+    box.scrollIntoView({ block: 'nearest' });
   }
 
   function clearMessages() {
     $('messages').replaceChildren();
   }
 
+  // The API keeps POEM's words for its clients; the page says what to do here.
   function problem(status, body) {
     let text = body && typeof body.detail === 'string' ? body.detail : 'HTTP ' + status;
+    if (status === 409 && text.includes('"force": true')) {
+      text = text.replace(/Send "force": true to deploy anyway\.?/, 'Tick Force to deploy before the testing period ends.');
+    } else if ((status === 401 || status === 403) && key()) {
+      text = /role/.test(text)
+        ? 'This key has no monitoring role: use a key created with --role monitoring.'
+        : 'This key is not valid: check it, or create one with telltale keys create --role monitoring.';
+    }
     if (body && Array.isArray(body.errors)) {
       const fields = body.errors.map((e) => e.field + ': ' + e.message).join('; ');
       if (fields && !text.includes(fields)) text += ' (' + fields + ')';
@@ -125,15 +138,22 @@
     } catch (e) {
       parsed = { detail: 'the answer was not JSON' };
     }
-    return { status: resp.status, body: parsed };
+    return { status: resp.status, body: parsed, link: resp.headers.get('link') };
+  }
+
+  // The next page's query from a Link header (`<?limit=50&cursor=...>; rel="next"`).
+  function nextPage(link) {
+    const m = /<(\?[^>]*)>;\s*rel="next"/.exec(link || '');
+    return m ? m[1] : null;
   }
 
   // A refused key: forget it and ask again.
   function refused(result) {
     if (result.status === 401 || result.status === 403) {
+      const message = problem(result.status, result.body);
       window.sessionStorage.removeItem(KEY_STORE);
       show('login');
-      say('error', problem(result.status, result.body));
+      say('error', message);
       return true;
     }
     return false;
@@ -170,50 +190,48 @@
     $('forget').hidden = view === 'login';
   }
 
-  async function loadList() {
-    const all = await call('GET', '/');
-    if (refused(all)) return;
-    if (all.status !== 200) return say('error', problem(all.status, all.body));
-    let items = all.body;
-    if (state.filter) {
-      const filtered = await call('GET', '/?status=' + encodeURIComponent(state.filter));
-      if (refused(filtered)) return;
-      if (filtered.status !== 200) return say('error', problem(filtered.status, filtered.body));
-      items = filtered.body;
-    }
-    renderCounts(all.body);
-    renderList(items);
+  function listQuery() {
+    let q = '/?limit=' + PAGE;
+    if (state.filter) q += '&status=' + encodeURIComponent(state.filter);
+    if (state.search) q += '&q=' + encodeURIComponent(state.search);
+    return q;
+  }
+
+  // The first page of the list for the filter and search; `more` appends the next one.
+  async function loadList(more) {
+    const query = more ? state.next : listQuery();
+    if (!query) return;
+    $('more').disabled = true;
+    const page = await call('GET', query.startsWith('/') ? query : '/' + query);
+    $('more').disabled = false;
+    if (refused(page)) return;
+    if (page.status !== 200) return say('error', problem(page.status, page.body));
+    state.rows = more ? state.rows.concat(page.body) : page.body;
+    state.next = nextPage(page.link);
+    renderFilters();
+    renderList();
     show('list-view');
   }
 
-  function renderCounts(all) {
-    const counts = Object.fromEntries(STATUSES.map((s) => [s, 0]));
-    for (const c of all) if (c.status in counts) counts[c.status] += 1;
+  function renderFilters() {
     const button = (status, label) => {
       const b = node('button', { type: 'button', 'data-status': status, 'aria-pressed': String(state.filter === status), text: label });
-      b.addEventListener('click', () => { state.filter = status; loadList(); });
+      b.addEventListener('click', () => { state.filter = status; loadList(false); });
       return b;
     };
-    $('counts').replaceChildren(
-      button('', 'All (' + all.length + ')'),
-      ...STATUSES.map((s) => button(s, s + ' (' + counts[s] + ')')),
-    );
+    $('counts').replaceChildren(button('', 'All'), ...STATUSES.map((s) => button(s, s)));
   }
 
-  function renderList(items) {
-    const key = state.sort;
-    const sorted = items.slice().sort((a, b) => {
-      const x = String(a[key]), y = String(b[key]);
-      const order = key === 'name' ? x.localeCompare(y) : (x < y ? -1 : x > y ? 1 : 0);
-      return state.descending ? -order : order;
-    });
+  function renderList() {
     const now = Date.now();
-    const rows = sorted.map((c) => {
-      const open = node('a', { href: '#' + encodeURIComponent(c.id), class: 'open' }, [untrusted(c.name)]);
-      open.addEventListener('click', (e) => { e.preventDefault(); openCandidate(c.id); });
+    const rows = state.rows.map((c) => {
+      const open = node('a', { href: '#' + encodeURIComponent(c.id), class: 'open', title: visible(c.name) }, [untrusted(c.name)]);
       const since = parseDate(c.status_changed_at);
       return node('tr', { 'data-id': c.id, 'data-status': c.status }, [
-        node('td', {}, [open]),
+        node('td', { class: 'name' }, [open]),
+        node('td', { class: 'id', title: c.id, text: String(c.id).slice(0, 8) }),
+        node('td', { class: 'contact' }, [untrusted(c.contact || '')]),
+        node('td', { class: 'by' }, [untrusted(c.submitted_by || '')]),
         node('td', { text: c.status }),
         node('td', { text: c.created }),
         node('td', { text: c.last_update }),
@@ -223,9 +241,23 @@
     });
     $('list').querySelector('tbody').replaceChildren(...rows);
     $('empty').hidden = rows.length > 0;
-    for (const b of $('list').querySelectorAll('button[data-sort]')) {
-      b.setAttribute('aria-sort', b.dataset.sort === key ? (state.descending ? 'descending' : 'ascending') : 'none');
-    }
+    $('more').hidden = !state.next;
+    $('shown').textContent = rows.length === 0 ? '' : rows.length + (state.next ? ' shown, more below' : ' shown, all');
+  }
+
+  // ---- where the page is: #<id> opens a candidate; Back and Forward move between them -------
+
+  function wanted() {
+    const h = window.location.hash.slice(1);
+    return h ? decodeURIComponent(h) : null;
+  }
+
+  async function route() {
+    clearMessages();
+    const id = wanted();
+    if (id) return openCandidate(id);
+    if (state.rows.length === 0) return loadList(false);
+    show('list-view');
   }
 
   async function openCandidate(id) {
@@ -273,6 +305,7 @@
   function renderChangeForm(c) {
     const targets = NEXT[c.status] || [];
     $('change').hidden = targets.length === 0;
+    $('apply').disabled = false;
     $('final').hidden = targets.length > 0;
     $('confirm-force').hidden = true;
     $('target').replaceChildren(...targets.map((t) => node('option', { value: t, text: t })));
@@ -309,6 +342,9 @@
       $('confirm-text').textContent = 'Deploy ' + visible(c.name) + ' now, ' + deployableIn(c) + ' before its testing period ends? The history records it as forced.';
       $('confirm-force').hidden = false;
       $('apply').disabled = true;
+      // The question is where the eye and the keyboard are, not below the fold.
+      $('confirm-force').scrollIntoView({ block: 'nearest' });
+      $('confirm-yes').focus();
       return;
     }
     const body = { status: target };
@@ -326,6 +362,8 @@
     }
     if (result.status !== 200) return say('error', problem(result.status, result.body));
     renderDetails(result.body);
+    // The list shows the change when it is next opened.
+    state.rows = [];
     if (result.body.warning) say('warning', result.body.warning);
     else say('info', 'Status changed to ' + result.body.status + '.');
   }
@@ -345,21 +383,25 @@
       }
       window.sessionStorage.setItem(KEY_STORE, typed);
       clearMessages();
-      loadList();
+      route();
     });
     $('forget').addEventListener('click', () => {
       window.sessionStorage.removeItem(KEY_STORE);
       clearMessages();
       show('login');
     });
-    for (const b of $('list').querySelectorAll('button[data-sort]')) {
-      b.addEventListener('click', () => {
-        state.descending = state.sort === b.dataset.sort ? !state.descending : b.dataset.sort !== 'name';
-        state.sort = b.dataset.sort;
-        loadList();
-      });
-    }
-    $('back').addEventListener('click', () => { clearMessages(); loadList(); });
+    $('search-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      state.search = $('search').value.trim();
+      loadList(false);
+    });
+    $('more').addEventListener('click', () => loadList(true));
+    // Links to #<id> open the candidate through the hash, so Back returns to the list.
+    window.addEventListener('hashchange', () => { if (key()) route(); });
+    $('back').addEventListener('click', () => {
+      window.history.pushState(null, '', window.location.pathname + window.location.search);
+      route();
+    });
     $('reload').addEventListener('click', () => openCandidate(state.current.id));
     $('target').addEventListener('change', updateNeeded);
     $('change').addEventListener('submit', (e) => { e.preventDefault(); applyChange(); });
@@ -370,7 +412,7 @@
       $('apply').disabled = false;
       $('force').checked = false;
     });
-    if (key()) loadList();
+    if (key()) route();
     else show('login');
   }
 
