@@ -55,7 +55,12 @@ RUST_LOG=info
 ENV
 set -a; source "$STATE_DIR/dev.env"; set +a
 
-cargo build -q -p telltale-cli --bin telltale
+# Everything is built before anything is served, with cargo's own progress on the console:
+# the first build takes minutes, and then no first request waits for a compiler.
+functions=()
+for dir in functions/*/; do functions+=(-p "$(basename "$dir")"); done
+echo "dev: building the command line and ${#functions[@]} functions' packages (minutes the first time)" >&2
+cargo build -p telltale-cli --bin telltale "${functions[@]}"
 ./target/debug/telltale local setup --mappings-dir demo
 key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/null)
 heartbeat_key=$(./target/debug/telltale keys create --name local-alertmanager --role heartbeat 2>/dev/null)
@@ -74,28 +79,54 @@ python scripts/local_scheduler.py --env-file "$STATE_DIR/dev.env" \
   >"$STATE_DIR/scheduler.log" 2>&1 &
 PIDS+=($!)
 
+# --disable-cors: the team page is same-origin, so no other origin (a web page the developer
+# visits) may read the local API. (Not --timeout: watch then answers an idle function's wait
+# for work with no invocation, and the function dies; each route ends within 30 s by itself.)
+# Its whole output goes to watch.log; the console keeps what a person reads (no file-lock
+# waits, no per-spawn warnings, no environment dumps).
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env" \
+  --disable-cors >"$STATE_DIR/watch.log" 2>&1 &
+WATCH_PID=$!
+PIDS+=($WATCH_PID)
+tail -n +1 -F "$STATE_DIR/watch.log" 2>/dev/null \
+  | grep --line-buffered -v -E 'Blocking waiting for file lock|concurrency-tokio|spawning command|^\s*$' &
+PIDS+=($!)
+
+# One request per HTTP function, so each is running before the banner says so.
+echo "dev: starting the functions" >&2
+base="http://127.0.0.1:$INVOKE_PORT"
+warming=()
+for path in /-/info /metrics/argo-monitoring/deployed-probes/value /api/v2/probes/ \
+    /api/v2/probes/00000000-0000-0000-0000-000000000000 /team/ /heartbeat/metrics; do
+  curl -s -o /dev/null -m 900 --retry 60 --retry-connrefused --retry-delay 1 \
+    -H "x-api-key: $key" "$base$path" &
+  warming+=($!)
+done
+failed=0
+for pid in "${warming[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" = 0 ] || echo "dev: a function did not answer; see $STATE_DIR/watch.log" >&2
+
 cat <<MSG
 
-  telltale is starting on http://localhost:$INVOKE_PORT
-  demo API key (monitoring role): $key   (KEY=$key)
+  telltale is ready on http://localhost:$INVOKE_PORT
+  demo API key (monitoring role), for the examples:
+        export KEY=$key
   try:  curl localhost:$INVOKE_PORT/ids/resources
         curl localhost:$INVOKE_PORT/metrics/argo-monitoring/probe-submissions
         curl -H "x-api-key: \$KEY" localhost:$INVOKE_PORT/api/v2/probes/
+  team page:  http://localhost:$INVOKE_PORT/team/ (paste the key)
   team CLI:  TELLTALE_API_KEY=\$KEY ./target/debug/telltale probes list
-  emails SES accepted: http://127.0.0.1:$MOTO_PORT/moto-api/data.json (under "ses")
+  emails SES accepted:  (set -a; . $STATE_DIR/dev.env; ./target/debug/telltale local emails)
   schedules (collectors, email-retry, heartbeat-source, ...): tail -f $STATE_DIR/scheduler.log
   heartbeat loop: source -> Pushgateway -> Prometheus rule -> Alertmanager -> /heartbeat;
         alerts: http://127.0.0.1:$PROMETHEUS_PORT/alerts   key (role heartbeat): $STATE_DIR/heartbeat.key
         curl -H "Authorization: Bearer \$(cat $STATE_DIR/heartbeat.key)" localhost:$INVOKE_PORT/heartbeat/metrics
-  KPIs in InfluxDB:  curl -G http://127.0.0.1:$INFLUXDB_PORT/query --data-urlencode db=telltale \
-                       --data-urlencode 'q=SELECT * FROM probe_pipeline ORDER BY time DESC LIMIT 5'
+  KPIs in InfluxDB:
+        curl -G http://127.0.0.1:$INFLUXDB_PORT/query --data-urlencode db=telltale --data-urlencode 'q=SELECT * FROM probe_pipeline ORDER BY time DESC LIMIT 5'
   services: moto :$MOTO_PORT, Prometheus :$PROMETHEUS_PORT, InfluxDB :$INFLUXDB_PORT,
             Pushgateway :$PUSHGATEWAY_PORT, Alertmanager :$ALERTMANAGER_PORT (logs in $STATE_DIR/)
+  function logs: below (file-lock waits and spawn details only in $STATE_DIR/watch.log)
   Ctrl-C stops everything.
 
 MSG
-# --disable-cors: the team page is same-origin, so no other origin (a web page the developer
-# visits) may read the local API. (Not --timeout: watch then answers an idle function's wait
-# for work with no invocation, and the function dies; each route ends within 30 s by itself.)
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env" \
-  --disable-cors
+wait "$WATCH_PID"

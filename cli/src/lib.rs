@@ -3,6 +3,7 @@
 //! problems located in the file, and terminal-safe printing of stored text.
 
 pub mod client;
+pub mod emails;
 pub mod locate;
 pub mod tables;
 pub mod template;

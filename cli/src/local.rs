@@ -10,6 +10,13 @@ use telltale_cli::tables;
 
 #[derive(Subcommand)]
 pub enum LocalCommand {
+    /// Print the emails the emulator's SES accepted (from, to, bcc, subject, text), oldest
+    /// first: what the probe functions sent, readable without opening moto's state dump.
+    Emails {
+        /// Only the emails to (or BCC'd to) this address.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Create the tables, the mappings bucket and the SES identity on the emulator named by
     /// AWS_ENDPOINT_URL and upload the mapping files. No key is created here: the sample
     /// events' key is in the repository, so it is registered only in the tests' own tables.
@@ -39,6 +46,10 @@ pub enum LocalCommand {
 }
 
 pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
+    let command = match command {
+        LocalCommand::Emails { to } => return emails(to.as_deref()).await,
+        setup => setup,
+    };
     let LocalCommand::Setup {
         keys_table,
         probes_table,
@@ -47,7 +58,10 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
         email_from,
         bucket,
         mappings_dir,
-    } = command;
+    } = command
+    else {
+        unreachable!("emails is answered above")
+    };
     let sdk = aws::sdk_config().await;
     if sdk.endpoint_url().is_none() {
         bail!("local setup only talks to an emulator: set AWS_ENDPOINT_URL (make dev does)");
@@ -88,5 +102,34 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::msg)?;
     }
     eprintln!("local setup done: tables {keys_table}, {probes_table}, {accounting_table} and {heartbeat_table}, bucket {bucket}, SES identity {address}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `telltale local emails`: moto keeps what SES accepted in its state dump.
+async fn emails(to: Option<&str>) -> anyhow::Result<ExitCode> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    if endpoint.trim().is_empty() {
+        bail!("local emails reads the emulator's SES: set AWS_ENDPOINT_URL (make dev's .local/dev.env does)");
+    }
+    let url = format!("{}/moto-api/data.json", endpoint.trim_end_matches('/'));
+    let data: serde_json::Value = reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .with_context(|| format!("reading {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("reading {url}"))?;
+    let all = telltale_cli::emails::from_moto_data(&data);
+    let shown: Vec<_> = all
+        .iter()
+        .filter(|e| to.is_none_or(|a| e.to.iter().chain(&e.bcc).any(|x| x == a)))
+        .collect();
+    for (i, e) in shown.iter().enumerate() {
+        if i > 0 {
+            println!("----");
+        }
+        print!("{}", telltale_cli::emails::render(e));
+    }
+    eprintln!("{} email(s)", shown.len());
     Ok(ExitCode::SUCCESS)
 }

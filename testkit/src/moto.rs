@@ -93,15 +93,7 @@ impl Moto {
     }
 }
 
-/// An email moto's SES accepted, as `/moto-api/data.json` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentEmail {
-    pub source: String,
-    pub to: Vec<String>,
-    pub bcc: Vec<String>,
-    pub subject: String,
-    pub body: String,
-}
+pub use telltale_cli::emails::SentEmail;
 
 impl Moto {
     /// A new bucket (`prefix-<unique>`) holding the demo mapping pair of `demo/`; its name.
@@ -143,30 +135,7 @@ impl Moto {
 
     /// Every email SES accepted so far (all tests of this binary; filter by recipient).
     pub async fn sent_emails(&self) -> Vec<SentEmail> {
-        let data = self.data().await;
-        let list = |v: &serde_json::Value| -> Vec<String> {
-            v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        data["ses"]["Message"]
-            .as_array()
-            .map(|msgs| {
-                msgs.iter()
-                    .map(|m| SentEmail {
-                        source: m["source"].as_str().unwrap_or_default().to_string(),
-                        to: list(&m["destinations"]["ToAddresses"]),
-                        bcc: list(&m["destinations"]["BccAddresses"]),
-                        subject: m["subject"].as_str().unwrap_or_default().to_string(),
-                        body: m["body"].as_str().unwrap_or_default().to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        telltale_cli::emails::from_moto_data(&self.data().await)
     }
 
     /// The emails accepted for one recipient.

@@ -213,12 +213,12 @@ fn start_stack() -> Stack {
         ports,
         state,
     };
-    // dev.sh prints its banner once everything but `cargo lambda watch` is up.
+    // dev.sh prints its banner once every function answers.
     let mut lines = BufReader::new(stdout).lines();
     let banner = lines
         .by_ref()
         .map_while(Result::ok)
-        .any(|l| l.contains("telltale is starting"));
+        .any(|l| l.contains("telltale is ready"));
     assert!(
         banner,
         "scripts/dev.sh stopped before its banner (its output is above)"
