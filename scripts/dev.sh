@@ -88,8 +88,7 @@ cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env
   --disable-cors >"$STATE_DIR/watch.log" 2>&1 &
 WATCH_PID=$!
 PIDS+=($WATCH_PID)
-tail -n +1 -F "$STATE_DIR/watch.log" 2>/dev/null \
-  | grep --line-buffered -v -E 'Blocking waiting for file lock|concurrency-tokio|spawning command|^\s*$' &
+tail -n +1 -F "$STATE_DIR/watch.log" 2>/dev/null | python3 -u scripts/dev_console.py &
 PIDS+=($!)
 
 # One request per HTTP function, so each is running before the banner says so.
@@ -125,7 +124,7 @@ cat <<MSG
         curl -G http://127.0.0.1:$INFLUXDB_PORT/query --data-urlencode db=telltale --data-urlencode 'q=SELECT * FROM probe_pipeline ORDER BY time DESC LIMIT 5'
   services: moto :$MOTO_PORT, Prometheus :$PROMETHEUS_PORT, InfluxDB :$INFLUXDB_PORT,
             Pushgateway :$PUSHGATEWAY_PORT, Alertmanager :$ALERTMANAGER_PORT (logs in $STATE_DIR/)
-  function logs: below (file-lock waits and spawn details only in $STATE_DIR/watch.log)
+  function logs: below, one short line each (request ids, watch's routine: $STATE_DIR/watch.log)
   Ctrl-C stops everything.
 
 MSG

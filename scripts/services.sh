@@ -4,6 +4,9 @@
 STATE_DIR=${STATE_DIR:-.local}
 PIDS=()
 
+# A path as the services' configuration needs it: absolute, whether STATE_DIR is or not.
+absolute() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s' "$PWD/$1" ;; esac; }
+
 wait_http() { # url name
   for _ in $(seq 1 100); do
     curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
@@ -27,7 +30,7 @@ start_prometheus() { # port; needs DEMO_START, PUSHGATEWAY_PORT, ALERTMANAGER_PO
   python3 scripts/render_config.py infra/local/prometheus.yml SCRAPE_INTERVAL=15s \
     RULES="$PWD/infra/prometheus/heartbeat-rules.yml" ALERTMANAGER="127.0.0.1:$ALERTMANAGER_PORT" \
     PUSHGATEWAY="127.0.0.1:$PUSHGATEWAY_PORT" TELLTALE="127.0.0.1:$INVOKE_PORT" \
-    HEARTBEAT_KEY_FILE="$PWD/$STATE_DIR/heartbeat.key" >"$dir/prometheus.yml"
+    HEARTBEAT_KEY_FILE="$(absolute "$STATE_DIR")/heartbeat.key" >"$dir/prometheus.yml"
   prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
     --web.listen-address="127.0.0.1:$1" >"$STATE_DIR/prometheus.log" 2>&1 &
   PIDS+=($!)
@@ -43,7 +46,7 @@ start_demo_series() { # pushgateway port; keeps the demo series live
 start_influxdb() { # http port
   local dir="$STATE_DIR/influxdb"
   mkdir -p "$dir"
-  python3 scripts/render_config.py infra/local/influxdb.conf DIR="$PWD/$dir" \
+  python3 scripts/render_config.py infra/local/influxdb.conf DIR="$(absolute "$dir")" \
     RPC_ADDRESS="127.0.0.1:$(( $1 + 2 ))" HTTP_ADDRESS="127.0.0.1:$1" AUTH=false TLS= \
     >"$dir/influxdb.conf"
   influxd -config "$dir/influxdb.conf" >"$STATE_DIR/influxdb.log" 2>&1 &
@@ -62,7 +65,7 @@ start_alertmanager() { # port; needs INVOKE_PORT and the heartbeat key
   local dir="$STATE_DIR/alertmanager"
   mkdir -p "$dir"
   python3 scripts/render_config.py infra/local/alertmanager.yml GROUP_WAIT=5s GROUP_INTERVAL=10s \
-    TELLTALE_URL="http://127.0.0.1:$INVOKE_PORT" HEARTBEAT_KEY_FILE="$PWD/$STATE_DIR/heartbeat.key" \
+    TELLTALE_URL="http://127.0.0.1:$INVOKE_PORT" HEARTBEAT_KEY_FILE="$(absolute "$STATE_DIR")/heartbeat.key" \
     >"$dir/alertmanager.yml"
   prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$dir/data" \
     --web.listen-address="127.0.0.1:$1" --cluster.listen-address= >"$STATE_DIR/alertmanager.log" 2>&1 &

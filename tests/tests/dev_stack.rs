@@ -121,3 +121,36 @@ fn only_source_changes_restart_a_function() {
         "a change outside the sources restarted the function"
     );
 }
+
+/// What `make dev` shows of watch's output: a function's JSON line as one short line, watch's
+/// errors as they are, and none of its routine or the runtime's per-spawn warning.
+#[test]
+fn the_console_keeps_what_a_person_reads() {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg(telltale_testkit::repo_root().join("scripts/dev_console.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 scripts/dev_console.py");
+    let input = concat!(
+        "{\"timestamp\":\"2026-12-01T17:08:35.1Z\",\"level\":\"WARN\",\"message\":\"AWS_LAMBDA_MAX_CONCURRENCY is set to '1', but the concurrency-tokio feature is not enabled; running sequentially\"}\n",
+        "{\"timestamp\":\"2026-12-01T17:08:42.5Z\",\"level\":\"INFO\",\"message\":\"heartbeat sent\",\"beat\":1,\"span\":{\"requestId\":\"r-1\"}}\n",
+        " INFO spawning function instance function=\"collector\" cmd=Exec { prog: \"cargo\", args: [\"run\"] }\n",
+        "    Blocking waiting for file lock on build directory\n",
+        "   Compiling telltale v0.1.0\n",
+        "     Running `target/debug/collector`\n",
+        "ERROR runtime error err=io\n",
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "17:08:42 INFO  heartbeat sent beat=1\nERROR runtime error err=io\n"
+    );
+}

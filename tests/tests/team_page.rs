@@ -141,6 +141,17 @@ impl Browser {
         e.send_keys(text).await.expect("typing");
     }
 
+    /// Sends keys to an element, as typed (WebDriver's codes for Tab, Enter, ...).
+    async fn keys(&self, selector: &str, keys: &str) {
+        self.c()
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector}: {e}"))
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+    }
+
     async fn choose(&self, selector: &str, value: &str) {
         self.c()
             .find(Locator::Css(selector))
@@ -613,8 +624,30 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
         XSS_NAME,
         "the name as typed"
     );
-    b.change("rejected", Some("Names must not contain markup."))
+    // With the keyboard only: the status picked by typing in the list, Tab to the reason,
+    // Enter to send.
+    b.js("document.querySelector('#messages').replaceChildren(); document.querySelector('#target').focus();")
         .await;
+    b.keys("#target", "r").await;
+    assert_eq!(
+        b.js("return document.querySelector('#target').value;")
+            .await,
+        json!("rejected")
+    );
+    b.keys("#target", "\u{E004}").await;
+    assert_eq!(
+        b.js("return document.activeElement.id;").await,
+        json!("needed"),
+        "Tab goes to the field the status needs"
+    );
+    b.keys("#needed", "Names must not contain markup.\u{E007}")
+        .await;
+    b.wait_for(
+        "document.querySelector('#messages').textContent !== ''",
+        "the answer to the keyboard's change",
+    )
+    .await;
+    assert_eq!(b.text("#messages").await, "Status changed to rejected.");
     assert_eq!(b.shown().await, ("rejected".to_string(), 2));
     assert_eq!(
         b.text("#fields dd[data-field=rejection_reason]").await,
