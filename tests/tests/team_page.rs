@@ -83,6 +83,14 @@ impl Browser {
         }
     }
 
+    /// Opens a URL in the page's tab.
+    async fn go(&self, url: &str) {
+        self.c()
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    }
+
     fn c(&self) -> &Client {
         self.client.as_ref().expect("session")
     }
@@ -316,10 +324,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     assert_eq!(warm.status().as_u16(), 200);
 
     let b = Browser::start().await;
-    b.c()
-        .goto(&format!("{base}/team/"))
-        .await
-        .expect("opening the page");
+    b.go(&format!("{base}/team/")).await;
     b.wait_for("!document.querySelector('#login').hidden", "the key form")
         .await;
 
@@ -719,10 +724,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
         "look\u{200b}alike\u{2028}\u{e0041}\u{feff}\u{200f}",
     ))
     .await;
-    b.c()
-        .goto(&format!("{base}/team/"))
-        .await
-        .expect("reloading the page");
+    b.go(&format!("{base}/team/")).await;
     b.wait_for(
         "document.querySelector('#list tr[data-id=\"legacy-invisible\"]') !== null",
         "the legacy candidate",
@@ -744,10 +746,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
         .take(128)
         .collect::<String>();
     let long = submit(&http, &base, &f.key, &long_name).await;
-    b.c()
-        .goto(&format!("{base}/team/"))
-        .await
-        .expect("reloading the page");
+    b.go(&format!("{base}/team/")).await;
     b.wait_for(
         &format!("document.querySelector('#list tr[data-id=\"{long}\"]') !== null"),
         "the long-named candidate",
@@ -769,10 +768,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     let long_png = b.screenshot("long-name.png").await;
 
     // A deep link opens its candidate; Back returns to the list, Forward to the candidate.
-    b.c()
-        .goto(&format!("{base}/team/#{stale}"))
-        .await
-        .expect("opening a deep link");
+    b.go(&format!("{base}/team/#{stale}")).await;
     b.wait_for(
         &format!("!document.querySelector('#detail-view').hidden && document.querySelector('#fields dd[data-field=id]').textContent === '{stale}'"),
         "the linked candidate",
@@ -862,10 +858,7 @@ async fn ten_thousand_candidates_are_paged_not_loaded() {
     assert!(first.headers().contains_key("link"));
 
     let b = Browser::start().await;
-    b.c()
-        .goto(&format!("{base}/team/"))
-        .await
-        .expect("opening the page");
+    b.go(&format!("{base}/team/")).await;
     b.wait_for("!document.querySelector('#login').hidden", "the key form")
         .await;
     b.type_into("#key", &f.key).await;

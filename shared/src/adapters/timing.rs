@@ -62,24 +62,23 @@ pub fn record(
     // Tenths of a millisecond: enough to sort by, short to read.
     let duration_ms = (took.as_secs_f64() * 10_000.0).round() / 10.0;
     let status = status.unwrap_or(0);
+    // One set of fields at either level (tracing's levels are fixed per call site).
+    macro_rules! line {
+        ($level:ident) => {
+            tracing::$level!(
+                dependency,
+                operation,
+                duration_ms,
+                status,
+                outcome = outcome.as_str(),
+                "dependency call"
+            )
+        };
+    }
     if outcome.is_failure() {
-        tracing::warn!(
-            dependency,
-            operation,
-            duration_ms,
-            status,
-            outcome = outcome.as_str(),
-            "dependency call"
-        );
+        line!(warn);
     } else {
-        tracing::debug!(
-            dependency,
-            operation,
-            duration_ms,
-            status,
-            outcome = outcome.as_str(),
-            "dependency call"
-        );
+        line!(debug);
     }
 }
 
