@@ -52,6 +52,8 @@ INFLUXDB_DATABASE=telltale
 PUSHGATEWAY_URL=http://127.0.0.1:$PUSHGATEWAY_PORT
 ALERTMANAGER_URL=http://127.0.0.1:$ALERTMANAGER_PORT
 RUST_LOG=info
+LOCAL_LINKS="Prometheus=http://127.0.0.1:$PROMETHEUS_PORT/alerts;Alertmanager=http://127.0.0.1:$ALERTMANAGER_PORT;Pushgateway=http://127.0.0.1:$PUSHGATEWAY_PORT;InfluxDB (measurements)=http://127.0.0.1:$INFLUXDB_PORT/query?db=telltale&q=SHOW%20MEASUREMENTS;moto (AWS emulator)=http://127.0.0.1:$MOTO_PORT/moto-api/"
+LOCAL_EMAILS_URL=http://127.0.0.1:$MOTO_PORT/moto-api/data.json
 ENV
 set -a; source "$STATE_DIR/dev.env"; set +a
 
@@ -95,7 +97,7 @@ PIDS+=($!)
 echo "dev: starting the functions" >&2
 base="http://127.0.0.1:$INVOKE_PORT"
 warming=()
-for path in /-/info /metrics/argo-monitoring/deployed-probes/value /api/v2/probes/ \
+for path in / /-/info /metrics/argo-monitoring/deployed-probes/value /api/v2/probes/ \
     /api/v2/probes/00000000-0000-0000-0000-000000000000 /team/ /heartbeat/metrics; do
   curl -s -o /dev/null -m 900 --retry 60 --retry-connrefused --retry-delay 1 \
     -H "x-api-key: $key" "$base$path" &
@@ -108,6 +110,7 @@ for pid in "${warming[@]}"; do wait "$pid" || failed=1; done
 cat <<MSG
 
   telltale is ready on http://localhost:$INVOKE_PORT
+        (links to the team page, the API reference, health, the local services and the emails)
   demo API key (monitoring role), for the examples:
         export KEY=$key
   try:  curl localhost:$INVOKE_PORT/ids/resources
@@ -115,7 +118,8 @@ cat <<MSG
         curl -H "x-api-key: \$KEY" localhost:$INVOKE_PORT/api/v2/probes/
   team page:  http://localhost:$INVOKE_PORT/team/ (paste the key)
   team CLI:  TELLTALE_API_KEY=\$KEY ./target/debug/telltale probes list
-  emails SES accepted:  (set -a; . $STATE_DIR/dev.env; ./target/debug/telltale local emails)
+  emails SES accepted:  http://localhost:$INVOKE_PORT/team/emails.html
+        or (set -a; . $STATE_DIR/dev.env; ./target/debug/telltale local emails)
   schedules (collectors, email-retry, heartbeat-source, ...): tail -f $STATE_DIR/scheduler.log
   heartbeat loop: source -> Pushgateway -> Prometheus rule -> Alertmanager -> /heartbeat;
         alerts: http://127.0.0.1:$PROMETHEUS_PORT/alerts   key (role heartbeat): $STATE_DIR/heartbeat.key

@@ -33,14 +33,42 @@ impl From<crate::collectors::CollectorError> for JobFailed {
     }
 }
 
-/// A failed run's reasons on one error line of the invocation: the error a function returns
-/// goes to its caller (for a schedule, the on-failure queue), not to its log, and the alarm's
-/// runbook entry starts from the log.
-pub fn logged<T>(outcome: Result<T, JobFailed>) -> Result<T, JobFailed> {
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, "run failed");
+/// Runs one scheduled invocation and logs its one line: function, duration and what it did
+/// (`run finished`), or every reason it failed (`run failed`, an error: the error a function
+/// returns goes to its caller, for a schedule the on-failure queue, not to its log, and the
+/// alarm's runbook entry starts from the log).
+pub async fn logged(
+    run: impl std::future::Future<Output = Result<Value, JobFailed>>,
+) -> Result<Value, JobFailed> {
+    let start = std::time::Instant::now();
+    let outcome = run.await;
+    let duration_ms = crate::base::telemetry::millis(start.elapsed());
+    let function = crate::base::telemetry::function_name();
+    match &outcome {
+        Ok(answer) => {
+            tracing::info!(function, duration_ms, result = %brief(answer), "run finished")
+        }
+        Err(e) => tracing::error!(function, duration_ms, error = %e, "run failed"),
     }
     outcome
+}
+
+/// A run's answer in a few words: its scalar fields, and how many items each list holds
+/// (`collector=probe_pipeline points=12 written=12 warnings=0`).
+pub fn brief(answer: &Value) -> String {
+    let Some(fields) = answer.as_object() else {
+        return answer.to_string();
+    };
+    let shown: Vec<String> = fields
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Value::Array(items) => Some(format!("{k}={}", items.len())),
+            Value::String(s) => Some(format!("{k}={}", crate::base::text::echoed(s))),
+            Value::Number(_) | Value::Bool(_) => Some(format!("{k}={v}")),
+            Value::Null | Value::Object(_) => None,
+        })
+        .collect();
+    shown.join(" ")
 }
 
 fn answer(value: impl serde::Serialize) -> Result<Value, JobFailed> {
@@ -77,7 +105,7 @@ pub async fn accounting_push(stack: &Push, event: &Value) -> Result<Value, JobFa
         range_start: stack.range_start,
     };
     let summary = pusher.run(view.metadata()?, view.metrics()?, end).await;
-    tracing::info!(
+    tracing::debug!(
         pushed = summary.pushed.len(),
         skipped = summary.skipped.len(),
         failed = summary.failed.len(),
@@ -126,7 +154,7 @@ pub async fn email_retry<O: Outbox, M: Mailer>(
     stack: &EmailRetry<O, M>,
 ) -> Result<Value, JobFailed> {
     let summary = deliver_pending(&stack.outbox, &stack.mailer).await?;
-    tracing::info!(
+    tracing::debug!(
         sent = summary.sent,
         skipped = summary.skipped,
         failed = summary.failed.len(),
@@ -176,7 +204,7 @@ pub async fn heartbeat_source(source: &Source) -> Result<Value, JobFailed> {
             failures.join("; ")
         )));
     }
-    tracing::info!(
+    tracing::debug!(
         beat = report.beat,
         sinks = report.sinks.len(),
         "heartbeat sent"
@@ -197,4 +225,57 @@ pub async fn unconfigured(problem: impl std::fmt::Display) -> Result<(), lambda_
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_brief_names_scalars_and_counts_lists() {
+        let answer = json!({"collector": "probe_pipeline", "points": 12, "ok": true,
+            "warnings": ["a", "b"], "nested": {"x": 1}, "none": null});
+        assert_eq!(
+            brief(&answer),
+            "collector=probe_pipeline points=12 ok=true warnings=2"
+        );
+        assert_eq!(brief(&json!(3)), "3");
+    }
+
+    /// A run is one line: `run finished` at info with what it did, or `run failed` at error
+    /// with every reason; both with the function and the duration.
+    #[tokio::test]
+    async fn a_run_is_one_line_with_its_function_and_duration() {
+        let (_, lines) = crate::base::telemetry::captured(async {
+            logged(async { Ok(json!({"sent": 2, "failed": []})) }).await
+        })
+        .await;
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let line = &lines[0];
+        assert_eq!(
+            (line["level"].as_str(), line["message"].as_str()),
+            (Some("INFO"), Some("run finished"))
+        );
+        assert_eq!(line["result"], "sent=2 failed=0");
+        assert!(
+            line["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{line}"
+        );
+        assert!(
+            line["function"].as_str().is_some_and(|f| !f.is_empty()),
+            "{line}"
+        );
+
+        let (outcome, lines) = crate::base::telemetry::captured(async {
+            logged(async { Err(JobFailed("1 email(s) still not sent: e1: refused".into())) }).await
+        })
+        .await;
+        assert!(outcome.is_err());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(
+            (lines[0]["level"].as_str(), lines[0]["message"].as_str()),
+            (Some("ERROR"), Some("run failed"))
+        );
+        assert_eq!(lines[0]["error"], "1 email(s) still not sent: e1: refused");
+    }
 }

@@ -122,8 +122,8 @@ fn only_source_changes_restart_a_function() {
     );
 }
 
-/// What `make dev` shows of watch's output: a function's JSON line as one short line, watch's
-/// errors as they are, and none of its routine or the runtime's per-spawn warning.
+/// What `make dev` shows of watch's output: a function's JSON line as one short line (an
+/// invocation's with its function, status and duration), watch's errors as they are, and none of its routine or the runtime's per-spawn warning.
 #[test]
 fn the_console_keeps_what_a_person_reads() {
     use std::io::Write;
@@ -135,7 +135,10 @@ fn the_console_keeps_what_a_person_reads() {
         .expect("python3 scripts/dev_console.py");
     let input = concat!(
         "{\"timestamp\":\"2026-12-01T17:08:35.1Z\",\"level\":\"WARN\",\"message\":\"AWS_LAMBDA_MAX_CONCURRENCY is set to '1', but the concurrency-tokio feature is not enabled; running sequentially\"}\n",
-        "{\"timestamp\":\"2026-12-01T17:08:42.5Z\",\"level\":\"INFO\",\"message\":\"heartbeat sent\",\"beat\":1,\"span\":{\"requestId\":\"r-1\"}}\n",
+        "{\"timestamp\":\"2026-12-01T17:08:42.5Z\",\"level\":\"INFO\",\"message\":\"mapping file loaded\",\"key\":\"m.json\",\"span\":{\"requestId\":\"r-1\"}}\n",
+        "{\"timestamp\":\"2026-12-01T17:08:43.0Z\",\"level\":\"INFO\",\"function\":\"probe-submit\",\"method\":\"GET\",\"path\":\"/api/v2/probes/\",\"status\":403,\"duration_ms\":4.2,\"error\":\"wrong key\",\"message\":\"answered\",\"span\":{\"requestId\":\"r-2\"}}\n",
+        "{\"timestamp\":\"2026-12-01T17:08:44.0Z\",\"level\":\"INFO\",\"function\":\"collector\",\"duration_ms\":81.5,\"result\":\"points=3 warnings=0\",\"message\":\"run finished\"}\n",
+        "{\"timestamp\":\"2026-12-01T17:08:45.0Z\",\"level\":\"ERROR\",\"function\":\"email-retry\",\"duration_ms\":12.0,\"error\":\"1 email(s) still not sent\",\"message\":\"run failed\"}\n",
         " INFO spawning function instance function=\"collector\" cmd=Exec { prog: \"cargo\", args: [\"run\"] }\n",
         "    Blocking waiting for file lock on build directory\n",
         "   Compiling telltale v0.1.0\n",
@@ -151,6 +154,12 @@ fn the_console_keeps_what_a_person_reads() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "17:08:42 INFO  heartbeat sent beat=1\nERROR runtime error err=io\n"
+        concat!(
+            "17:08:42 INFO  mapping file loaded key=m.json\n",
+            "17:08:43 INFO  probe-submit     GET /api/v2/probes/ 403 in 4.2 ms: wrong key\n",
+            "17:08:44 INFO  collector        finished in 81.5 ms: points=3 warnings=0\n",
+            "17:08:45 ERROR email-retry      failed in 12.0 ms: 1 email(s) still not sent\n",
+            "ERROR runtime error err=io\n",
+        )
     );
 }

@@ -3,7 +3,8 @@
 //! and moto, at the level the runbook tells an operator to set when following a request.
 //! Every line it prints during an invocation is a JSON object carrying that invocation's
 //! request id and X-Ray trace id, and each DynamoDB and SES call it makes is a line with its
-//! name and duration.
+//! name and duration, and each invocation has one line at info: function, method, path, status,
+//! duration and, for a refusal, why.
 
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -165,6 +166,29 @@ async fn every_line_of_an_invocation_is_json_with_its_request_and_trace_id() {
         );
         if *status == 201 {
             assert!(names.iter().any(|n| n == "SESv2.SendEmail"), "{names:?}");
+        }
+        // The line people read: one per invocation, the only one at info or above.
+        let read: Vec<&&Value> = during.iter().filter(|l| l["level"] != "DEBUG").collect();
+        assert_eq!(read.len(), 1, "not one line at info: {read:?}");
+        let line = read[0];
+        assert_eq!(line["message"], "answered", "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert_eq!(line["function"], "probe-submit", "{line}");
+        assert_eq!(line["path"], "/api/v2/probes/", "{line}");
+        assert_eq!(line["status"], *status, "{line}");
+        assert!(
+            line["duration_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{line}"
+        );
+        let method = if *status == 201 { "POST" } else { "GET" };
+        assert_eq!(line["method"], method, "{line}");
+        if *status == 403 {
+            assert_eq!(
+                line["error"], "Authentication credentials were not provided.",
+                "{line}"
+            );
+        } else {
+            assert!(line.get("error").is_none(), "{line}");
         }
     }
     // Every line after the first event was handed out belongs to an invocation.

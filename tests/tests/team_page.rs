@@ -811,6 +811,147 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     );
 }
 
+/// `/` is the landing page: its links reach the team page, the API reference (every operation
+/// of the OpenAPI document shown, with its summary) and health; under the local configuration
+/// `make dev` writes, the emails page shows what SES accepted, newest first.
+#[tokio::test]
+async fn the_landing_page_leads_to_the_reference_and_the_local_emails() {
+    let _alone = ONE_BROWSER_TEST.lock().await;
+    let f = ProbeFixture::new(Role::Monitoring).await;
+    let moto = &telltale_testkit::moto::moto().endpoint;
+    let mut env = f.env();
+    env.push((
+        "LOCAL_LINKS".into(),
+        format!("moto (AWS emulator)={moto}/moto-api/"),
+    ));
+    env.push((
+        "LOCAL_EMAILS_URL".into(),
+        format!("{moto}/moto-api/data.json"),
+    ));
+    // `/-/openapi.json` is metric-metadata's, which serves nothing without its mappings.
+    let bucket = telltale_testkit::moto::moto()
+        .demo_mappings_bucket("landing")
+        .await;
+    env.push(("MAPPINGS_BUCKET".into(), bucket));
+    let watch = Watch::start(&env);
+    let base = watch.base_url.clone();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let id = submit(&http, &base, &f.key, "check-landing").await;
+    let document: Value = http
+        .get(format!("{base}/-/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .expect("the OpenAPI document");
+    let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+    let operations: usize = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| methods.iter().filter(|m| item.get(**m).is_some()).count())
+        .sum();
+
+    let b = Browser::start().await;
+    b.go(&format!("{base}/")).await;
+    let links = b
+        .js("return [...document.querySelectorAll('main a')].map(a => a.getAttribute('href'));")
+        .await;
+    for link in [
+        "team/",
+        "team/api.html",
+        "-/openapi.json",
+        "-/health",
+        "team/emails.html",
+    ] {
+        assert!(
+            links.as_array().unwrap().contains(&json!(link)),
+            "{link}: {links}"
+        );
+    }
+    assert!(
+        links
+            .as_array()
+            .unwrap()
+            .contains(&json!(format!("{moto}/moto-api/"))),
+        "{links}"
+    );
+
+    b.click("a[href='team/api.html']").await;
+    b.wait_for(
+        &format!("document.querySelectorAll('#operations section').length === {operations}"),
+        "every operation of the OpenAPI document",
+    )
+    .await;
+    let value = b.text("#get-metrics-resourceId-metricId-value").await;
+    let summary = document["paths"]["/metrics/{resourceId}/{metricId}/value"]["get"]["summary"]
+        .as_str()
+        .unwrap();
+    assert!(value.contains(summary), "{value}");
+    assert!(b
+        .text("#title")
+        .await
+        .contains(document["info"]["version"].as_str().unwrap()));
+    b.screenshot("api-reference.png").await;
+
+    b.c().back().await.expect("Back");
+    b.click("a[href='team/emails.html']").await;
+    let to = contact_of(&http, &base, &f.key, &id).await;
+    let mine = format!(
+        "[...document.querySelectorAll('#emails article')].find(a => a.textContent.includes({}))",
+        json!(to)
+    );
+    let started = Instant::now();
+    loop {
+        if b.js(&format!("return Boolean({mine});")).await == json!(true) {
+            break;
+        }
+        // moto answers its dump with a 500 while another request changes its state.
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no email to {to}: {}",
+            b.text("#messages").await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        b.click("#reload").await;
+    }
+    let email = b.js(&format!("return {mine}.textContent;")).await;
+    let email = email.as_str().unwrap();
+    assert!(
+        email.contains(&id) && email.contains("check-landing"),
+        "{email}"
+    );
+    let newest = b.text("#emails article h2").await;
+    assert!(!newest.is_empty());
+    b.go(&format!("{base}/team/")).await;
+    b.wait_for(
+        "!document.querySelector('#login').hidden",
+        "the team page's key form",
+    )
+    .await;
+    if let Some(client) = b.client.as_ref() {
+        client.clone().close().await.expect("closing the session");
+    }
+}
+
+/// The contact a candidate was submitted with, as the API answers it.
+async fn contact_of(http: &reqwest::Client, base: &str, key: &str, id: &str) -> String {
+    let body: Value = http
+        .get(format!("{base}/api/v2/probes/{id}"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["contact"].as_str().expect("contact").to_string()
+}
+
 /// 10,000 candidates: the page reads them a page at a time (the first page under a second
 /// here), shows more on request, and a search finds one among them.
 #[tokio::test]

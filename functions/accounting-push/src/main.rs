@@ -7,9 +7,7 @@ use serde_json::Value;
 use telltale::jobs::{accounting_push, Push};
 
 async fn handler(stack: &Push, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(
-        accounting_push(stack, &event.payload).await,
-    )?)
+    Ok(telltale::jobs::logged(accounting_push(stack, &event.payload)).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]

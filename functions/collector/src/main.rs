@@ -12,9 +12,7 @@ async fn handler<S: PointSink>(
     stack: &Collector<S>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(
-        collector(stack, &event.payload).await,
-    )?)
+    Ok(telltale::jobs::logged(collector(stack, &event.payload)).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -11,7 +11,7 @@ async fn handler<O: Outbox, M: Mailer>(
     stack: &EmailRetry<O, M>,
     _event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(email_retry(stack).await)?)
+    Ok(telltale::jobs::logged(email_retry(stack)).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]

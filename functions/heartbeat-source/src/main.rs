@@ -8,7 +8,7 @@ use telltale::heartbeat::source::Source;
 use telltale::jobs::heartbeat_source;
 
 async fn handler(source: &Source, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(heartbeat_source(source).await)?)
+    Ok(telltale::jobs::logged(heartbeat_source(source)).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -11,7 +11,7 @@ async fn handler<S: AccountingStore, G: TokenGrant>(
     stack: &Refresh<S, G>,
     _event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(token_refresh(stack).await)?)
+    Ok(telltale::jobs::logged(token_refresh(stack)).await?)
 }
 
 #[tokio::main(flavor = "current_thread")]

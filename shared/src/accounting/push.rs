@@ -279,7 +279,7 @@ impl Pusher<'_> {
                         "pushed as {metric_id}, but not recorded: {e}"
                     )));
                 }
-                tracing::info!(resource = %t.resource, metric = %t.metric, %metric_id, value, "pushed");
+                tracing::debug!(resource = %t.resource, metric = %t.metric, %metric_id, value, "pushed");
                 Outcome::Pushed(Pushed {
                     resource: t.resource,
                     metric: t.metric,

@@ -107,7 +107,7 @@ async fn exchange(
     };
     let at = crate::base::time::timestamp(now);
     if table.put_token(&token, &at).await? {
-        tracing::info!(
+        tracing::debug!(
             expires_at = token.expires_at,
             version = token.version,
             "access token refreshed"

@@ -60,7 +60,7 @@ pub fn record(
     outcome: Outcome,
 ) {
     // Tenths of a millisecond: enough to sort by, short to read.
-    let duration_ms = (took.as_secs_f64() * 10_000.0).round() / 10.0;
+    let duration_ms = crate::base::telemetry::millis(took);
     let status = status.unwrap_or(0);
     // One set of fields at either level (tracing's levels are fixed per call site).
     macro_rules! line {

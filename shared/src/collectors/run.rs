@@ -80,7 +80,7 @@ pub async fn run(
         .write_points(&collected.points)
         .await
         .map_err(CollectorError::Sink)?;
-    tracing::info!(
+    tracing::debug!(
         collector = collector.name(),
         points = collected.points.len(),
         written = written.points,

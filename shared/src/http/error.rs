@@ -41,7 +41,9 @@ fn log(err: &Error, status: u16) {
     } else if status >= 500 {
         tracing::error!(status, error = %err, "request failed");
     } else {
-        tracing::info!(status, error = %err, "request refused");
+        // The caller's mistake: its reason goes on the invocation's line.
+        super::invocation::note_refusal(&err.to_string());
+        tracing::debug!(status, error = %err, "request refused");
     }
 }
 

@@ -90,9 +90,40 @@ fn raw_path(event: &Value) -> String {
         .to_string()
 }
 
+/// The request method of a raw event (REST API, HTTP API or function URL), for the log line.
+fn raw_method(event: &Value) -> String {
+    event
+        .get("httpMethod")
+        .or_else(|| event.pointer("/requestContext/http/method"))
+        .and_then(Value::as_str)
+        .map(crate::base::text::echoed)
+        .unwrap_or_default()
+}
+
 /// Answers one raw event: refused here when its headers are ambiguous, otherwise decoded and
-/// handed to `handler`. Returns the proxy response document API Gateway reads.
+/// handed to `handler`. Returns the proxy response document API Gateway reads, and logs the
+/// invocation's one line.
 pub async fn answer<F, Fut>(
+    handler: F,
+    refuse: Refusal,
+    event: Value,
+    context: Context,
+) -> Result<Value, lambda_http::Error>
+where
+    F: FnMut(Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, lambda_http::Error>> + Send,
+{
+    let (method, path) = (raw_method(&event), raw_path(&event));
+    super::invocation::logged(
+        &method,
+        &path,
+        respond(handler, refuse, event, context),
+        |resp: &Value| resp["statusCode"].as_u64().map_or(0, |s| s as u16),
+    )
+    .await
+}
+
+async fn respond<F, Fut>(
     handler: F,
     refuse: Refusal,
     mut event: Value,

@@ -198,7 +198,7 @@ async fn notification<S: HeartbeatStore, K>(
         now_ms,
     };
     api.store.record(&record).await?;
-    tracing::info!(
+    tracing::debug!(
         source = delivery.source,
         counted = delivery.total(),
         "heartbeat notification"

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod heartbeat;
+pub mod invocation;
 pub mod metrics;
 pub mod probes;
 pub mod route;

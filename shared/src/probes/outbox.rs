@@ -78,7 +78,7 @@ pub async fn record(outbox: &impl Outbox, id: &str, attempt: Attempt) -> Result<
     match outcome {
         Ok(message_id) => {
             outbox.mark_sent(id, &message_id, &timestamp(at)).await?;
-            tracing::info!(email = id, attempts, "email sent");
+            tracing::debug!(email = id, attempts, "email sent");
             Ok(Delivery::Sent)
         }
         Err(reason) if attempts >= MAX_ATTEMPTS => {
