@@ -106,6 +106,8 @@ done
 failed=0
 for pid in "${warming[@]}"; do wait "$pid" || failed=1; done
 [ "$failed" = 0 ] || echo "dev: a function did not answer; see $STATE_DIR/watch.log" >&2
+# The console prints the warm-up's lines as it reads them; let it catch up so the banner is last.
+sleep 1
 
 cat <<MSG
 

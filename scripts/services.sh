@@ -3,6 +3,7 @@
 
 STATE_DIR=${STATE_DIR:-.local}
 PIDS=()
+TEMP_DIRS=()
 
 # A path as the services' configuration needs it: absolute, whether STATE_DIR is or not.
 absolute() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s' "$PWD/$1" ;; esac; }
@@ -25,13 +26,19 @@ start_moto() { # port
 start_prometheus() { # port; needs DEMO_START, PUSHGATEWAY_PORT, ALERTMANAGER_PORT, INVOKE_PORT
   local dir="$STATE_DIR/prometheus"
   rm -rf "$dir" && mkdir -p "$dir"
+  # The blocks live outside the repository: compaction removes block directories, and watch
+  # sees the removal of a directory it was watching as a change without a path, which no
+  # ignore rule can match, so every function would restart a minute after the start.
+  local data
+  data=$(mktemp -d "${TMPDIR:-/tmp}/telltale-prometheus.XXXXXX")
+  TEMP_DIRS+=("$data")
   python3 scripts/demo_series.py 48 --start "$DEMO_START" >"$dir/demo.om"
-  promtool tsdb create-blocks-from openmetrics "$dir/demo.om" "$dir/data" >/dev/null
+  promtool tsdb create-blocks-from openmetrics "$dir/demo.om" "$data" >/dev/null
   python3 scripts/render_config.py infra/local/prometheus.yml SCRAPE_INTERVAL=15s \
     RULES="$PWD/infra/prometheus/heartbeat-rules.yml" ALERTMANAGER="127.0.0.1:$ALERTMANAGER_PORT" \
     PUSHGATEWAY="127.0.0.1:$PUSHGATEWAY_PORT" TELLTALE="127.0.0.1:$INVOKE_PORT" \
     HEARTBEAT_KEY_FILE="$(absolute "$STATE_DIR")/heartbeat.key" >"$dir/prometheus.yml"
-  prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+  prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$data" \
     --web.listen-address="127.0.0.1:$1" >"$STATE_DIR/prometheus.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$1/-/ready" prometheus
@@ -76,5 +83,6 @@ start_alertmanager() { # port; needs INVOKE_PORT and the heartbeat key
 stop_services() {
   [ ${#PIDS[@]} -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null
   wait 2>/dev/null
+  [ ${#TEMP_DIRS[@]} -gt 0 ] && rm -rf "${TEMP_DIRS[@]}"
   return 0
 }

@@ -3,6 +3,7 @@
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
+use futures::future::BoxFuture;
 use std::process::ExitCode;
 use telltale::accounting::config::{AccountingConfig, PeriodMode};
 use telltale::accounting::model::StoredToken;
@@ -12,6 +13,7 @@ use telltale::adapters::aws::accounting::AccountingTable;
 use telltale::adapters::prometheus::Prometheus;
 use telltale::base::env::Secret;
 use telltale::metrics::config::{MappingsConfig, ValueConfig};
+use telltale::metrics::ports::{PrometheusQuery, QueryData};
 
 #[derive(Args)]
 pub struct AccountingArgs {
@@ -91,7 +93,12 @@ async fn preview(args: PreviewArgs, table_name: String) -> anyhow::Result<ExitCo
         retries: 0,
     };
     let table = AccountingTable::new(aws::dynamodb_client(&sdk), table_name);
-    let prometheus = Prometheus::configured(&value);
+    // Each metric is one or more Prometheus queries; a person at a terminal sees them counted.
+    let progress = telltale_cli::terminal::progress("Prometheus queries");
+    let prometheus = Counted {
+        inner: Prometheus::configured(&value),
+        progress: progress.clone(),
+    };
     // Bounded like the deployed push: a hung endpoint ends the command with an error.
     let http = telltale::adapters::eosc::client(std::time::Duration::from_secs(60))?;
     let service = telltale::adapters::eosc::Eosc { http: http.clone() };
@@ -108,9 +115,9 @@ async fn preview(args: PreviewArgs, table_name: String) -> anyhow::Result<ExitCo
     let end = args
         .time
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp());
-    let (requests, skipped) = pusher
-        .dry_run(view.metadata()?, view.metrics()?, end)
-        .await?;
+    let previewed = pusher.dry_run(view.metadata()?, view.metrics()?, end).await;
+    progress.finish_and_clear();
+    let (requests, skipped) = previewed?;
     println!(
         "{}",
         serde_json::to_string_pretty(
@@ -118,6 +125,26 @@ async fn preview(args: PreviewArgs, table_name: String) -> anyhow::Result<ExitCo
         )?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A Prometheus that ticks a progress counter at each answer.
+struct Counted<P> {
+    inner: P,
+    progress: indicatif::ProgressBar,
+}
+
+impl<P: PrometheusQuery> PrometheusQuery for Counted<P> {
+    fn query<'a>(
+        &'a self,
+        promql: &'a str,
+        time: i64,
+    ) -> BoxFuture<'a, telltale::Result<QueryData>> {
+        Box::pin(async move {
+            let answer = self.inner.query(promql, time).await;
+            self.progress.inc(1);
+            answer
+        })
+    }
 }
 
 async fn set_refresh_token(table: String) -> anyhow::Result<ExitCode> {

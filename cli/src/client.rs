@@ -35,15 +35,26 @@ impl ProbeClient {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Value, ClientError> {
-        let resp = req
-            .header("x-api-key", &self.key)
+        let resp = self.request(req, url).await?;
+        self.body(resp, url).await
+    }
+
+    async fn request(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<reqwest::Response, ClientError> {
+        req.header("x-api-key", &self.key)
             .header("accept", "application/json")
             .send()
             .await
             .map_err(|e| ClientError::Unreachable {
                 url: url.to_string(),
                 reason: e.to_string(),
-            })?;
+            })
+    }
+
+    async fn body(&self, resp: reqwest::Response, url: &str) -> Result<Value, ClientError> {
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.map_err(|e| ClientError::NotJson {
             url: url.to_string(),
@@ -60,13 +71,41 @@ impl ProbeClient {
         Ok(body)
     }
 
-    pub async fn list(&self, status: Option<&str>) -> Result<Value, ClientError> {
+    /// Every candidate (of `status`, matching `search`), read `page` at a time through the
+    /// list route's `Link` header (one answer stays small at any list size); `read` hears how
+    /// many have arrived after each page.
+    pub async fn list(
+        &self,
+        status: Option<&str>,
+        search: Option<&str>,
+        page: u16,
+        read: impl Fn(usize),
+    ) -> Result<Value, ClientError> {
         let url = format!("{}/api/v2/probes/", self.base);
-        let mut req = self.http.get(&url);
+        let mut query: Vec<(&str, String)> = vec![("limit", page.to_string())];
         if let Some(s) = status {
-            req = req.query(&[("status", s)]);
+            query.push(("status", s.to_string()));
         }
-        self.send(req, &url).await
+        if let Some(q) = search {
+            query.push(("q", q.to_string()));
+        }
+        let mut all = Vec::new();
+        loop {
+            let resp = self
+                .request(self.http.get(&url).query(&query), &url)
+                .await?;
+            let next = next_cursor(resp.headers());
+            let page = self.body(resp, &url).await?;
+            all.extend(page.as_array().cloned().unwrap_or_default());
+            read(all.len());
+            match next {
+                Some(cursor) => {
+                    query.retain(|(k, _)| *k != "cursor");
+                    query.push(("cursor", cursor));
+                }
+                None => return Ok(Value::Array(all)),
+            }
+        }
     }
 
     pub async fn show(&self, id: &str) -> Result<Value, ClientError> {
@@ -90,6 +129,20 @@ impl ProbeClient {
     }
 }
 
+/// The `cursor` of the `Link: <?limit=..&cursor=..>; rel="next"` header, if there is a next page.
+fn next_cursor(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let link = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    let target = link
+        .split(',')
+        .find(|l| l.contains("rel=\"next\""))?
+        .split(['<', '>'])
+        .nth(1)?;
+    let query = target.split_once('?').map_or(target, |(_, q)| q);
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "cursor")
+        .map(|(_, v)| v.into_owned())
+}
+
 fn encode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -104,14 +157,14 @@ fn text(v: &Value) -> String {
 
 use crate::terminal::table;
 
-/// The list as a table: id, name, status, created, last update.
+/// The list as a table: id, name, contact, status, created, last update.
 pub fn render_list(items: &Value) -> String {
     let rows = items
         .as_array()
         .map(|a| {
             a.iter()
                 .map(|i| {
-                    ["id", "name", "status", "created", "last_update"]
+                    ["id", "name", "contact", "status", "created", "last_update"]
                         .iter()
                         .map(|k| text(&i[*k]))
                         .collect()
@@ -119,7 +172,10 @@ pub fn render_list(items: &Value) -> String {
                 .collect::<Vec<Vec<String>>>()
         })
         .unwrap_or_default();
-    table(&["id", "name", "status", "created", "last update"], rows)
+    table(
+        &["id", "name", "contact", "status", "created", "last update"],
+        rows,
+    )
 }
 
 /// One candidate: its fields, then its history and emails as tables.
@@ -197,4 +253,27 @@ pub fn render_details(c: &Value) -> String {
         out.push_str(&format!("\n\nwarning: {w}"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_is_read_from_the_link_header() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(next_cursor(&h), None);
+        h.insert(
+            reqwest::header::LINK,
+            r#"<?limit=2&status=testing&cursor=eyJ2Ijox%2BfQ>; rel="next""#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(next_cursor(&h).as_deref(), Some("eyJ2Ijox+fQ"));
+        h.insert(
+            reqwest::header::LINK,
+            r#"<?limit=2>; rel="prev""#.parse().unwrap(),
+        );
+        assert_eq!(next_cursor(&h), None);
+    }
 }

@@ -28,11 +28,18 @@ pub struct ProbesArgs {
 
 #[derive(Subcommand)]
 enum ProbesCommand {
-    /// List candidates, sorted by name.
+    /// List candidates, sorted by name (read a page at a time; progress on a terminal).
     List {
         /// Only this status: submitted, processing, testing, deployed or rejected.
         #[arg(long)]
         status: Option<String>,
+        /// Only candidates whose name or contact holds this text (any case), or whose id
+        /// starts with it.
+        #[arg(long)]
+        search: Option<String>,
+        /// Candidates per request, 1 to 500.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=500))]
+        page_size: u16,
     },
     /// Show one candidate with its history and emails.
     Show {
@@ -71,7 +78,20 @@ pub async fn run(args: ProbesArgs) -> anyhow::Result<ExitCode> {
     let key = crate::given(args.api_key, "--api-key", "TELLTALE_API_KEY")?;
     let client = ProbeClient::new(&args.api_url, &key);
     let (answer, render): (_, fn(&serde_json::Value) -> String) = match args.command {
-        ProbesCommand::List { status } => (client.list(status.as_deref()).await, render_list),
+        ProbesCommand::List {
+            status,
+            search,
+            page_size,
+        } => {
+            let progress = telltale_cli::terminal::progress("candidates read");
+            let listed = client
+                .list(status.as_deref(), search.as_deref(), page_size, |n| {
+                    progress.set_position(n as u64)
+                })
+                .await;
+            progress.finish_and_clear();
+            (listed, render_list)
+        }
         ProbesCommand::Show { id } => (client.show(&id).await, render_details),
         ProbesCommand::SetStatus {
             id,
@@ -113,8 +133,28 @@ pub async fn run(args: ProbesArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", in_cli_words(&e.to_string()));
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// The API's messages, with what they tell an HTTP client to send said as this command's
+/// option (the API keeps POEM's text for its other clients).
+fn in_cli_words(message: &str) -> String {
+    message.replace(
+        "Send \"force\": true to deploy anyway",
+        "Give --force to deploy anyway",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_409_names_the_option() {
+        assert_eq!(
+            super::in_cli_words("must stay 72 hour(s) before 'deployed'. Send \"force\": true to deploy anyway (HTTP 409)"),
+            "must stay 72 hour(s) before 'deployed'. Give --force to deploy anyway (HTTP 409)"
+        );
     }
 }

@@ -50,6 +50,26 @@ fn colours(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
+/// Progress of a command that walks many items, on standard error, drawn only for a person at
+/// a terminal (hidden into a file or a pipe, so scripts and tests read clean output). The
+/// message says what is counted: `{count} candidates read`.
+pub fn progress(what: &'static str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let target = if std::io::stderr().is_terminal() {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(None, target);
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {{pos}} {what} ({{elapsed}})"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,6 +102,13 @@ fn only_source_changes_restart_a_function() {
             std::fs::write(path, format!("{i}")).unwrap();
         }
     }
+    // Prometheus compacting its blocks: a directory of files under the state, removed whole.
+    let block = root.join(".local/reload-test-block");
+    std::fs::create_dir_all(block.join("chunks")).unwrap();
+    std::fs::write(block.join("chunks/000001"), "chunk").unwrap();
+    std::fs::write(block.join("meta.json"), "{}").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::remove_dir_all(&block).unwrap();
     let docs = root.join("docs/api.md");
     let text = std::fs::read(&docs).unwrap();
     std::fs::write(&docs, &text).unwrap();

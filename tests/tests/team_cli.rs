@@ -67,10 +67,44 @@ async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
         "{out}"
     );
     assert!(
-        out.lines()
-            .any(|l| l.contains(&id) && l.contains("argo-probe-cli") && l.contains("submitted")),
+        out.lines().any(|l| l.contains(&id)
+            && l.contains("argo-probe-cli")
+            && l.contains(&owner)
+            && l.contains("submitted")),
         "{out}"
     );
+
+    // The list is read a page at a time, however small the pages; the progress stays off a
+    // pipe.
+    let others: Vec<_> = (0..4)
+        .map(|i| {
+            telltale_testkit::probes::legacy_candidate(
+                &format!(
+                    "cli-page-{i}-{}",
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                ),
+                &format!("cli-page-{i}"),
+            )
+        })
+        .collect();
+    f.import_all(&others).await;
+    let (ok, out, err) = cli.probes(&["list", "--page-size", "2"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1 + 5, "{out}");
+    for c in &others {
+        assert!(out.contains(&c.id), "{} missing: {out}", c.id);
+    }
+    assert!(
+        !err.contains('\u{1b}') && !out.contains('\u{1b}'),
+        "{err:?}"
+    );
+    let (ok, out, err) =
+        cli.probes(&["--json", "list", "--search", "CLI-PAGE", "--page-size", "1"]);
+    assert!(ok, "{err}");
+    let found: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(found.as_array().map(Vec::len), Some(4), "{out}");
+    let (ok, _, err) = cli.probes(&["list", "--page-size", "501"]);
+    assert!(!ok && err.contains("501"), "{err}");
 
     let (ok, out, err) = cli.probes(&[
         "set-status",
@@ -110,7 +144,11 @@ async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
         "https://argo.example.org/cli",
     ]);
     assert!(!ok, "three days in testing are required");
-    assert!(err.contains("HTTP 409") && err.contains("force"), "{err}");
+    assert!(
+        err.contains("HTTP 409") && err.contains("Give --force to deploy anyway"),
+        "{err}"
+    );
+    assert!(!err.contains("\"force\": true"), "{err}");
 
     let (ok, out, err) = cli.probes(&[
         "set-status",
