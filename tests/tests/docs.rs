@@ -399,4 +399,13 @@ fn every_runnable_example_in_the_docs_does_what_it_shows() {
     }
     println!("docs: {count} runnable examples, {} failed", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Nothing the stack does by itself (Prometheus compacting its blocks, the services
+    // writing their state) restarted a function while the examples ran.
+    let log = repo_root().join(&stack.state).join("watch.log");
+    let watch = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(
+        !watch.contains("outcome=Both(Stop, Start)"),
+        "watch restarted the functions during the examples; see {}",
+        log.display()
+    );
 }
