@@ -32,6 +32,7 @@ start_prometheus() { # port; needs DEMO_START, PUSHGATEWAY_PORT, ALERTMANAGER_PO
   local data
   data=$(mktemp -d "${TMPDIR:-/tmp}/telltale-prometheus.XXXXXX")
   TEMP_DIRS+=("$data")
+  printf '%s\n' "$data" >"$dir/tsdb-path"
   python3 scripts/demo_series.py 48 --start "$DEMO_START" >"$dir/demo.om"
   promtool tsdb create-blocks-from openmetrics "$dir/demo.om" "$data" >/dev/null
   python3 scripts/render_config.py infra/local/prometheus.yml SCRAPE_INTERVAL=15s \
@@ -81,8 +82,10 @@ start_alertmanager() { # port; needs INVOKE_PORT and the heartbeat key
 }
 
 stop_services() {
-  [ ${#PIDS[@]} -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null
-  wait 2>/dev/null
-  [ ${#TEMP_DIRS[@]} -gt 0 ] && rm -rf "${TEMP_DIRS[@]}"
+  # Under `set -e` a failing last command of an `&&` list ends the script, and a child the
+  # signal already stopped makes both `kill` and `wait` fail: neither may end the clean-up.
+  if [ ${#PIDS[@]} -gt 0 ]; then kill "${PIDS[@]}" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  if [ ${#TEMP_DIRS[@]} -gt 0 ]; then rm -rf "${TEMP_DIRS[@]}"; fi
   return 0
 }

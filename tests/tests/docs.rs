@@ -408,4 +408,17 @@ fn every_runnable_example_in_the_docs_does_what_it_shows() {
         "watch restarted the functions during the examples; see {}",
         log.display()
     );
+    // Stopped (as Ctrl-C stops it), the stack leaves nothing outside its state directory:
+    // Prometheus' blocks, kept in a temporary directory, are removed.
+    let tsdb_file = repo_root().join(&stack.state).join("prometheus/tsdb-path");
+    let tsdb = std::fs::read_to_string(&tsdb_file)
+        .unwrap_or_else(|e| panic!("{}: {e}", tsdb_file.display()));
+    let tsdb = PathBuf::from(tsdb.trim());
+    assert!(tsdb.is_dir(), "{} while the stack runs", tsdb.display());
+    drop(stack);
+    assert!(
+        !tsdb.exists(),
+        "{} is left after the stack stopped",
+        tsdb.display()
+    );
 }
