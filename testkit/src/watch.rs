@@ -10,6 +10,15 @@ pub struct Watch {
     child: Child,
 }
 
+/// An HTTP client for the functions under watch, patient enough for a function's first
+/// request, which compiles it.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .expect("an HTTP client")
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -76,10 +76,7 @@ async fn the_heartbeat_goes_round_and_its_absence_raises_the_alert() {
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     let watch = Watch::start(&env);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let http = telltale_testkit::watch::client();
     let invoke_source = || {
         http.post(format!(
             "{}/2015-03-31/functions/heartbeat-source/invocations",

@@ -35,10 +35,7 @@ async fn the_metadata_routes_answer_on_their_real_paths() {
     let watch = Watch::start(&env);
     let base = &watch.base_url;
     // The first request compiles and starts the function.
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let client = telltale_testkit::watch::client();
 
     let (status, body) = get(
         &client,

@@ -34,10 +34,7 @@ async fn the_seed_examples_are_accepted_over_http() {
     let f = ProbeFixture::new(Role::Submitter).await;
     let key = f.key.clone();
     let watch = Watch::start(&f.env());
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let client = telltale_testkit::watch::client();
     let url = format!("{}/api/v2/probes/", watch.base_url);
     let contact = contact();
 
@@ -100,10 +97,7 @@ async fn an_unconfigured_function_answers_what_is_missing() {
     let mut env = f.env();
     env.retain(|(k, _)| k != "PROBES_TABLE");
     let watch = Watch::start(&env);
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let client = telltale_testkit::watch::client();
     for _ in 0..2 {
         let resp = client
             .get(format!("{}/api/v2/probes/", watch.base_url))

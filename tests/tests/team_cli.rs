@@ -39,10 +39,7 @@ async fn the_cli_drives_a_candidate_from_submitted_to_deployed() {
         key: f.key.clone(),
     };
     let owner = contact();
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let http = telltale_testkit::watch::client();
     let created: Value = http
         .post(format!("{}/api/v2/probes/", watch.base_url))
         .header("x-api-key", &f.key)

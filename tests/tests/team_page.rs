@@ -129,43 +129,38 @@ impl Browser {
         }
     }
 
-    async fn click(&self, selector: &str) {
+    /// The element `selector` names; a test that expects it fails naming the selector.
+    async fn find(&self, selector: &str) -> fantoccini::elements::Element {
         self.c()
             .find(Locator::Css(selector))
             .await
             .unwrap_or_else(|e| panic!("{selector}: {e}"))
-            .click()
+    }
+
+    async fn click(&self, selector: &str) {
+        let e = self.find(selector).await;
+        e.click()
             .await
             .unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
     }
 
     async fn type_into(&self, selector: &str, text: &str) {
-        let e = self
-            .c()
-            .find(Locator::Css(selector))
-            .await
-            .unwrap_or_else(|e| panic!("{selector}: {e}"));
+        let e = self.find(selector).await;
         e.clear().await.expect("clearing");
         e.send_keys(text).await.expect("typing");
     }
 
     /// Sends keys to an element, as typed (WebDriver's codes for Tab, Enter, ...).
     async fn keys(&self, selector: &str, keys: &str) {
-        self.c()
-            .find(Locator::Css(selector))
-            .await
-            .unwrap_or_else(|e| panic!("{selector}: {e}"))
-            .send_keys(keys)
+        let e = self.find(selector).await;
+        e.send_keys(keys)
             .await
             .unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
     }
 
     async fn choose(&self, selector: &str, value: &str) {
-        self.c()
-            .find(Locator::Css(selector))
-            .await
-            .unwrap_or_else(|e| panic!("{selector}: {e}"))
-            .select_by_value(value)
+        let e = self.find(selector).await;
+        e.select_by_value(value)
             .await
             .unwrap_or_else(|e| panic!("choosing {value} in {selector}: {e}"));
     }
@@ -292,10 +287,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     let watch = Watch::start(&env);
     let base = watch.base_url.clone();
     // The first request to each function compiles it under the emulator.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let http = telltale_testkit::watch::client();
 
     // The page itself, as the browser will get it: strict CSP, no sniffing.
     let page = http.get(format!("{base}/team/")).send().await.unwrap();
@@ -450,13 +442,7 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
 
     // Selected and focused look different: the selected filter is filled, focus is an outline.
     // (Focus moved by the keyboard: Tab from the search box to its button.)
-    b.c()
-        .find(Locator::Css("#search"))
-        .await
-        .expect("the search box")
-        .send_keys("\u{E004}")
-        .await
-        .expect("Tab");
+    b.keys("#search", "\u{E004}").await;
     let styles = b
         .js("const sel = document.querySelector('#counts button[aria-pressed=true]'); const focused = document.activeElement; const other = document.querySelector('#counts button[data-status=testing]'); return [focused.textContent, getComputedStyle(sel).backgroundColor, getComputedStyle(other).backgroundColor, getComputedStyle(focused).outlineStyle, getComputedStyle(sel).outlineStyle];")
         .await;
@@ -835,10 +821,7 @@ async fn the_landing_page_leads_to_the_reference_and_the_local_emails() {
     env.push(("MAPPINGS_BUCKET".into(), bucket));
     let watch = Watch::start(&env);
     let base = watch.base_url.clone();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let http = telltale_testkit::watch::client();
     let id = submit(&http, &base, &f.key, "check-landing").await;
     let document: Value = http
         .get(format!("{base}/-/openapi.json"))
@@ -925,8 +908,9 @@ async fn the_landing_page_leads_to_the_reference_and_the_local_emails() {
         email.contains(&id) && email.contains("check-landing"),
         "{email}"
     );
-    let newest = b.text("#emails article h2").await;
-    assert!(!newest.is_empty());
+    // Newest first: the browser tests run one at a time, so the last email is this one.
+    let newest = b.text("#emails article").await;
+    assert!(newest.contains(&to) && newest.contains(&id), "{newest}");
     b.go(&format!("{base}/team/")).await;
     b.wait_for(
         "!document.querySelector('#login').hidden",
@@ -977,10 +961,7 @@ async fn ten_thousand_candidates_are_paged_not_loaded() {
     let watch = Watch::start(&f.env());
     let base = watch.base_url.clone();
     // Warm the function (its first request compiles it under the emulator).
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
+    let http = telltale_testkit::watch::client();
     let _warm = http
         .get(format!("{base}/api/v2/probes/?limit=50"))
         .header("x-api-key", &f.key)

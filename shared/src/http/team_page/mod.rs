@@ -25,6 +25,7 @@ const EMAILS: &str = include_str!("assets/emails.html");
 const SCRIPT: &str = include_str!("assets/app.js");
 const API_SCRIPT: &str = include_str!("assets/api.js");
 const EMAILS_SCRIPT: &str = include_str!("assets/emails.js");
+const DOM_SCRIPT: &str = include_str!("assets/dom.js");
 const STYLE: &str = include_str!("assets/app.css");
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -106,6 +107,7 @@ fn content<'a>(page: &'a TeamPage, path: &str) -> Result<Content<'a>> {
         "/app.css" => Some((STYLE, "text/css; charset=utf-8", None)),
         "/api.html" => Some((API, HTML, None)),
         "/api.js" => Some((API_SCRIPT, JAVASCRIPT, None)),
+        "/dom.js" => Some((DOM_SCRIPT, JAVASCRIPT, None)),
         "/emails.html" => {
             let (html, policy) = page.emails.as_ref().ok_or_else(not_found)?;
             Some((html.as_str(), HTML, Some(policy.clone())))
@@ -204,7 +206,21 @@ mod tests {
             resp.headers()[lambda_http::http::header::ALLOW],
             "GET, HEAD"
         );
+        // The landing page refuses a body the same way.
+        let mut big_home = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://api.example.org/")
+            .body(Body::Binary(vec![0xff; 6 * 1024 * 1024]))
+            .expect("request");
+        assert_eq!(routes(&page, &big_home).await.status(), 405);
+        *big_home.method_mut() = Method::DELETE;
+        assert_eq!(routes(&page, &big_home).await.status(), 405);
         for path in [
+            "/%00",
+            "/%E2%80%AE",
+            "/-9223372036854775808",
+            "/team/api.html%00",
+            "/team/emails.html",
             "/team/%E2%80%AEevil",
             "/team/%00",
             "/team/app.js/..",
@@ -281,7 +297,7 @@ mod tests {
             assert!(!lower.contains("<script>") && !lower.contains("<style"));
             assert!(!lower.contains(" onclick=") && !lower.contains(" onload="));
         }
-        for script in [API_SCRIPT, EMAILS_SCRIPT] {
+        for script in [API_SCRIPT, EMAILS_SCRIPT, DOM_SCRIPT] {
             assert!(!script.contains("innerHTML") && !script.contains("eval("));
         }
     }

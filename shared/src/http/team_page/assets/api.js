@@ -4,13 +4,6 @@
 
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-}
-
 // A local `$ref` (`#/components/...`) followed to what it names; anything else as given.
 function resolve(doc, value) {
   let seen = 0;

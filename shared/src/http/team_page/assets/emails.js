@@ -2,13 +2,6 @@
 // first, shown as text. Only `make dev` configures this page.
 "use strict";
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-}
-
 function list(value) {
   return Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
 }
