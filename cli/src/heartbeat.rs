@@ -1,44 +1,89 @@
-//! `telltale heartbeat check set|list`: the named checks' period and grace, and their state,
-//! straight from the heartbeat table (AWS credentials; no HTTP route changes a check).
+//! `telltale heartbeat check set|list|pause|resume`, `heartbeat log` and `heartbeat flips`: the
+//! named checks' schedules and states, their pings and flips, straight from the heartbeat
+//! table (AWS credentials; no HTTP route changes a check).
 
 use anyhow::{bail, Context};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use std::process::ExitCode;
 use telltale::adapters::aws::{self, heartbeat::HeartbeatTable};
 use telltale::base::interval;
-use telltale::heartbeat::check::validate_name;
-use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::heartbeat::check::{validate_name, Check};
+use telltale::heartbeat::ping::shown_body;
+use telltale::heartbeat::ports::{CheckSettings, CheckStates, HeartbeatStore, PingLog};
+use telltale::heartbeat::receive::settle;
+use telltale::heartbeat::schedule::CronSchedule;
+use telltale::heartbeat::state::Event;
+use telltale_cli::terminal::printable as shown;
+
+#[derive(Args)]
+pub struct Table {
+    /// The heartbeat table (the stack's HeartbeatTableName output).
+    #[arg(long, env = "HEARTBEAT_TABLE", hide_env_values = true, global = true)]
+    table: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
 
 #[derive(Subcommand)]
 pub enum HeartbeatCommand {
-    /// Named checks (healthchecks.io-style): create or change one, list them.
+    /// Named checks (healthchecks.io-style): create or change one, list, pause, resume.
     Check {
-        /// The heartbeat table (the stack's HeartbeatTableName output).
-        #[arg(long, env = "HEARTBEAT_TABLE", hide_env_values = true, global = true)]
-        table: Option<String>,
-        /// Print JSON instead of a table.
-        #[arg(long, global = true)]
-        json: bool,
+        #[command(flatten)]
+        table: Table,
         #[command(subcommand)]
         command: CheckCommand,
+    },
+    /// A check's last pings (newest first), with the start of each job's output.
+    Log {
+        #[command(flatten)]
+        table: Table,
+        /// The check's name.
+        name: String,
+    },
+    /// A check's changes of state (newest first): when, from, to and why.
+    Flips {
+        #[command(flatten)]
+        table: Table,
+        /// The check's name.
+        name: String,
     },
 }
 
 #[derive(Subcommand)]
 pub enum CheckCommand {
-    /// Create a check, or change its period and grace (its counters stay).
+    /// Create a check, or change its schedule and grace (its counters and log stay).
     Set {
-        /// The check's name, as pinged at /heartbeat/<name>.
+        /// The check's name, as pinged at /ping/<key>/<name> or /heartbeat/<name>.
         name: String,
         /// How often it should ping, with its unit: 90s, 5m, 1h, 1d (systemd time span).
-        #[arg(long, default_value = "5m")]
+        #[arg(long, default_value = "5m", conflicts_with = "cron")]
         period: String,
+        /// A cron expression (five fields) for when it should ping, instead of a period.
+        #[arg(long)]
+        cron: Option<String>,
+        /// The IANA time zone the cron expression is read in.
+        #[arg(long, default_value = "UTC", requires = "cron")]
+        tz: String,
         /// How late a ping may be before the check is down, with its unit (30s, 1m, ...).
         #[arg(long, default_value = "1m")]
         grace: String,
+        /// Once paused, stay paused until `resume` (pings meanwhile are logged as ignored).
+        #[arg(long)]
+        manual_resume: bool,
     },
-    /// Every check with its state.
+    /// Every check with its UUID, state, last ping and next expected ping.
     List,
+    /// Stop notifying about a check until it pings again (or, with --manual-resume, until resumed).
+    Pause {
+        /// The check's name.
+        name: String,
+    },
+    /// Watch a paused check again: it is `new` until its next ping.
+    Resume {
+        /// The check's name.
+        name: String,
+    },
 }
 
 fn seconds(flag: &str, text: &str) -> anyhow::Result<i64> {
@@ -59,84 +104,246 @@ fn when(t: Option<i64>) -> String {
         .map_or("-".into(), |s| telltale::probes::model::poem_date(&s))
 }
 
-use telltale_cli::terminal::printable as shown;
+fn schedule_text(c: &Check) -> String {
+    match &c.cron {
+        Some((expr, tz)) => format!("{expr} ({tz})"),
+        None => format!("every {}s", c.period_seconds),
+    }
+}
+
+async fn store(table: Table) -> anyhow::Result<(HeartbeatTable, bool)> {
+    let name = crate::given(table.table, "--table", "HEARTBEAT_TABLE")?;
+    let sdk = aws::sdk_config().await;
+    Ok((
+        HeartbeatTable::new(aws::dynamodb_client(&sdk), name),
+        table.json,
+    ))
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
 
 pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
-    let HeartbeatCommand::Check {
-        table,
-        json,
-        command,
-    } = command;
-    let table = crate::given(table, "--table", "HEARTBEAT_TABLE")?;
-    let sdk = aws::sdk_config().await;
+    match command {
+        HeartbeatCommand::Check { table, command } => {
+            let (store, json) = store(table).await?;
+            check(&store, json, command).await
+        }
+        HeartbeatCommand::Log { table, name } => {
+            let (store, json) = store(table).await?;
+            log(&store, json, &name).await
+        }
+        HeartbeatCommand::Flips { table, name } => {
+            let (store, json) = store(table).await?;
+            flips(&store, json, &name).await
+        }
+    }
+}
+
+async fn check(
+    store: &HeartbeatTable,
+    json: bool,
+    command: CheckCommand,
+) -> anyhow::Result<ExitCode> {
     match command {
         CheckCommand::Set {
             name,
             period,
+            cron,
+            tz,
             grace,
+            manual_resume,
         } => {
             validate_name(&name)?;
-            let (period, grace) = (seconds("period", &period)?, seconds("grace", &grace)?);
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            HeartbeatTable::new(aws::dynamodb_client(&sdk), table)
-                .set_check(&name, period, grace, now)
-                .await?;
+            let cron = match cron {
+                Some(expr) => {
+                    let parsed = CronSchedule::parse(&expr, &tz)?;
+                    Some((parsed.expression, parsed.zone))
+                }
+                None => None,
+            };
+            let settings = CheckSettings {
+                period_seconds: seconds("period", &period)?,
+                grace_seconds: seconds("grace", &grace)?,
+                cron,
+                manual_resume,
+            };
+            store.set_check(&name, &settings, now()).await?;
+            let c = found(store, &name).await?;
             eprintln!(
-                "check {name}: period {period} s, grace {grace} s; ping it at /heartbeat/{name}"
+                "check {name}: {}, grace {} s; ping it at /ping/<heartbeat key>/{name} or /ping/{}",
+                schedule_text(&c),
+                settings.grace_seconds,
+                c.uuid.as_deref().unwrap_or("-")
             );
             Ok(ExitCode::SUCCESS)
         }
-        CheckCommand::List => {
-            let checks = HeartbeatTable::new(aws::dynamodb_client(&sdk), table)
-                .checks()
-                .await?;
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            if json {
-                let list: Vec<serde_json::Value> = checks
-                    .iter()
-                    .map(|c| {
-                        serde_json::json!({"name": c.name, "period_seconds": c.period_seconds,
-                            "grace_seconds": c.grace_seconds, "up": c.up(now), "last_seen": c.last_seen,
-                            "last_success": c.last_success, "last_state": c.last_state,
-                            "last_exit_status": c.last_exit_status, "last_duration_seconds": c.last_duration_seconds,
-                            "last_alarm": c.last_alarm, "received": c.total()})
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let rows = checks.iter().map(|c| {
-                vec![
-                    c.name.clone(),
-                    if c.up(now) { "up" } else { "DOWN" }.to_string(),
-                    format!("{}s", c.period_seconds),
-                    format!("{}s", c.grace_seconds),
-                    when(c.last_seen),
-                    c.last_state.as_deref().map_or("-".into(), shown),
-                    c.last_exit_status.map_or("-".into(), |e| e.to_string()),
-                    c.last_duration_seconds
-                        .map_or("-".into(), |d| format!("{d:.1}s")),
-                    c.total().to_string(),
-                    c.last_alarm.as_deref().map_or("-".into(), shown),
-                ]
-            });
-            let t = telltale_cli::terminal::table(
-                &[
-                    "check",
-                    "up",
-                    "period",
-                    "grace",
-                    "last seen",
-                    "last state",
-                    "exit",
-                    "duration",
-                    "received",
-                    "last alarm",
-                ],
-                rows,
-            );
-            println!("{t}");
-            Ok(ExitCode::SUCCESS)
-        }
+        CheckCommand::List => list(store, json).await,
+        CheckCommand::Pause { name } => change(store, &name, Event::Pause).await,
+        CheckCommand::Resume { name } => change(store, &name, Event::Resume).await,
     }
+}
+
+async fn found(store: &HeartbeatTable, name: &str) -> anyhow::Result<Check> {
+    store.check(name).await?.with_context(|| {
+        format!("no check {name:?}: create it with `telltale heartbeat check set`")
+    })
+}
+
+async fn change(store: &HeartbeatTable, name: &str, event: Event) -> anyhow::Result<ExitCode> {
+    let c = found(store, name).await?;
+    let flip = settle(store, c, event, now()).await?;
+    let c = found(store, name).await?;
+    match flip {
+        Some(f) => eprintln!("check {name}: {} -> {}", f.from, f.to),
+        None => eprintln!("check {name}: already {}", c.state),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list(store: &HeartbeatTable, json: bool) -> anyhow::Result<ExitCode> {
+    let checks = store.checks().await?;
+    let now = now();
+    if json {
+        let list: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({"name": c.name, "uuid": c.uuid, "state": c.state_at(now).as_str(),
+                    "stored_state": c.state.as_str(), "period_seconds": c.period_seconds,
+                    "cron": c.cron.as_ref().map(|(e, _)| e), "tz": c.cron.as_ref().map(|(_, z)| z),
+                    "grace_seconds": c.grace_seconds, "manual_resume": c.manual_resume,
+                    "up": c.up(now), "last_seen": c.last_seen, "last_ping": c.last_ping,
+                    "next_expected": c.next_expected(), "last_success": c.last_success,
+                    "last_state": c.last_state, "last_exit_status": c.last_exit_status,
+                    "last_duration_seconds": c.last_duration_seconds, "last_alarm": c.last_alarm,
+                    "received": c.total()})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = checks.iter().map(|c| {
+        vec![
+            c.name.clone(),
+            c.uuid.clone().unwrap_or_else(|| "-".into()),
+            c.state_at(now).as_str().to_string(),
+            schedule_text(c),
+            format!("{}s", c.grace_seconds),
+            when(c.last_seen),
+            when(c.next_expected()),
+            c.last_exit_status.map_or("-".into(), |e| e.to_string()),
+            c.last_duration_seconds
+                .map_or("-".into(), |d| format!("{d:.1}s")),
+            c.total().to_string(),
+            c.last_alarm.as_deref().map_or("-".into(), shown),
+        ]
+    });
+    let t = telltale_cli::terminal::table(
+        &[
+            "check",
+            "uuid",
+            "state",
+            "schedule",
+            "grace",
+            "last seen",
+            "next expected",
+            "exit",
+            "duration",
+            "received",
+            "last alarm",
+        ],
+        rows,
+    );
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The start of a job's output, on one line.
+fn excerpt(body: &[u8]) -> String {
+    let text = shown_body(body).replace('\n', "\\n").replace('\t', "\\t");
+    let cut: String = text.chars().take(60).collect();
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+async fn log(store: &HeartbeatTable, json: bool, name: &str) -> anyhow::Result<ExitCode> {
+    found(store, name).await?;
+    let pings = store.pings(name).await?;
+    let ms = |at: i64| when(Some(at.div_euclid(1000)));
+    if json {
+        let list: Vec<serde_json::Value> = pings
+            .iter()
+            .map(|p| {
+                serde_json::json!({"n": p.n, "at_ms": p.at_ms, "kind": p.kind, "exit_status": p.exit_status,
+                    "rid": p.rid, "duration_seconds": p.duration_seconds, "method": p.method,
+                    "address": p.address, "user_agent": p.user_agent, "body": shown_body(&p.body)})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = pings.iter().map(|p| {
+        vec![
+            p.n.to_string(),
+            ms(p.at_ms),
+            p.kind.clone(),
+            p.exit_status.map_or("-".into(), |e| e.to_string()),
+            p.duration_seconds
+                .map_or("-".into(), |d| format!("{d:.1}s")),
+            p.method.clone(),
+            p.address.as_deref().map_or("-".into(), shown),
+            p.user_agent.as_deref().map_or("-".into(), shown),
+            excerpt(&p.body),
+        ]
+    });
+    let t = telltale_cli::terminal::table(
+        &[
+            "#",
+            "time",
+            "kind",
+            "exit",
+            "duration",
+            "method",
+            "address",
+            "user agent",
+            "body",
+        ],
+        rows,
+    );
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn flips(store: &HeartbeatTable, json: bool, name: &str) -> anyhow::Result<ExitCode> {
+    found(store, name).await?;
+    let flips = store.flips(name).await?;
+    if json {
+        let list: Vec<serde_json::Value> = flips
+            .iter()
+            .map(|f| {
+                serde_json::json!({"n": f.n, "at": f.flip.at, "from": f.flip.from.as_str(),
+                    "to": f.flip.to.as_str(), "cause": f.flip.cause})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = flips.iter().map(|f| {
+        vec![
+            f.n.to_string(),
+            when(Some(f.flip.at)),
+            f.flip.from.to_string(),
+            f.flip.to.to_string(),
+            f.flip.cause.clone(),
+        ]
+    });
+    println!(
+        "{}",
+        telltale_cli::terminal::table(&["#", "time", "from", "to", "cause"], rows)
+    );
+    Ok(ExitCode::SUCCESS)
 }

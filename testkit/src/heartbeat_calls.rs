@@ -6,7 +6,7 @@ use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use telltale::auth::KeyLookup;
 use telltale::heartbeat::check::Check;
-use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::heartbeat::ports::{HeartbeatStore, Heartbeats};
 use telltale::http::heartbeat::{routes, HeartbeatApi};
 
 /// An answer as a caller sees it: status, headers, the body as bytes.
@@ -48,10 +48,7 @@ pub fn request(method: &str, uri: &str, headers: &[(&str, &[u8])], body: Vec<u8>
 }
 
 /// The request through the heartbeat routes.
-pub async fn call<S: HeartbeatStore, K: KeyLookup>(
-    api: &HeartbeatApi<S, K>,
-    req: Request,
-) -> Answer {
+pub async fn call<S: Heartbeats, K: KeyLookup>(api: &HeartbeatApi<S, K>, req: Request) -> Answer {
     let resp = routes(api, &req).await;
     Answer {
         status: resp.status().as_u16(),
@@ -61,7 +58,7 @@ pub async fn call<S: HeartbeatStore, K: KeyLookup>(
 }
 
 /// A request with `key` as a bearer token.
-pub async fn send<S: HeartbeatStore, K: KeyLookup>(
+pub async fn send<S: Heartbeats, K: KeyLookup>(
     api: &HeartbeatApi<S, K>,
     key: &str,
     method: &str,

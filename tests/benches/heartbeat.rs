@@ -9,7 +9,7 @@ use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request};
 use std::time::{Duration, Instant};
 use telltale::heartbeat::exposition::render;
-use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::heartbeat::ports::{CheckSettings, HeartbeatStore};
 use telltale::http::heartbeat::routes;
 use telltale_testkit::heartbeat::HeartbeatFixture;
 
@@ -62,7 +62,15 @@ async fn main() {
     let store = f.store();
     for i in 0..CHECKS {
         store
-            .set_check(&format!("check-{i:04}"), 300, 60, 1_795_000_000)
+            .set_check(
+                &format!("check-{i:04}"),
+                &CheckSettings {
+                    period_seconds: 300,
+                    grace_seconds: 60,
+                    ..CheckSettings::default()
+                },
+                1_795_000_000,
+            )
             .await
             .expect("a check");
     }

@@ -1,15 +1,16 @@
 //! `heartbeat`: `POST /heartbeat` (Monasca or Alertmanager webhook, or a plain ping),
 //! `/heartbeat/{check}[/start|/fail|/<exit status>]` (healthchecks.io-style pings) and
-//! `GET /heartbeat/metrics` (Prometheus exposition). Every route needs a heartbeat key.
+//! `GET /heartbeat/metrics` (Prometheus exposition), all behind a heartbeat key; and
+//! healthchecks.io's ping API, `/ping/{uuid}[/…]` and `/ping/{ping_key}/{slug}[/…]`.
 
 use lambda_http::{Body, Error, Request, Response};
 use telltale::auth::KeyLookup;
-use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::heartbeat::ports::Heartbeats;
 use telltale::http::heartbeat::{routes, HeartbeatApi};
 
 async fn handler<S, K>(api: &HeartbeatApi<S, K>, req: Request) -> Result<Response<Body>, Error>
 where
-    S: HeartbeatStore,
+    S: Heartbeats,
     K: KeyLookup,
 {
     Ok(routes(api, &req).await)
@@ -21,11 +22,11 @@ async fn main() -> Result<(), Error> {
     let stack = match telltale::wiring::heartbeat_api().await {
         Ok(stack) => stack,
         Err(problem) => {
-            return telltale::http::event::unconfigured(problem, telltale::http::error::spring)
+            return telltale::http::event::unconfigured(problem, telltale::http::error::heartbeat)
                 .await
         }
     };
-    telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::spring).await
+    telltale::http::event::run(|req| handler(&stack, req), telltale::http::error::heartbeat).await
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Named checks, as healthchecks.io has them: a name, a period and a grace time; what a ping
 //! to one means; and when a check counts as up.
 
+use super::ports::Record;
+use super::schedule::Schedule;
+use super::state::{due, step, Event, Facts, PingKind, State};
 use crate::base::error::{Error, Result};
 use std::collections::BTreeMap;
 
@@ -71,6 +74,18 @@ impl Ping {
         }
     }
 
+    /// The same ping as the state machine reads it.
+    pub fn kind(self) -> PingKind {
+        match self {
+            Ping::Success => PingKind::Success,
+            Ping::Start => PingKind::Start,
+            Ping::Fail { exit_status: None } => PingKind::Fail,
+            Ping::Fail {
+                exit_status: Some(n),
+            } => PingKind::Exit(n),
+        }
+    }
+
     /// The `state` label of the counters.
     pub fn state(self) -> &'static str {
         match self {
@@ -92,12 +107,34 @@ fn bad_action(s: &str) -> Error {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Check {
     pub name: String,
+    /// Its own ping URL, `/ping/<uuid>` (lower case); given when the check is created.
+    pub uuid: Option<String>,
     pub period_seconds: i64,
+    /// A cron expression and its IANA time zone; when set, it is the schedule, not the period.
+    pub cron: Option<(String, String)>,
     pub grace_seconds: i64,
     /// Unix seconds.
     pub created_at: i64,
+    pub state: State,
+    /// When `state` was entered (unix s).
+    pub state_since: Option<i64>,
+    /// Raised by every write: a state is settled only on the revision it was computed from.
+    pub rev: u64,
+    /// Flips recorded so far (their log keeps the last `FLIPS_KEPT`).
+    pub flips: u64,
+    /// Pings recorded so far (the ping log keeps the last `PINGS_KEPT`).
+    pub pings: u64,
+    /// Paused stays paused until `resume`, and its pings are only logged.
+    pub manual_resume: bool,
     pub last_seen: Option<i64>,
     pub last_success: Option<i64>,
+    /// The last ping that ended a run (success or failure), and whether it failed.
+    pub last_ping: Option<i64>,
+    pub last_failed: bool,
+    /// The last `/start` not yet followed by an end (unix ms).
+    pub last_start_ms: Option<i64>,
+    /// Starts with a run id (`?rid=`) not yet ended: run id -> unix ms.
+    pub runs: BTreeMap<String, i64>,
     pub last_state: Option<String>,
     pub last_exit_status: Option<u8>,
     /// From the last `/start` to the ping after it.
@@ -107,15 +144,140 @@ pub struct Check {
     pub received: BTreeMap<(String, String), u64>,
 }
 
+/// How many of a check's pings and flips are kept.
+pub const PINGS_KEPT: u64 = 100;
+pub const FLIPS_KEPT: u64 = 100;
+
 impl Check {
-    /// Up while the last success is no older than period + grace.
+    pub fn schedule(&self) -> Schedule {
+        Schedule::of(
+            self.period_seconds,
+            self.cron.as_ref().map(|(e, z)| (e.as_str(), z.as_str())),
+        )
+    }
+
+    /// What the state machine reads of this check.
+    pub fn facts<'a>(&self, schedule: &'a Schedule) -> Facts<'a> {
+        let running_since = self
+            .last_start_ms
+            .map(|ms| ms.div_euclid(1000))
+            .filter(|s| self.last_ping.is_none_or(|p| *s >= p));
+        Facts {
+            state: self.state,
+            schedule,
+            grace_seconds: self.grace_seconds,
+            last_ping: self.last_ping,
+            last_failed: self.last_failed,
+            running_since,
+            manual_resume: self.manual_resume,
+        }
+    }
+
+    /// The state the clock gives this check at `now` (what the next sweep will settle).
+    pub fn state_at(&self, now: i64) -> State {
+        let schedule = self.schedule();
+        step(&self.facts(&schedule), Event::Clock, now).state
+    }
+
+    /// When the next ping is expected (unix s), if it is.
+    pub fn next_expected(&self) -> Option<i64> {
+        let schedule = self.schedule();
+        due(&self.facts(&schedule)).map(|(due, _)| due)
+    }
+
+    /// Up while the last success is no older than period + grace (a check with a period,
+    /// as the exposition has always said), or while the clock says up or late (cron).
     pub fn up(&self, now: i64) -> bool {
+        if self.cron.is_some() {
+            return matches!(self.state_at(now), State::Up | State::Late);
+        }
         self.last_success
             .is_some_and(|t| now - t <= self.period_seconds + self.grace_seconds)
     }
 
     pub fn total(&self) -> u64 {
         self.received.values().sum()
+    }
+
+    /// A check as a ping with `?create=1` (or the webhook) creates it.
+    pub fn created(name: &str, uuid: String, period: i64, grace: i64, now: i64) -> Check {
+        Check {
+            name: name.to_string(),
+            uuid: Some(uuid),
+            period_seconds: period,
+            grace_seconds: grace,
+            created_at: now,
+            ..Check::default()
+        }
+    }
+
+    /// What recording `r` does to the check, as every store applies it (the DynamoDB adapter
+    /// to the item it read back, the in-memory one to its copy); the duration of the run it
+    /// ended, if that run had a start.
+    pub fn apply(&mut self, r: &Record<'_>) -> Option<f64> {
+        let now = r.now_ms.div_euclid(1000);
+        self.last_seen = Some(now);
+        self.last_state = Some(r.state.to_string());
+        self.rev += 1;
+        self.pings += 1;
+        if r.success {
+            self.last_success = Some(now);
+        }
+        if let Some(code) = r.exit_status {
+            self.last_exit_status = Some(code);
+        }
+        if let Some(alarm) = r.alarm {
+            self.last_alarm = Some(alarm.to_string());
+        }
+        for (state, count) in r.counts {
+            *self
+                .received
+                .entry((r.source.to_string(), state.clone()))
+                .or_insert(0) += count;
+        }
+        let mut duration = None;
+        if r.ends_run {
+            let started = match r.rid {
+                Some(rid) => self.runs.remove(rid),
+                None => self.last_start_ms,
+            };
+            self.last_start_ms = None;
+            self.last_ping = Some(now);
+            self.last_failed = r.failed;
+            duration = started
+                .filter(|s| *s <= r.now_ms)
+                .map(|s| (r.now_ms - s) as f64 / 1000.0);
+            if duration.is_some() {
+                self.last_duration_seconds = duration;
+            }
+        }
+        if r.start {
+            self.last_start_ms = Some(r.now_ms);
+            if let Some(rid) = r.rid {
+                self.runs.insert(rid.to_string(), r.now_ms);
+            }
+        }
+        duration
+    }
+
+    /// Runs started with a run id that never ended beyond this many are forgotten, oldest
+    /// first, so a job killed at every run cannot grow its check without bound.
+    pub const RUNS_KEPT: usize = 10;
+
+    /// The run ids to forget (see `RUNS_KEPT`).
+    pub fn stale_runs(&self) -> Vec<String> {
+        let mut runs: Vec<(&String, &i64)> = self.runs.iter().collect();
+        runs.sort_by_key(|(_, at)| **at);
+        let extra = runs.len().saturating_sub(Self::RUNS_KEPT);
+        runs.into_iter()
+            .take(extra)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// Whether a ping is only logged: paused until a manual resume.
+    pub fn ignores_pings(&self) -> bool {
+        self.state == State::Paused && self.manual_resume
     }
 }
 

@@ -12,7 +12,14 @@ pub struct HeartbeatConfig {
     /// Period and grace of a check created by a ping (`?create=1`) or by the webhook.
     pub default_period: i64,
     pub default_grace: i64,
+    /// How much of a ping's body (the job's output) is kept: healthchecks.io's
+    /// `PING_BODY_LIMIT`, announced in the `Ping-Body-Limit` header.
+    pub ping_body_limit: usize,
 }
+
+/// The largest `HEARTBEAT_PING_BODY_LIMIT`: 100 kept pings must fit DynamoDB's item limits
+/// comfortably (each is its own item, up to 400 KB).
+pub const MAX_PING_BODY_LIMIT: usize = 100_000;
 
 fn seconds<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
@@ -27,6 +34,19 @@ fn seconds<F: Fn(&str) -> Option<String>>(
             value: text,
             reason: e.reason,
         })
+}
+
+fn body_limit<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<usize, ConfigError> {
+    let name = "HEARTBEAT_PING_BODY_LIMIT";
+    let text = env.or(name, "10000");
+    match text.trim().parse::<usize>() {
+        Ok(n) if n <= MAX_PING_BODY_LIMIT => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: text,
+            reason: format!("a number of bytes from 0 to {MAX_PING_BODY_LIMIT}"),
+        }),
+    }
 }
 
 impl HeartbeatConfig {
@@ -46,6 +66,7 @@ impl HeartbeatConfig {
             webhook_check,
             default_period: seconds(env, "HEARTBEAT_DEFAULT_PERIOD", "5m")?,
             default_grace: seconds(env, "HEARTBEAT_DEFAULT_GRACE", "1m")?,
+            ping_body_limit: body_limit(env)?,
         })
     }
 }

@@ -6,9 +6,12 @@
 //! - per check: `telltale_heartbeat_received_total{check,source,state}`,
 //!   `telltale_heartbeat_last_seen_timestamp_seconds`, `..._last_success_timestamp_seconds`,
 //!   `telltale_heartbeat_up` (1 while the last success is within period + grace),
-//!   `..._period_seconds`, `..._grace_seconds`, `..._last_duration_seconds`.
+//!   `..._period_seconds`, `..._grace_seconds`, `..._last_duration_seconds`,
+//!   `telltale_heartbeat_state{check,state}` (1 for the state the clock gives it now, 0 for
+//!   the four others) and `telltale_heartbeat_flips_total` (changes of state recorded).
 
 use super::check::Check;
+use super::state::State;
 use std::fmt::Write;
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -105,6 +108,37 @@ pub fn render(checks: &[Check], webhook_check: &str, now: i64) -> String {
             );
         }
     }
+    family(
+        &mut out,
+        "telltale_heartbeat_state",
+        "gauge",
+        "1 for the check's state now (new, up, late, down, paused), 0 for the others.",
+    );
+    for c in checks {
+        let now_state = c.state_at(now);
+        for state in State::ALL {
+            let _ = writeln!(
+                out,
+                "telltale_heartbeat_state{{check=\"{}\",state=\"{state}\"}} {}",
+                label(&c.name),
+                u8::from(state == now_state)
+            );
+        }
+    }
+    family(
+        &mut out,
+        "telltale_heartbeat_flips_total",
+        "counter",
+        "Changes of state recorded for the check.",
+    );
+    for c in checks {
+        let _ = writeln!(
+            out,
+            "telltale_heartbeat_flips_total{{check=\"{}\"}} {}",
+            label(&c.name),
+            c.flips
+        );
+    }
     for (name, help, value) in GAUGES {
         family(&mut out, name, "gauge", help);
         for c in checks {
@@ -143,6 +177,9 @@ mod tests {
             "telltale_heartbeat_up{check=\"heartbeat\"} 1",
             "telltale_heartbeat_last_duration_seconds{check=\"heartbeat\"} 1.5",
             "telltale_heartbeat_period_seconds{check=\"heartbeat\"} 300",
+            "telltale_heartbeat_state{check=\"heartbeat\",state=\"new\"} 1",
+            "telltale_heartbeat_state{check=\"heartbeat\",state=\"down\"} 0",
+            "telltale_heartbeat_flips_total{check=\"heartbeat\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }

@@ -4,6 +4,10 @@
 //!   (Pushgateway, InfluxDB, Monasca);
 //! - `webhook.rs`: what `POST /heartbeat` accepts (Monasca, Alertmanager, plain ping);
 //! - `check.rs`: named checks as healthchecks.io has them, and their pings;
+//! - `state.rs`: a check's state machine (ping or clock in, state and flip out);
+//! - `schedule.rs`: when a ping is due (a period, or cron in a time zone);
+//! - `ping.rs`: healthchecks.io's ping URLs, and the job output a ping keeps;
+//! - `receive.rs`: a ping received: recorded, its state settled, logged;
 //! - `ports.rs`: the store the routes need, and the sink a beat is sent to;
 //! - `exposition.rs`: `GET /heartbeat/metrics`;
 //! - `config.rs`: the configuration; the routes are `http::heartbeat`.
@@ -11,6 +15,10 @@
 pub mod check;
 pub mod config;
 pub mod exposition;
+pub mod ping;
 pub mod ports;
+pub mod receive;
+pub mod schedule;
 pub mod source;
+pub mod state;
 pub mod webhook;

@@ -2,6 +2,7 @@
 //! in memory in the testkit) and the sinks a beat goes to.
 
 use super::check::Check;
+use super::state::{PingKind, Step};
 use crate::base::error::Result;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -43,6 +44,10 @@ pub struct Record<'a> {
     pub start: bool,
     /// Ends a run: its duration is measured from the last start, if there was one.
     pub ends_run: bool,
+    /// With `ends_run`: the run failed (the check goes down).
+    pub failed: bool,
+    /// Ties a start to its end (`?rid=`), so overlapping runs each get their duration.
+    pub rid: Option<&'a str>,
     pub exit_status: Option<u8>,
     pub alarm: Option<&'a str>,
     /// Create the check (with the default period and grace) if it does not exist.
@@ -53,9 +58,17 @@ pub struct Record<'a> {
     pub now_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Recorded {
-    Counted,
+    /// The check as the ping left it, whether the ping created it, and the duration of the run
+    /// it ended, if it ended one that had a start.
+    Counted {
+        check: Box<Check>,
+        created: bool,
+        duration: Option<f64>,
+    },
+    /// The check is paused until a manual resume: nothing of it changed.
+    Ignored(Box<Check>),
     /// The check does not exist and `create` was not set.
     UnknownCheck,
 }
@@ -68,12 +81,88 @@ pub trait HeartbeatStore {
     /// Every check, by name (one query of the checks' partition, never a scan).
     fn checks(&self) -> impl Future<Output = Result<Vec<Check>>> + Send;
 
-    /// Creates the check or changes its period and grace, keeping its history.
+    /// Creates the check (with a new UUID) or changes its settings, keeping its history.
     fn set_check(
         &self,
         name: &str,
-        period_seconds: i64,
-        grace_seconds: i64,
+        settings: &CheckSettings,
         now: i64,
     ) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// What `telltale heartbeat check set` gives a check.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CheckSettings {
+    pub period_seconds: i64,
+    pub grace_seconds: i64,
+    /// Expression and IANA zone, validated (`schedule::CronSchedule::parse`).
+    pub cron: Option<(String, String)>,
+    pub manual_resume: bool,
+}
+
+/// Settling a check's state: the check read back, and its new state written only on the
+/// revision it was computed from, with its flip.
+pub trait CheckStates {
+    fn check(&self, name: &str) -> impl Future<Output = Result<Option<Check>>> + Send;
+
+    /// Writes `step` (its state and flip) if the check is still at `check.rev`.
+    fn settle(&self, check: &Check, step: &Step) -> impl Future<Output = Result<Settled>> + Send;
+
+    /// The name of the check with this UUID.
+    fn by_uuid(&self, uuid: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Written,
+    /// Another write came first: read the check again and decide again.
+    Stale,
+}
+
+/// One ping as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PingEntry {
+    /// The check's ping number (1 for its first).
+    pub n: u64,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// `success`, `start`, `fail`, `log` or `ignored`.
+    pub kind: String,
+    pub exit_status: Option<u8>,
+    pub rid: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub method: String,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    /// The job's output, cut to the body limit; any bytes.
+    pub body: Vec<u8>,
+}
+
+impl PingEntry {
+    pub fn kind_of(kind: PingKind, ignored: bool) -> String {
+        if ignored { "ignored" } else { kind.as_str() }.to_string()
+    }
+}
+
+/// A flip as the log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlipEntry {
+    pub n: u64,
+    pub flip: super::state::Flip,
+}
+
+/// The last pings and flips of each check (bounded in count, expiring by TTL).
+pub trait PingLog {
+    fn log_ping(&self, check: &str, entry: &PingEntry) -> impl Future<Output = Result<()>> + Send;
+
+    /// Newest first.
+    fn pings(&self, check: &str) -> impl Future<Output = Result<Vec<PingEntry>>> + Send;
+
+    /// Newest first.
+    fn flips(&self, check: &str) -> impl Future<Output = Result<Vec<FlipEntry>>> + Send;
+}
+
+/// Everything the heartbeat routes keep.
+pub trait Heartbeats: HeartbeatStore + CheckStates + PingLog + Sync {}
+
+impl<T: HeartbeatStore + CheckStates + PingLog + Sync> Heartbeats for T {}

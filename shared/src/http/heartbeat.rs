@@ -6,21 +6,24 @@
 //! | `/heartbeat/metrics` | GET, HEAD | the Prometheus exposition |
 //! | `/heartbeat/{check}` | GET, HEAD, POST | success ping (`?create=1` creates an unknown check) |
 //! | `/heartbeat/{check}/start`, `/fail`, `/{0-255}` | GET, HEAD, POST | start, failure, exit status |
+//! | `/ping/{uuid}[/…]`, `/ping/{ping_key}/{slug}[/…]` | any | healthchecks.io's ping API (`http::ping`) |
 //!
-//! Every route needs a key with the `heartbeat` (or `monitoring`) role, as a bearer token,
-//! `x-api-key` or `?token=`. Bodies are capped at 64 KiB and never echoed.
+//! Every `/heartbeat` route needs a key with the `heartbeat` (or `monitoring`) role, as a bearer
+//! token, `x-api-key` or `?token=`; bodies are capped at 64 KiB and never echoed. The `/ping`
+//! URLs carry their credential in the path and keep the start of any body.
 
 use crate::auth::{identify, Denied, KeyLookup, Role};
 use crate::base::error::{Error, Result};
 use crate::heartbeat::check::{validate_name, Ping};
 use crate::heartbeat::config::HeartbeatConfig;
 use crate::heartbeat::exposition::{render, CONTENT_TYPE};
-use crate::heartbeat::ports::{HeartbeatStore, Record, Recorded};
+use crate::heartbeat::ports::{HeartbeatStore, Heartbeats, Record};
+use crate::heartbeat::receive::{receive, Incoming, Received};
 use crate::heartbeat::webhook;
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::credentials::presented_key;
 use crate::http::route::{matches, query_param, request_path};
-use crate::http::{error::spring, json};
+use crate::http::{error::heartbeat as heartbeat_refusal, json};
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -32,6 +35,8 @@ pub struct HeartbeatApi<S, K> {
 }
 
 enum Route {
+    /// healthchecks.io's ping URLs.
+    HcPing,
     Webhook,
     Metrics,
     Ping {
@@ -42,6 +47,9 @@ enum Route {
 
 impl Route {
     fn of(path: &str) -> Option<Route> {
+        if crate::http::ping::is_ping_path(path) {
+            return Some(Route::HcPing);
+        }
         if matches("/heartbeat", path).is_some() {
             return Some(Route::Webhook);
         }
@@ -62,6 +70,7 @@ impl Route {
 
     fn methods(&self) -> &'static [Method] {
         match self {
+            Route::HcPing => &[],
             Route::Webhook => &[Method::POST],
             Route::Metrics => &[Method::GET, Method::HEAD],
             Route::Ping { .. } => &[Method::GET, Method::HEAD, Method::POST],
@@ -71,6 +80,7 @@ impl Route {
     /// `methods` as the `Allow` header lists them.
     fn allow(&self) -> &'static str {
         match self {
+            Route::HcPing => "",
             Route::Webhook => "POST",
             Route::Metrics => "GET, HEAD",
             Route::Ping { .. } => "GET, HEAD, POST",
@@ -86,7 +96,7 @@ fn body_bytes(req: &Request) -> &[u8] {
     }
 }
 
-pub async fn routes<S: HeartbeatStore, K: KeyLookup>(
+pub async fn routes<S: Heartbeats, K: KeyLookup>(
     api: &HeartbeatApi<S, K>,
     req: &Request,
 ) -> Response<Body> {
@@ -94,7 +104,7 @@ pub async fn routes<S: HeartbeatStore, K: KeyLookup>(
     let mut resp = match crate::http::within_deadline(req, serve(api, req, &path)).await {
         Ok(resp) => resp,
         Err(err) => {
-            let mut resp = spring(&err, &path);
+            let mut resp = heartbeat_refusal(&err, &path);
             if matches!(err, Error::Unauthorized(_)) {
                 resp.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
@@ -110,12 +120,16 @@ pub async fn routes<S: HeartbeatStore, K: KeyLookup>(
     resp
 }
 
-async fn serve<S: HeartbeatStore, K: KeyLookup>(
+async fn serve<S: Heartbeats, K: KeyLookup>(
     api: &HeartbeatApi<S, K>,
     req: &Request,
     path: &str,
 ) -> Result<Response<Body>> {
     let route = Route::of(path).ok_or_else(|| Error::NotFound("no such heartbeat route".into()))?;
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    if matches!(route, Route::HcPing) {
+        return crate::http::ping::serve(&api.store, &api.keys, &api.config, req, now_ms).await;
+    }
     if !route.methods().contains(req.method()) {
         return Err(Error::MethodNotAllowed {
             method: req.method().to_string(),
@@ -134,8 +148,8 @@ async fn serve<S: HeartbeatStore, K: KeyLookup>(
         crate::http::body::json_declared(req)?;
     }
     authorise(&api.keys, req).await?;
-    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     match route {
+        Route::HcPing => Err(Error::Internal("ping routes are answered above".into())),
         Route::Metrics => exposition(api, now_ms).await,
         Route::Webhook => notification(api, body, now_ms).await,
         Route::Ping { check, action } => ping(api, req, &check, action.as_deref(), now_ms).await,
@@ -190,6 +204,8 @@ async fn notification<S: HeartbeatStore, K>(
         success: true,
         start: false,
         ends_run: false,
+        failed: false,
+        rid: None,
         exit_status: None,
         alarm: delivery.alarm.as_deref(),
         create: true,
@@ -210,7 +226,7 @@ async fn notification<S: HeartbeatStore, K>(
 }
 
 /// `/heartbeat/{check}[/start|/fail|/<exit status>]`: a ping of a named check.
-async fn ping<S: HeartbeatStore, K>(
+async fn ping<S: Heartbeats, K>(
     api: &HeartbeatApi<S, K>,
     req: &Request,
     check: &str,
@@ -228,31 +244,27 @@ async fn ping<S: HeartbeatStore, K>(
             ))
         }
     };
-    let counts = [(ping.state().to_string(), 1u64)];
-    let record = Record {
+    let incoming = Incoming {
         check,
-        source: "ping",
-        counts: &counts,
-        state: ping.state(),
-        success: ping == Ping::Success,
-        start: ping == Ping::Start,
-        ends_run: ping != Ping::Start,
-        exit_status: match ping {
-            Ping::Fail { exit_status } => exit_status,
-            _ => None,
-        },
-        alarm: None,
+        kind: ping.kind(),
+        rid: None,
         create,
+        source: "ping",
+        method: req.method().as_str(),
+        address: None,
+        user_agent: None,
+        body: body_bytes(req),
+        body_limit: api.config.ping_body_limit,
         default_period: api.config.default_period,
         default_grace: api.config.default_grace,
         now_ms,
     };
-    match api.store.record(&record).await? {
-        Recorded::Counted => Ok(json(
+    match receive(&api.store, &incoming).await? {
+        Received::Recorded { .. } | Received::Ignored => Ok(json(
             200,
             &json!({"check": check, "state": ping.state(), "counted": 1}),
         )),
-        Recorded::UnknownCheck => Err(Error::NotFound(format!(
+        Received::UnknownCheck => Err(Error::NotFound(format!(
             "no check \"{check}\": create it with `telltale heartbeat check set {check}` or ping it once with ?create=1"
         ))),
     }

@@ -8,6 +8,7 @@ pub mod event;
 pub mod heartbeat;
 pub mod invocation;
 pub mod metrics;
+pub mod ping;
 pub mod probes;
 pub mod route;
 pub mod team_page;

@@ -6,7 +6,7 @@
 use lambda_http::Request;
 use serde_json::json;
 use telltale::heartbeat::check::Check;
-use telltale::heartbeat::ports::HeartbeatStore;
+use telltale::heartbeat::ports::{CheckSettings, HeartbeatStore};
 use telltale_testkit::heartbeat_calls::{
     self as calls, alertmanager, count, monasca, request, Answer,
 };
@@ -80,7 +80,15 @@ async fn pings_as_healthchecks_io_takes_them() {
         200
     );
     f.store()
-        .set_check("nightly-backup", 86_400, 3_600, 0)
+        .set_check(
+            "nightly-backup",
+            &CheckSettings {
+                period_seconds: 86_400,
+                grace_seconds: 3_600,
+                ..CheckSettings::default()
+            },
+            0,
+        )
         .await
         .unwrap();
 

@@ -130,12 +130,18 @@ fn promtool_accepts_the_exposition_with_0_and_1000_checks() {
                     (("ping".to_string(), "success".to_string()), i as u64),
                     (("ping".to_string(), "fail".to_string()), 1),
                 ]),
+                state: telltale::heartbeat::state::State::ALL[i % 5],
+                flips: i as u64,
+                cron: (i % 4 == 0).then(|| ("0 2 * * *".to_string(), "Europe/Athens".to_string())),
+                last_ping: Some(1_795_939_000),
+                ..Check::default()
             })
             .collect();
         let text = render(&checks, "check-0001", 1_795_939_300);
         let (ok, said) = promtool_check_metrics(&text);
         assert!(ok, "{n} checks: {said}");
         assert_eq!(text.matches("telltale_heartbeat_up{").count(), n);
+        assert_eq!(text.matches("telltale_heartbeat_state{").count(), 5 * n);
     }
 }
 

@@ -5,103 +5,164 @@ use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use telltale::base::error::Result;
-use telltale::heartbeat::check::Check;
-use telltale::heartbeat::ports::{Beat, BeatSink, HeartbeatStore, Record, Recorded};
+use telltale::heartbeat::check::{Check, FLIPS_KEPT, PINGS_KEPT};
+use telltale::heartbeat::ports::{
+    Beat, BeatSink, CheckSettings, CheckStates, FlipEntry, HeartbeatStore, PingEntry, PingLog,
+    Record, Recorded, Settled,
+};
+use telltale::heartbeat::state::Step;
 
-#[derive(Clone, Default)]
-struct StoredCheck {
-    check: Check,
-    last_start_ms: Option<i64>,
-}
-
-/// The heartbeat table: counters added atomically, a run's duration from its start.
+/// The heartbeat table: counters added atomically, a run's duration from its start, a state
+/// settled only on the revision it was decided from, the last pings and flips of each check.
 #[derive(Clone, Default)]
 pub struct MemoryHeartbeats {
-    checks: Arc<Mutex<BTreeMap<String, StoredCheck>>>,
+    checks: Arc<Mutex<BTreeMap<String, Check>>>,
+    uuids: Arc<Mutex<BTreeMap<String, String>>>,
+    pings: Arc<Mutex<BTreeMap<(String, u64), PingEntry>>>,
+    flips: Arc<Mutex<BTreeMap<(String, u64), FlipEntry>>>,
     pub outage: Outage,
+}
+
+impl MemoryHeartbeats {
+    fn create(&self, checks: &mut BTreeMap<String, Check>, name: &str, check: Check) {
+        if let Some(uuid) = &check.uuid {
+            self.uuids
+                .lock()
+                .unwrap()
+                .insert(uuid.clone(), name.to_string());
+        }
+        checks.insert(name.to_string(), check);
+    }
 }
 
 impl HeartbeatStore for MemoryHeartbeats {
     async fn record(&self, r: &Record<'_>) -> Result<Recorded> {
         self.outage.check("recording a ping")?;
+        tokio::task::yield_now().await;
         let now = r.now_ms.div_euclid(1000);
         let mut checks = self.checks.lock().unwrap();
-        if !r.create && !checks.contains_key(r.check) {
-            return Ok(Recorded::UnknownCheck);
-        }
-        let stored = checks
-            .entry(r.check.to_string())
-            .or_insert_with(|| StoredCheck {
-                check: Check {
-                    name: r.check.to_string(),
-                    period_seconds: r.default_period,
-                    grace_seconds: r.default_grace,
-                    created_at: now,
-                    ..Check::default()
-                },
-                last_start_ms: None,
-            });
-        let c = &mut stored.check;
-        c.last_seen = Some(now);
-        c.last_state = Some(r.state.to_string());
-        if r.success {
-            c.last_success = Some(now);
-        }
-        if let Some(code) = r.exit_status {
-            c.last_exit_status = Some(code);
-        }
-        if let Some(alarm) = r.alarm {
-            c.last_alarm = Some(alarm.to_string());
-        }
-        for (state, count) in r.counts {
-            *c.received
-                .entry((r.source.to_string(), state.clone()))
-                .or_insert(0) += count;
-        }
-        if r.ends_run {
-            if let Some(started) = stored.last_start_ms.take().filter(|s| *s <= r.now_ms) {
-                stored.check.last_duration_seconds = Some((r.now_ms - started) as f64 / 1000.0);
+        let created = !checks.contains_key(r.check);
+        if created {
+            if !r.create {
+                return Ok(Recorded::UnknownCheck);
             }
+            let check = Check::created(
+                r.check,
+                uuid::Uuid::new_v4().to_string(),
+                r.default_period,
+                r.default_grace,
+                now,
+            );
+            self.create(&mut checks, r.check, check);
         }
-        if r.start {
-            stored.last_start_ms = Some(r.now_ms);
+        let check = checks.get_mut(r.check).expect("present");
+        if check.ignores_pings() {
+            return Ok(Recorded::Ignored(Box::new(check.clone())));
         }
-        Ok(Recorded::Counted)
+        let duration = check.apply(r);
+        for rid in check.stale_runs() {
+            check.runs.remove(&rid);
+        }
+        Ok(Recorded::Counted {
+            check: Box::new(check.clone()),
+            created,
+            duration,
+        })
     }
 
     async fn checks(&self) -> Result<Vec<Check>> {
         self.outage.check("listing the checks")?;
-        Ok(self
-            .checks
-            .lock()
-            .unwrap()
-            .values()
-            .map(|s| s.check.clone())
-            .collect())
+        Ok(self.checks.lock().unwrap().values().cloned().collect())
     }
 
-    async fn set_check(
-        &self,
-        name: &str,
-        period_seconds: i64,
-        grace_seconds: i64,
-        now: i64,
-    ) -> Result<()> {
+    async fn set_check(&self, name: &str, settings: &CheckSettings, now: i64) -> Result<()> {
         self.outage.check("setting a check")?;
         let mut checks = self.checks.lock().unwrap();
-        let stored = checks
-            .entry(name.to_string())
-            .or_insert_with(|| StoredCheck {
-                check: Check {
-                    name: name.to_string(),
-                    created_at: now,
-                    ..Check::default()
-                },
-                last_start_ms: None,
-            });
-        stored.check.period_seconds = period_seconds;
-        stored.check.grace_seconds = grace_seconds;
+        if !checks.contains_key(name) {
+            let check = Check::created(name, uuid::Uuid::new_v4().to_string(), 0, 0, now);
+            self.create(&mut checks, name, check);
+        }
+        let check = checks.get_mut(name).expect("present");
+        check.period_seconds = settings.period_seconds;
+        check.grace_seconds = settings.grace_seconds;
+        check.cron = settings.cron.clone();
+        check.manual_resume = settings.manual_resume;
+        check.rev += 1;
         Ok(())
+    }
+}
+
+impl CheckStates for MemoryHeartbeats {
+    async fn check(&self, name: &str) -> Result<Option<Check>> {
+        self.outage.check("reading a check")?;
+        Ok(self.checks.lock().unwrap().get(name).cloned())
+    }
+
+    async fn settle(&self, read: &Check, step: &Step) -> Result<Settled> {
+        self.outage.check("settling a check's state")?;
+        tokio::task::yield_now().await;
+        let mut checks = self.checks.lock().unwrap();
+        let Some(check) = checks.get_mut(&read.name).filter(|c| c.rev == read.rev) else {
+            return Ok(Settled::Stale);
+        };
+        check.rev += 1;
+        check.state = step.state;
+        if let Some(flip) = &step.flip {
+            check.state_since = Some(flip.at);
+            check.flips += 1;
+            self.flips.lock().unwrap().insert(
+                (read.name.clone(), check.flips % FLIPS_KEPT),
+                FlipEntry {
+                    n: check.flips,
+                    flip: flip.clone(),
+                },
+            );
+        }
+        Ok(Settled::Written)
+    }
+
+    async fn by_uuid(&self, uuid: &str) -> Result<Option<String>> {
+        self.outage.check("finding a check by UUID")?;
+        Ok(self.uuids.lock().unwrap().get(uuid).cloned())
+    }
+}
+
+impl PingLog for MemoryHeartbeats {
+    async fn log_ping(&self, check: &str, entry: &PingEntry) -> Result<()> {
+        self.outage.check("logging a ping")?;
+        self.pings
+            .lock()
+            .unwrap()
+            .insert((check.to_string(), entry.n % PINGS_KEPT), entry.clone());
+        Ok(())
+    }
+
+    async fn pings(&self, check: &str) -> Result<Vec<PingEntry>> {
+        self.outage.check("reading the ping log")?;
+        let mut out: Vec<PingEntry> = self
+            .pings
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((c, _), _)| c == check)
+            .map(|(_, e)| e.clone())
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.n));
+        Ok(out)
+    }
+
+    async fn flips(&self, check: &str) -> Result<Vec<FlipEntry>> {
+        self.outage.check("reading the flips")?;
+        let mut out: Vec<FlipEntry> = self
+            .flips
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((c, _), _)| c == check)
+            .map(|(_, e)| e.clone())
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.n));
+        Ok(out)
     }
 }
 

@@ -237,6 +237,7 @@ impl HeartbeatWorld {
             webhook_check: "heartbeat".into(),
             default_period: 300,
             default_grace: 60,
+            ping_body_limit: 10_000,
         }
     }
 

@@ -220,6 +220,54 @@ where
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
+/// Runs a transaction; `Ok(Err(reasons))` when it was cancelled by a condition, with one
+/// reason code per write. Transactions that collide with one in flight are retried.
+pub async fn transact(
+    client: &aws_sdk_dynamodb::Client,
+    writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    what: &str,
+) -> crate::base::error::Result<Result<(), Vec<String>>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    let failed = |message: String| {
+        crate::base::error::Error::unavailable(
+            crate::base::error::Dependency::DynamoDb,
+            format!("{what}: {message}"),
+        )
+    };
+    for attempt in 0..5u64 {
+        let result = client
+            .transact_write_items()
+            .set_transact_items(Some(writes.clone()))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Ok(())),
+            Err(e) => e,
+        };
+        let (reasons, in_progress) = match err.as_service_error() {
+            Some(E::TransactionCanceledException(t)) => (
+                t.cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_string())
+                    .collect(),
+                false,
+            ),
+            Some(E::TransactionInProgressException(_)) => (Vec::new(), true),
+            _ => return Err(failed(logged(&err))),
+        };
+        let conflict = in_progress || reasons.iter().any(|c: &String| c == "TransactionConflict");
+        if conflict && attempt < 4 {
+            tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
+            continue;
+        }
+        if conflict {
+            return Err(failed("too many conflicting writes".into()));
+        }
+        return Ok(Err(reasons));
+    }
+    Err(failed("too many conflicting writes".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

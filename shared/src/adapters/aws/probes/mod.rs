@@ -91,47 +91,13 @@ impl ProbeTable {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Runs a transaction; `Ok(Err(reasons))` when it was cancelled by a condition, with one
-    /// reason code per write. Transactions that collide with one in flight are retried.
+    /// Runs a transaction (see `aws::transact`).
     async fn transact(
         &self,
         writes: Vec<TransactWriteItem>,
         what: &str,
     ) -> Result<Result<(), Vec<String>>> {
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-        for attempt in 0..5u64 {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(Ok(())),
-                Err(e) => e,
-            };
-            let (reasons, in_progress) = match err.as_service_error() {
-                Some(E::TransactionCanceledException(t)) => (
-                    t.cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None").to_string())
-                        .collect(),
-                    false,
-                ),
-                Some(E::TransactionInProgressException(_)) => (Vec::new(), true),
-                _ => return Err(store_error(what, super::logged(&err))),
-            };
-            let conflict = in_progress || reasons.iter().any(|c| c == "TransactionConflict");
-            if conflict && attempt < 4 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await;
-                continue;
-            }
-            if conflict {
-                return Err(store_error(what, "too many conflicting writes"));
-            }
-            return Ok(Err(reasons));
-        }
-        Err(store_error(what, "too many conflicting writes"))
+        super::transact(&self.client, writes, what).await
     }
 
     /// Writes candidates as they are, 25 per BatchWriteItem, with no email and no condition:
