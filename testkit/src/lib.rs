@@ -16,6 +16,7 @@ pub mod influx2;
 pub mod memory;
 pub mod monasca;
 pub mod moto;
+pub mod ping_scenarios;
 pub mod probes;
 pub mod prometheus;
 pub mod runtime_api;

@@ -103,8 +103,13 @@ fn by_slug(key: &str, slug: &str, action: Option<&str>) -> Result<PingPath, Path
         return Err(PathRefusal::NotFound);
     }
     let kind = kind(action)?;
-    if super::check::validate_name(slug).is_err() || slug.len() > MAX_NAME {
+    // healthchecks.io refuses an upper-case slug (its slugs are lower case); ours also refuse
+    // one longer than a check name can be. Any other slug that cannot name a check names none.
+    if slug.bytes().any(|b| b.is_ascii_uppercase()) || slug.len() > MAX_NAME {
         return Err(PathRefusal::InvalidUrl);
+    }
+    if super::check::validate_name(slug).is_err() {
+        return Err(PathRefusal::NotFound);
     }
     Ok(PingPath {
         target: Target::Slug {
@@ -194,6 +199,8 @@ mod tests {
         assert_eq!(p(&U.to_uppercase()), Err(PathRefusal::NotFound));
         assert_eq!(p("key/Backup"), Err(PathRefusal::InvalidUrl));
         assert_eq!(p("key/backup/-1"), Err(PathRefusal::NotFound));
+        assert_eq!(p(&format!("{U}/-1")), Err(PathRefusal::NotFound));
+        assert_eq!(p("key/-backup"), Err(PathRefusal::NotFound));
         assert_eq!(p("key/backup/256"), Err(PathRefusal::InvalidUrl));
         assert_eq!(p("key/backup/start/extra"), Err(PathRefusal::NotFound));
         assert_eq!(p("key/bäckup"), Err(PathRefusal::NotFound));

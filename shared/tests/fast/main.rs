@@ -10,4 +10,5 @@ mod heartbeat;
 mod heartbeat_source;
 mod hostile;
 mod metrics;
+mod pings;
 mod probes;

@@ -12,6 +12,7 @@ mod heartbeat_source;
 mod influx_sink;
 mod mapping_store;
 mod metric_value;
+mod pings;
 mod probe_status;
 mod probe_submit;
 mod validate_cli;
