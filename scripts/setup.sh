@@ -9,6 +9,8 @@ CARGO_LAMBDA_VERSION=1.9.2
 CFN_LINT_VERSION=1.58.0
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
 SCHEMATHESIS_VERSION=4.32.5
+# healthchecks.io's own Python client, for the ping API's documented examples.
+HEALTHCHECKS_IO_VERSION=0.4.4
 # The template's scanners, each in a virtualenv of its own: their pins (boto3, botocore,
 # jsonschema, ...) would clash with moto's and schemathesis'.
 CHECKOV_VERSION=3.3.30
@@ -40,7 +42,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating virtualenv $VENV" >&2
   python3 -m venv "$VENV"
 fi
-want="moto==$MOTO_VERSION cargo-lambda==$CARGO_LAMBDA_VERSION cfn-lint==$CFN_LINT_VERSION openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION schemathesis==$SCHEMATHESIS_VERSION"
+want="moto==$MOTO_VERSION cargo-lambda==$CARGO_LAMBDA_VERSION cfn-lint==$CFN_LINT_VERSION openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION schemathesis==$SCHEMATHESIS_VERSION healthchecks_io==$HEALTHCHECKS_IO_VERSION"
 have=$("$VENV/bin/pip" freeze 2>/dev/null | tr '\n' ' ')
 missing=0
 for pkg in $want; do
@@ -50,7 +52,8 @@ if [ "$missing" = 1 ]; then
   echo "setup: installing $want" >&2
   "$VENV/bin/pip" install -q --disable-pip-version-check \
     "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
-    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION" \
+    "healthchecks_io==$HEALTHCHECKS_IO_VERSION"
 fi
 
 # A virtualenv holding exactly one pinned package (and its dependencies).

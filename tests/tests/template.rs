@@ -289,6 +289,8 @@ const LEAST_PRIVILEGE: &[(&str, &[&str])] = &[
         "HeartbeatFunction",
         &[
             "dynamodb:GetItem ApiKeysTable.Arn",
+            "dynamodb:GetItem HeartbeatTable.Arn",
+            "dynamodb:PutItem HeartbeatTable.Arn",
             "dynamodb:Query HeartbeatTable.Arn",
             "dynamodb:UpdateItem HeartbeatTable.Arn",
         ],
