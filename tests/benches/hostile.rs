@@ -220,6 +220,14 @@ async fn main() {
         (Method::GET, "/heartbeat/metrics".into()),
         (Method::POST, "/heartbeat/hostile-check".into()),
         (Method::GET, "/heartbeat/hostile-check/7".into()),
+        // healthchecks.io's ping URLs: the key in the path, any body kept (cut), never echoed.
+        (Method::POST, format!("/ping/{key}/hostile-job?create=1")),
+        (Method::PUT, format!("/ping/{key}/hostile-job/256")),
+        (Method::GET, format!("/ping/{key}/Hostile-Job/start")),
+        (
+            Method::POST,
+            "/ping/0f0e0d0c-0b0a-4900-8000-123456789abc/fail?rid=bad".into(),
+        ),
         (Method::GET, "/team/".into()),
     ];
     let k = key.as_bytes();
