@@ -22,7 +22,7 @@ pub const MAX_ZONE: usize = 64;
 #[derive(Debug, Clone)]
 pub enum Schedule {
     Period { seconds: i64 },
-    Cron(CronSchedule),
+    Cron(Box<CronSchedule>),
 }
 
 #[derive(Debug, Clone)]
@@ -89,7 +89,7 @@ impl Schedule {
         match cron {
             Some((expression, zone)) => CronSchedule::parse(expression, zone)
                 .or_else(|_| CronSchedule::parse(expression, "UTC"))
-                .map(Schedule::Cron)
+                .map(|c| Schedule::Cron(Box::new(c)))
                 .unwrap_or(Schedule::Period {
                     seconds: period_seconds.max(1),
                 }),

@@ -99,6 +99,31 @@ pub fn poem(err: &Error) -> Response<Body> {
     with_allow(err, json(status, &body))
 }
 
+/// healthchecks.io's shape for its ping URLs: a short plain-text body (`not found`, `invalid
+/// url format`), so its clients read our refusals as they read its own.
+pub fn plain(err: &Error, _path: &str) -> Response<Body> {
+    let status = status_of(err);
+    log(err, status);
+    let text = match err {
+        Error::NotFound(_) => "not found".to_string(),
+        Error::BadRequest(m) if m == "invalid url format" || m == "invalid uuid format" => {
+            m.clone()
+        }
+        // The reason, which never carries the request's own text beyond a short quote.
+        other => other.to_string(),
+    };
+    super::ping::text(status, text)
+}
+
+/// The heartbeat function's refusals: plain text under `/ping/`, the Spring shape elsewhere.
+pub fn heartbeat(err: &Error, path: &str) -> Response<Body> {
+    if super::ping::is_ping_path(path) {
+        plain(err, path)
+    } else {
+        spring(err, path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,30 +150,5 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(body["message"], "S3 unavailable: timeout");
         assert_eq!(body["error"], "Service Unavailable");
-    }
-}
-
-/// healthchecks.io's shape for its ping URLs: a short plain-text body (`not found`, `invalid
-/// url format`), so its clients read our refusals as they read its own.
-pub fn plain(err: &Error, _path: &str) -> Response<Body> {
-    let status = status_of(err);
-    log(err, status);
-    let text = match err {
-        Error::NotFound(_) => "not found".to_string(),
-        Error::BadRequest(m) if m == "invalid url format" || m == "invalid uuid format" => {
-            m.clone()
-        }
-        // The reason, which never carries the request's own text beyond a short quote.
-        other => other.to_string(),
-    };
-    super::ping::text(status, text)
-}
-
-/// The heartbeat function's refusals: plain text under `/ping/`, the Spring shape elsewhere.
-pub fn heartbeat(err: &Error, path: &str) -> Response<Body> {
-    if super::ping::is_ping_path(path) {
-        plain(err, path)
-    } else {
-        spring(err, path)
     }
 }
