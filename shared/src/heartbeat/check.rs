@@ -1,7 +1,6 @@
 //! Named checks, as healthchecks.io has them: a name, a period and a grace time; what a ping
 //! to one means; and when a check counts as up.
 
-use super::ports::Record;
 use super::schedule::Schedule;
 use super::state::{due, step, Event, Facts, PingKind, State};
 use crate::base::error::{Error, Result};
@@ -209,55 +208,6 @@ impl Check {
             created_at: now,
             ..Check::default()
         }
-    }
-
-    /// What recording `r` does to the check, as every store applies it (the DynamoDB adapter
-    /// to the item it read back, the in-memory one to its copy); the duration of the run it
-    /// ended, if that run had a start.
-    pub fn apply(&mut self, r: &Record<'_>) -> Option<f64> {
-        let now = r.now_ms.div_euclid(1000);
-        self.last_seen = Some(now);
-        self.last_state = Some(r.state.to_string());
-        self.rev += 1;
-        self.pings += 1;
-        if r.success {
-            self.last_success = Some(now);
-        }
-        if let Some(code) = r.exit_status {
-            self.last_exit_status = Some(code);
-        }
-        if let Some(alarm) = r.alarm {
-            self.last_alarm = Some(alarm.to_string());
-        }
-        for (state, count) in r.counts {
-            *self
-                .received
-                .entry((r.source.to_string(), state.clone()))
-                .or_insert(0) += count;
-        }
-        let mut duration = None;
-        if r.ends_run {
-            let started = match r.rid {
-                Some(rid) => self.runs.remove(rid),
-                None => self.last_start_ms,
-            };
-            self.last_start_ms = None;
-            self.last_ping = Some(now);
-            self.last_failed = r.failed;
-            duration = started
-                .filter(|s| *s <= r.now_ms)
-                .map(|s| (r.now_ms - s) as f64 / 1000.0);
-            if duration.is_some() {
-                self.last_duration_seconds = duration;
-            }
-        }
-        if r.start {
-            self.last_start_ms = Some(r.now_ms);
-            if let Some(rid) = r.rid {
-                self.runs.insert(rid.to_string(), r.now_ms);
-            }
-        }
-        duration
     }
 
     /// Runs started with a run id that never ended beyond this many are forgotten, oldest

@@ -58,6 +58,58 @@ pub struct Record<'a> {
     pub now_ms: i64,
 }
 
+impl Record<'_> {
+    /// What recording this does to `check`, as every store applies it (the DynamoDB adapter
+    /// to the item it read back, the in-memory one to its copy); the duration of the run it
+    /// ended, if that run had a start.
+    pub fn apply(&self, check: &mut Check) -> Option<f64> {
+        let r = self;
+        let now = r.now_ms.div_euclid(1000);
+        check.last_seen = Some(now);
+        check.last_state = Some(r.state.to_string());
+        check.rev += 1;
+        check.pings += 1;
+        if r.success {
+            check.last_success = Some(now);
+        }
+        if let Some(code) = r.exit_status {
+            check.last_exit_status = Some(code);
+        }
+        if let Some(alarm) = r.alarm {
+            check.last_alarm = Some(alarm.to_string());
+        }
+        for (state, count) in r.counts {
+            *check
+                .received
+                .entry((r.source.to_string(), state.clone()))
+                .or_insert(0) += count;
+        }
+        let mut duration = None;
+        if r.ends_run {
+            let started = match r.rid {
+                Some(rid) => check.runs.remove(rid),
+                None => check.last_start_ms,
+            };
+            check.last_start_ms = None;
+            check.last_ping = Some(now);
+            check.last_failed = r.failed;
+            duration = started
+                .filter(|s| *s <= r.now_ms)
+                .map(|s| (r.now_ms - s) as f64 / 1000.0);
+            if duration.is_some() {
+                check.last_duration_seconds = duration;
+            }
+        }
+        if r.start {
+            check.last_start_ms = Some(r.now_ms);
+            if let Some(rid) = r.rid {
+                check.runs.insert(rid.to_string(), r.now_ms);
+            }
+        }
+        duration
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Recorded {
     /// The check as the ping left it, whether the ping created it, and the duration of the run

@@ -59,7 +59,7 @@ impl HeartbeatStore for MemoryHeartbeats {
         if check.ignores_pings() {
             return Ok(Recorded::Ignored(Box::new(check.clone())));
         }
-        let duration = check.apply(r);
+        let duration = r.apply(check);
         for rid in check.stale_runs() {
             check.runs.remove(&rid);
         }

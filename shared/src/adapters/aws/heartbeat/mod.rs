@@ -316,7 +316,7 @@ impl HeartbeatStore for HeartbeatTable {
         for _ in 0..3 {
             if let Some(old) = self.update(r).await? {
                 let mut check = check_of(&old);
-                let duration = check.apply(r);
+                let duration = r.apply(&mut check);
                 self.after_ping(&check, duration).await?;
                 return Ok(Recorded::Counted {
                     check: Box::new(check),
