@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "shared" / "src"
 if "--root" in sys.argv:  # another checkout's library, e.g. to compare with an older commit
     ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
-DOMAINS = {"probes", "metrics", "accounting", "heartbeat", "collectors", "auth"}
+DOMAINS = {"probes", "metrics", "accounting", "heartbeat", "collectors", "auth", "outbox"}
 BOTTOM = {"base"}
 ABOVE_DOMAINS = {"adapters", "http", "jobs", "wiring"}
 FORBIDDEN = re.compile(r"\b(aws_sdk_\w+|aws_config|aws_smithy_\w+|reqwest|lambda_http|lambda_runtime)\b")

@@ -20,6 +20,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod outbox;
 pub mod probes;
 pub mod wiring;
 

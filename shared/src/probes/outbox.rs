@@ -1,98 +1,89 @@
-//! Delivering outbox emails: claim, send, record. Used right after the change that caused the
-//! email, and by the scheduled `email-retry` function for whatever is still pending.
-//!
-//! Guarantees: an email is recorded (pending) in the same write as its cause, so it cannot be
-//! lost; a claim with a lease keeps two senders from sending it at the same time; it is marked
-//! sent right after SES accepts it, and that write is never cut short by a time budget. The
-//! one window for a duplicate is a crash (or a killed process) between SES accepting and the
-//! mark being written: the lease then lapses and the email is sent again. Delivery is at least
-//! once.
+//! Delivering outbox emails: claim, send, record (`crate::outbox`, the algorithm every channel
+//! shares). Used right after the change that caused the email, and by the scheduled
+//! `email-retry` function for whatever is still pending. Delivery is at least once.
 
+use super::email::Email;
 use super::ports::{Mailer, Outbox};
 use crate::base::error::Result;
-use crate::base::time::timestamp;
-use serde::Serialize;
-use time::OffsetDateTime;
+pub use crate::outbox::{Delivery, RetrySummary, LEASE_SECONDS, MAX_ATTEMPTS};
+use crate::outbox::{claim_and_send, ports, record};
 
-/// Long enough for one SES call with retries; short enough that a crashed sender's email is
-/// retried at the next scheduled run.
-pub const LEASE_SECONDS: i64 = 120;
+/// The candidates' outbox as the shared delivery sees it.
+pub struct Emails<'a, O>(pub &'a O);
 
-/// After this many refused attempts (two hours of `email-retry` runs every five minutes) an
-/// email is marked dead: no longer retried, counted by the `email_outbox` collector, shown as
-/// `dead` with its reason by `telltale probes show`. The run that gives up fails, so the
-/// `EmailRetryErrors` alarm fires.
-pub const MAX_ATTEMPTS: u32 = 24;
+impl<O: Outbox> ports::Claims for Emails<'_, O> {
+    type Message = Email;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    Sent,
-    /// Already sent, or another sender holds it right now.
-    NotDue,
-    /// The mail service refused; the email stays pending.
-    Failed(String),
-}
+    fn kind(&self) -> &'static str {
+        "email"
+    }
 
-pub async fn deliver(outbox: &impl Outbox, mailer: &impl Mailer, id: &str) -> Result<Delivery> {
-    match claim_and_send(outbox, mailer, id).await? {
-        None => Ok(Delivery::NotDue),
-        Some(attempt) => record(outbox, id, attempt).await,
+    // Each method returns the port's own future (no borrow of the wrapper), so the outbox
+    // need not be `Sync` for the delivery to be `Send`.
+    fn claim(
+        &self,
+        id: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> impl std::future::Future<Output = Result<Option<ports::Claimed<Email>>>> + Send {
+        let claimed = self.0.claim(id, now, lease_seconds);
+        async move {
+            Ok(claimed.await?.map(|e| ports::Claimed {
+                message: e.email,
+                attempts: e.attempts,
+            }))
+        }
+    }
+
+    fn mark_sent(
+        &self,
+        id: &str,
+        receipt: &str,
+        at: &str,
+    ) -> impl std::future::Future<Output = Result<()>> + Send {
+        self.0.mark_sent(id, receipt, at)
+    }
+
+    fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+    ) -> impl std::future::Future<Output = Result<()>> + Send {
+        self.0.mark_failed(id, reason)
+    }
+
+    fn mark_dead(
+        &self,
+        id: &str,
+        reason: &str,
+        at: &str,
+    ) -> impl std::future::Future<Output = Result<()>> + Send {
+        self.0.mark_dead(id, reason, at)
+    }
+
+    fn pending(&self) -> impl std::future::Future<Output = Result<Vec<String>>> + Send {
+        self.0.pending()
     }
 }
 
-/// A claimed email and what the mail service said of it.
-pub struct Attempt {
-    attempts: u32,
-    at: OffsetDateTime,
-    outcome: std::result::Result<String, String>,
+/// The mail service as the shared delivery's email channel.
+pub struct MailChannel<'a, M>(pub &'a M);
+
+impl<M: Mailer> ports::Sender<Email> for MailChannel<'_, M> {
+    fn send(
+        &self,
+        email: &Email,
+    ) -> impl std::future::Future<Output = std::result::Result<String, String>> + Send {
+        self.0.send(email)
+    }
 }
 
-/// Claims the email (`None` when it is not due) and hands it to the mail service.
-pub async fn claim_and_send(
+pub async fn deliver(
     outbox: &impl Outbox,
     mailer: &impl Mailer,
     id: &str,
-) -> Result<Option<Attempt>> {
-    let now = OffsetDateTime::now_utc();
-    let Some(email) = outbox
-        .claim(id, now.unix_timestamp(), LEASE_SECONDS)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(Attempt {
-        attempts: email.attempts,
-        at: now,
-        outcome: mailer.send(&email.email).await,
-    }))
-}
-
-/// Writes down what the mail service said. Once it has accepted an email this write is the
-/// only thing between a sent email and a second one, so callers never cancel it.
-pub async fn record(outbox: &impl Outbox, id: &str, attempt: Attempt) -> Result<Delivery> {
-    let Attempt {
-        attempts,
-        at,
-        outcome,
-    } = attempt;
-    match outcome {
-        Ok(message_id) => {
-            outbox.mark_sent(id, &message_id, &timestamp(at)).await?;
-            tracing::debug!(email = id, attempts, "email sent");
-            Ok(Delivery::Sent)
-        }
-        Err(reason) if attempts >= MAX_ATTEMPTS => {
-            let reason = format!("given up after {attempts} attempts: {reason}");
-            tracing::error!(email = id, attempts, %reason, "email is dead; it is no longer retried");
-            outbox.mark_dead(id, &reason, &timestamp(at)).await?;
-            Ok(Delivery::Failed(reason))
-        }
-        Err(reason) => {
-            tracing::warn!(email = id, attempts, %reason, "email not sent; it stays pending");
-            outbox.mark_failed(id, &reason).await?;
-            Ok(Delivery::Failed(reason))
-        }
-    }
+) -> Result<Delivery> {
+    crate::outbox::deliver(&Emails(outbox), &MailChannel(mailer), id).await
 }
 
 /// How long the email step after a committed change may take before the answer goes out
@@ -107,6 +98,7 @@ pub async fn deliver_after_commit(
     mailer: &impl Mailer,
     id: &str,
 ) -> Option<String> {
+    let (outbox, mailer) = (&Emails(outbox), &MailChannel(mailer));
     let budget = crate::base::deadline::budget(AFTER_COMMIT_BUDGET);
     // The budget bounds the claim and the send; the record after an accepted send is not cut
     // short by it (cutting it would leave a sent email pending, to be sent again).
@@ -129,25 +121,11 @@ pub async fn deliver_after_commit(
     }
 }
 
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct RetrySummary {
-    pub sent: usize,
-    pub skipped: usize,
-    /// Email id and the mail service's reason.
-    pub failed: Vec<(String, String)>,
-}
-
 /// Tries every pending email once; one that fails (refused, or a store error) never stops the
 /// others.
-pub async fn deliver_pending(outbox: &impl Outbox, mailer: &impl Mailer) -> Result<RetrySummary> {
-    let mut summary = RetrySummary::default();
-    for id in outbox.pending().await? {
-        match deliver(outbox, mailer, &id).await {
-            Ok(Delivery::Sent) => summary.sent += 1,
-            Ok(Delivery::NotDue) => summary.skipped += 1,
-            Ok(Delivery::Failed(reason)) => summary.failed.push((id, reason)),
-            Err(e) => summary.failed.push((id, e.to_string())),
-        }
-    }
-    Ok(summary)
+pub async fn deliver_pending(
+    outbox: &impl Outbox,
+    mailer: &impl Mailer,
+) -> Result<RetrySummary> {
+    crate::outbox::deliver_pending(&Emails(outbox), &MailChannel(mailer)).await
 }

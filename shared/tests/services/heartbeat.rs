@@ -180,13 +180,45 @@ async fn telltale_heartbeat_check_sets_and_lists_checks() {
     assert_eq!(listed[0]["name"], "nightly");
     assert_eq!(listed[0]["last_exit_status"], 7);
     assert_eq!(listed[0]["up"], false);
+    assert_eq!(listed[0]["state"], "down");
+    assert!(listed[0]["uuid"].as_str().is_some_and(|u| u.len() == 36));
     let table = String::from_utf8(cli(&["heartbeat", "check", "list"]).stdout).unwrap();
     assert!(
         table
             .lines()
-            .any(|l| l.contains("nightly") && l.contains("DOWN") && l.contains("86400s")),
+            .any(|l| l.contains("nightly") && l.contains("down") && l.contains("every 86400s")),
         "{table}"
     );
+    // A cron schedule in a zone; pause and resume; the log and the flips.
+    let cron = cli(&[
+        "heartbeat", "check", "set", "nightly", "--cron", "0 2 * * *", "--tz", "Europe/Athens",
+    ]);
+    assert!(cron.status.success(), "{}", String::from_utf8_lossy(&cron.stderr));
+    assert_eq!(
+        check(&f, "nightly").await.cron,
+        Some(("0 2 * * *".to_string(), "Europe/Athens".to_string()))
+    );
+    for (verb, state) in [("pause", "paused"), ("resume", "new")] {
+        let out = cli(&["heartbeat", "check", verb, "nightly"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(check(&f, "nightly").await.state.as_str(), state);
+    }
+    let flips: Value =
+        serde_json::from_slice(&cli(&["heartbeat", "flips", "nightly", "--json"]).stdout).unwrap();
+    let causes: Vec<&str> = flips
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes, ["resume", "pause", "ping:exit-status"]);
+    let log: Value =
+        serde_json::from_slice(&cli(&["heartbeat", "log", "nightly", "--json"]).stdout).unwrap();
+    assert_eq!(log[0]["kind"], "fail");
+    assert_eq!(log[0]["exit_status"], 7);
+    let refused = cli(&["heartbeat", "check", "set", "x", "--cron", "0 0 30 2 *"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("never fires"));
 
     for bad in [
         vec!["heartbeat", "check", "set", "Bad Name"],

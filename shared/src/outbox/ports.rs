@@ -1,0 +1,49 @@
+//! What delivery needs: a store of messages to claim and mark, and a sender for the channel.
+
+use crate::base::error::Result;
+use std::future::Future;
+
+/// A message taken for sending, and how many attempts (this one included) it has had.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed<M> {
+    pub message: M,
+    pub attempts: u32,
+}
+
+/// Where messages of one kind wait to be sent.
+pub trait Claims {
+    type Message: Send + Sync;
+
+    /// What the messages are called in the logs (`email`, `notice`).
+    fn kind(&self) -> &'static str;
+
+    /// Takes the message for sending if it is still pending and nobody else holds it; the
+    /// claim lapses after `lease_seconds` so a crashed sender does not block it forever.
+    fn claim(
+        &self,
+        id: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> impl Future<Output = Result<Option<Claimed<Self::Message>>>> + Send;
+
+    fn mark_sent(
+        &self,
+        id: &str,
+        receipt: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn mark_failed(&self, id: &str, reason: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Gives the message up: no longer pending, never retried, kept with the reason.
+    fn mark_dead(&self, id: &str, reason: &str, at: &str)
+        -> impl Future<Output = Result<()>> + Send;
+
+    /// Ids of the messages not sent yet.
+    fn pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+}
+
+/// One channel: hands a message over; its receipt (a message id), or why it was refused.
+pub trait Sender<M> {
+    fn send(&self, message: &M) -> impl Future<Output = std::result::Result<String, String>> + Send;
+}
