@@ -168,6 +168,7 @@ async fn check(
                 grace_seconds: seconds("grace", &grace)?,
                 cron,
                 manual_resume,
+                channels: Vec::new(),
             };
             store.set_check(&name, &settings, now()).await?;
             let c = found(store, &name).await?;
@@ -193,7 +194,7 @@ async fn found(store: &HeartbeatTable, name: &str) -> anyhow::Result<Check> {
 
 async fn change(store: &HeartbeatTable, name: &str, event: Event) -> anyhow::Result<ExitCode> {
     let c = found(store, name).await?;
-    let flip = settle(store, c, event, now()).await?;
+    let flip = settle(store, c, event, now(), b"").await?;
     let c = found(store, name).await?;
     match flip {
         Some(f) => eprintln!("check {name}: {} -> {}", f.from, f.to),

@@ -16,13 +16,15 @@ use crate::adapters::pushgateway::{Pushgateway, PushgatewayConfig};
 use crate::auth::config::AuthConfig;
 use crate::base::env::{ConfigError, Env};
 use crate::collectors::sources::Sources;
-use crate::heartbeat::config::HeartbeatConfig;
+use crate::adapters::notify::{self, Alertmanager, Webhooks};
+use crate::heartbeat::config::{HeartbeatConfig, SweepConfig};
+use crate::heartbeat::sweep::Channels;
 use crate::heartbeat::ports::BeatSink;
 use crate::heartbeat::source::{Source, SourceConfig};
 use crate::http::heartbeat::HeartbeatApi;
 use crate::http::probes::ProbeApi;
 use crate::http::team_page::TeamPage;
-use crate::jobs::{Accounting, Collector, EmailRetry, Push, Refresh};
+use crate::jobs::{Accounting, Collector, EmailRetry, HeartbeatSweep, Push, Refresh};
 use crate::metrics::config::{MappingsConfig, ValueConfig, DEFAULT_RANGE_START};
 use crate::metrics::ports::PrometheusQuery;
 use crate::metrics::store::MappingStore;
@@ -158,6 +160,37 @@ pub async fn email_retry() -> Result<EmailRetry<ProbeTable, Ses>, ConfigError> {
     Ok(EmailRetry {
         outbox: ProbeTable::new(aws::dynamodb_client(&sdk), config.table),
         mailer: Ses::new(aws::ses_client(&sdk)),
+    })
+}
+
+/// `heartbeat-sweep`: the heartbeat table, SES, the webhook client (secrets from SSM) and
+/// Alertmanager.
+pub async fn heartbeat_sweep(
+) -> Result<HeartbeatSweep<HeartbeatTable, Ses, Webhooks, Alertmanager>, ConfigError> {
+    heartbeat_sweep_with(&Env::process(), &aws::lambda_sdk_config())
+}
+
+pub fn heartbeat_sweep_with<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    sdk: &SdkConfig,
+) -> Result<HeartbeatSweep<HeartbeatTable, Ses, Webhooks, Alertmanager>, ConfigError> {
+    let config = SweepConfig::read(env)?;
+    let http = notify::client().map_err(|e| ConfigError::Invalid {
+        name: "ALERTMANAGER_URL",
+        value: String::new(),
+        reason: format!("no HTTP client: {e}"),
+    })?;
+    Ok(HeartbeatSweep {
+        store: HeartbeatTable::new(aws::dynamodb_client(sdk), config.table),
+        channels: Channels {
+            mailer: Ses::new(aws::ses_client(sdk)),
+            webhooks: Webhooks::new(http.clone(), ssm::ssm_client(sdk)),
+            alerts: Alertmanager {
+                http,
+                base: config.alertmanager_url,
+            },
+            from: config.from,
+        },
     })
 }
 

@@ -157,8 +157,8 @@ fn scheduled_functions_keep_their_failed_runs_and_never_overlap() {
         }
     }
     assert_eq!(
-        scheduled_count, 9,
-        "email-retry, accounting-push, token-refresh, heartbeat-source and 5 collectors"
+        scheduled_count, 10,
+        "email-retry, accounting-push, token-refresh, heartbeat-source, heartbeat-sweep and 5 collectors"
     );
     let queue = &all["FailedRunsQueue"]["Properties"];
     assert_eq!(queue["KmsMasterKeyId"], if_cmk(json!({"Ref": "KmsKeyArn"})));
@@ -305,6 +305,17 @@ const LEAST_PRIVILEGE: &[(&str, &[&str])] = &[
         &[
             "ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${InfluxDbSecretParameter}",
             "ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${OsPasswordParameter}",
+        ],
+    ),
+    (
+        "HeartbeatSweepFunction",
+        &[
+            "dynamodb:GetItem HeartbeatTable.Arn",
+            "dynamodb:PutItem HeartbeatTable.Arn",
+            "dynamodb:Query HeartbeatTable.Arn",
+            "dynamodb:UpdateItem HeartbeatTable.Arn",
+            "ses:SendEmail arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}",
+            "ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${HeartbeatWebhookSecretPath}*",
         ],
     ),
     (

@@ -2,6 +2,10 @@
 //! The invocation fails when an email is still refused, so the alarm on this function's
 //! errors tells the team that mail is not going out.
 
+// The outbox's delivery is generic over its store and channel; the nested futures of the
+// run need a deeper layout query than the default.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use telltale::jobs::{email_retry, EmailRetry};

@@ -6,6 +6,7 @@
 //! - `prometheus`: the instant-query API;
 //! - `influx`: InfluxDB 1.x and 2.x writes (the collectors' and heartbeat's sink);
 //! - `pushgateway`, `monasca`: the heartbeat source's other sinks;
+//! - `notify`: the heartbeat notices' webhook and Alertmanager channels;
 //! - `eosc`: the EOSC Accounting Service's metric endpoint and the OIDC token endpoint;
 //! - `timing`: the one log line per dependency call, for all of them.
 
@@ -13,6 +14,7 @@ pub mod aws;
 pub mod eosc;
 pub mod influx;
 pub mod monasca;
+pub mod notify;
 pub mod prometheus;
 pub mod pushgateway;
 pub mod timing;

@@ -70,3 +70,33 @@ impl HeartbeatConfig {
         })
     }
 }
+
+/// `heartbeat-sweep`'s configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepConfig {
+    pub table: String,
+    /// The notices' sender (`EMAIL_FROM`, a verified SES identity).
+    pub from: String,
+    /// Alertmanager's base URL (`ALERTMANAGER_URL`), for checks set with `--alertmanager`.
+    pub alertmanager_url: Option<String>,
+}
+
+impl SweepConfig {
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let alertmanager_url = env.optional("ALERTMANAGER_URL");
+        if let Some(url) = &alertmanager_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    name: "ALERTMANAGER_URL",
+                    value: url.clone(),
+                    reason: "an http:// or https:// URL".into(),
+                });
+            }
+        }
+        Ok(Self {
+            table: env.required("HEARTBEAT_TABLE")?,
+            from: env.required("EMAIL_FROM")?,
+            alertmanager_url,
+        })
+    }
+}

@@ -8,6 +8,8 @@
 //! - `schedule.rs`: when a ping is due (a period, or cron in a time zone);
 //! - `ping.rs`: healthchecks.io's ping URLs, and the job output a ping keeps;
 //! - `receive.rs`: a ping received: recorded, its state settled, logged;
+//! - `notice.rs`: what a check's channels hear of a flip (email, webhook, Alertmanager);
+//! - `sweep.rs`: the scheduled `heartbeat-sweep`: the clock's flips, and the notices delivered;
 //! - `ports.rs`: the store the routes need, and the sink a beat is sent to;
 //! - `exposition.rs`: `GET /heartbeat/metrics`;
 //! - `config.rs`: the configuration; the routes are `http::heartbeat`.
@@ -15,10 +17,12 @@
 pub mod check;
 pub mod config;
 pub mod exposition;
+pub mod notice;
 pub mod ping;
 pub mod ports;
 pub mod receive;
 pub mod schedule;
 pub mod source;
 pub mod state;
+pub mod sweep;
 pub mod webhook;

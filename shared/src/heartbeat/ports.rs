@@ -150,6 +150,7 @@ pub struct CheckSettings {
     /// Expression and IANA zone, validated (`schedule::CronSchedule::parse`).
     pub cron: Option<(String, String)>,
     pub manual_resume: bool,
+    pub channels: Vec<super::notice::Channel>,
 }
 
 /// Settling a check's state: the check read back, and its new state written only on the
@@ -157,8 +158,14 @@ pub struct CheckSettings {
 pub trait CheckStates {
     fn check(&self, name: &str) -> impl Future<Output = Result<Option<Check>>> + Send;
 
-    /// Writes `step` (its state and flip) if the check is still at `check.rev`.
-    fn settle(&self, check: &Check, step: &Step) -> impl Future<Output = Result<Settled>> + Send;
+    /// Writes `step` (its state and flip) and the flip's notices, all or none, if the check
+    /// is still at `check.rev`.
+    fn settle(
+        &self,
+        check: &Check,
+        step: &Step,
+        notices: &[super::notice::Notice],
+    ) -> impl Future<Output = Result<Settled>> + Send;
 
     /// The name of the check with this UUID.
     fn by_uuid(&self, uuid: &str) -> impl Future<Output = Result<Option<String>>> + Send;
@@ -212,6 +219,43 @@ pub trait PingLog {
 
     /// Newest first.
     fn flips(&self, check: &str) -> impl Future<Output = Result<Vec<FlipEntry>>> + Send;
+}
+
+/// A notice as stored: what it says, and how its delivery stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredNotice {
+    pub notice: super::notice::Notice,
+    /// `pending`, `sent` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// The notices, for the health of each check's channels.
+pub trait NoticeLog {
+    fn notices(&self) -> impl Future<Output = Result<Vec<StoredNotice>>> + Send;
+}
+
+/// The channels' ports (one adapter each): a webhook receiver and Alertmanager. The email
+/// channel is `outbox::email::Mailer`.
+pub trait WebhookPoster {
+    /// `POST`s `body` to `url`, signed with the secret in `secret_parameter` (SSM) when given,
+    /// carrying `notice_id`; the receiver's status, or why it failed.
+    fn post(
+        &self,
+        url: &str,
+        body: &[u8],
+        notice_id: &str,
+        secret_parameter: Option<&str>,
+    ) -> impl Future<Output = std::result::Result<String, String>> + Send;
+}
+
+pub trait AlertPoster {
+    /// `POST /api/v2/alerts` with these alerts; `Err` when none is configured or it refused.
+    fn post_alerts(
+        &self,
+        alerts: &serde_json::Value,
+    ) -> impl Future<Output = std::result::Result<String, String>> + Send;
 }
 
 /// Everything the heartbeat routes keep.

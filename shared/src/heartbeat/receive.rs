@@ -92,6 +92,7 @@ pub async fn receive(store: &impl Heartbeats, p: &Incoming<'_>) -> Result<Receiv
         *check,
         Event::Ping(p.kind),
         p.now_ms.div_euclid(1000),
+        kept_body(p.body, p.body_limit),
     )
     .await?;
     Ok(Received::Recorded { created, flip })
@@ -99,11 +100,13 @@ pub async fn receive(store: &impl Heartbeats, p: &Incoming<'_>) -> Result<Receiv
 
 /// Decides the check's state after `event` and writes it with its flip, deciding again from a
 /// fresh read whenever another write came first. The flip written, if one was.
+/// `output` is the job's output when a ping caused it (its end goes into the notices).
 pub async fn settle(
     store: &impl Heartbeats,
     mut check: Check,
     event: Event,
     now: i64,
+    output: &[u8],
 ) -> Result<Option<Flip>> {
     for _ in 0..SETTLE_TRIES {
         let schedule = check.schedule();
@@ -111,7 +114,11 @@ pub async fn settle(
         if next.flip.is_none() || next.ignored {
             return Ok(None);
         }
-        match store.settle(&check, &next).await? {
+        let notices = match &next.flip {
+            Some(flip) => super::notice::notices(&check, flip, check.flips + 1, output),
+            None => Vec::new(),
+        };
+        match store.settle(&check, &next, &notices).await? {
             Settled::Written => return Ok(next.flip),
             Settled::Stale => match store.check(&check.name).await? {
                 Some(fresh) => check = fresh,

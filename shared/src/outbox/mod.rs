@@ -9,6 +9,7 @@
 //! accepting and the mark being written: the lease then lapses and the message is sent again.
 //! Delivery is at least once; a receiver that must not act twice drops a repeated message id.
 
+pub mod email;
 pub mod ports;
 
 use crate::base::error::Result;

@@ -2,7 +2,6 @@
 //! as plain text; nothing from a request is ever interpreted as a template.
 
 use super::model::{Candidate, Status};
-use serde::{Deserialize, Serialize};
 
 /// Where emails come from and whom the team copies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,14 +17,7 @@ pub struct EmailSettings {
     pub team_page_url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Email {
-    pub from: String,
-    pub to: String,
-    pub bcc: Vec<String>,
-    pub subject: String,
-    pub text: String,
-}
+pub use crate::outbox::email::Email;
 
 pub fn subject(status: Status) -> String {
     let word = match status {

@@ -174,7 +174,4 @@ pub trait Outbox {
     fn get_email(&self, id: &str) -> impl Future<Output = Result<Option<OutboxEmail>>> + Send;
 }
 
-pub trait Mailer {
-    /// Hands the email to the mail service; returns its message id, or why it refused.
-    fn send(&self, email: &Email) -> impl Future<Output = Result<String, String>> + Send;
-}
+pub use crate::outbox::email::Mailer;

@@ -10,7 +10,10 @@ use telltale::heartbeat::ports::{
     Beat, BeatSink, CheckSettings, CheckStates, FlipEntry, HeartbeatStore, PingEntry, PingLog,
     Record, Recorded, Settled,
 };
+use telltale::heartbeat::notice::Notice;
+use telltale::heartbeat::ports::{AlertPoster, NoticeLog, StoredNotice, WebhookPoster};
 use telltale::heartbeat::state::Step;
+use telltale::outbox::ports::{Claimed, Claims};
 
 /// The heartbeat table: counters added atomically, a run's duration from its start, a state
 /// settled only on the revision it was decided from, the last pings and flips of each check.
@@ -20,6 +23,8 @@ pub struct MemoryHeartbeats {
     uuids: Arc<Mutex<BTreeMap<String, String>>>,
     pings: Arc<Mutex<BTreeMap<(String, u64), PingEntry>>>,
     flips: Arc<Mutex<BTreeMap<(String, u64), FlipEntry>>>,
+    notices: Arc<Mutex<BTreeMap<String, StoredNotice>>>,
+    leases: Arc<Mutex<BTreeMap<String, i64>>>,
     pub outage: Outage,
 }
 
@@ -98,13 +103,29 @@ impl CheckStates for MemoryHeartbeats {
         Ok(self.checks.lock().unwrap().get(name).cloned())
     }
 
-    async fn settle(&self, read: &Check, step: &Step) -> Result<Settled> {
+    async fn settle(&self, read: &Check, step: &Step, notices: &[Notice]) -> Result<Settled> {
         self.outage.check("settling a check's state")?;
         tokio::task::yield_now().await;
         let mut checks = self.checks.lock().unwrap();
         let Some(check) = checks.get_mut(&read.name).filter(|c| c.rev == read.rev) else {
             return Ok(Settled::Stale);
         };
+        let mut stored = self.notices.lock().unwrap();
+        // As DynamoDB's transaction: a notice id already there cancels the whole write.
+        if notices.iter().any(|n| stored.contains_key(&n.id)) {
+            return Ok(Settled::Stale);
+        }
+        for n in notices {
+            stored.insert(
+                n.id.clone(),
+                StoredNotice {
+                    notice: n.clone(),
+                    state: "pending".into(),
+                    attempts: 0,
+                    last_error: None,
+                },
+            );
+        }
         check.rev += 1;
         check.state = step.state;
         if let Some(flip) = &step.flip {
@@ -163,6 +184,141 @@ impl PingLog for MemoryHeartbeats {
             .collect();
         out.sort_by_key(|e| std::cmp::Reverse(e.n));
         Ok(out)
+    }
+}
+
+impl Claims for MemoryHeartbeats {
+    type Message = Notice;
+
+    fn kind(&self) -> &'static str {
+        "notice"
+    }
+
+    async fn claim(&self, id: &str, now: i64, lease: i64) -> Result<Option<Claimed<Notice>>> {
+        self.outage.check("claiming a notice")?;
+        tokio::task::yield_now().await;
+        let mut notices = self.notices.lock().unwrap();
+        let mut leases = self.leases.lock().unwrap();
+        let Some(n) = notices.get_mut(id).filter(|n| n.state == "pending") else {
+            return Ok(None);
+        };
+        if leases.get(id).is_some_and(|until| *until >= now) {
+            return Ok(None);
+        }
+        leases.insert(id.to_string(), now + lease);
+        n.attempts += 1;
+        Ok(Some(Claimed {
+            message: n.notice.clone(),
+            attempts: n.attempts,
+        }))
+    }
+
+    async fn mark_sent(&self, id: &str, _receipt: &str, _at: &str) -> Result<()> {
+        self.outage.check("marking a notice sent")?;
+        self.leases.lock().unwrap().remove(id);
+        if let Some(n) = self.notices.lock().unwrap().get_mut(id) {
+            n.state = "sent".into();
+        }
+        Ok(())
+    }
+
+    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
+        self.outage.check("marking a notice failed")?;
+        self.leases.lock().unwrap().remove(id);
+        if let Some(n) = self.notices.lock().unwrap().get_mut(id) {
+            n.last_error = Some(reason.into());
+        }
+        Ok(())
+    }
+
+    async fn mark_dead(&self, id: &str, reason: &str, _at: &str) -> Result<()> {
+        self.outage.check("marking a notice dead")?;
+        self.leases.lock().unwrap().remove(id);
+        if let Some(n) = self.notices.lock().unwrap().get_mut(id) {
+            n.state = "dead".into();
+            n.last_error = Some(reason.into());
+        }
+        Ok(())
+    }
+
+    async fn pending(&self) -> Result<Vec<String>> {
+        self.outage.check("listing the notices")?;
+        Ok(self
+            .notices
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|n| n.state == "pending")
+            .map(|n| n.notice.id.clone())
+            .collect())
+    }
+}
+
+impl NoticeLog for MemoryHeartbeats {
+    async fn notices(&self) -> Result<Vec<StoredNotice>> {
+        self.outage.check("listing the notices")?;
+        Ok(self.notices.lock().unwrap().values().cloned().collect())
+    }
+}
+
+/// A webhook receiver and an Alertmanager that keep what they are sent, or refuse it all.
+#[derive(Clone, Default)]
+pub struct MemoryReceiver {
+    /// (URL or `alerts`, body, notice id, signature) of every call taken.
+    calls: Arc<Mutex<Vec<(String, String, String, Option<String>)>>>,
+    refusing: Arc<Mutex<Option<String>>>,
+    /// Secrets by parameter name, as SSM would keep them.
+    pub secrets: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+impl MemoryReceiver {
+    pub fn refuse(&self, reason: Option<&str>) {
+        *self.refusing.lock().unwrap() = reason.map(str::to_string);
+    }
+
+    pub fn calls(&self) -> Vec<(String, String, String, Option<String>)> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn take(&self, call: (String, String, String, Option<String>)) -> std::result::Result<String, String> {
+        if let Some(reason) = self.refusing.lock().unwrap().clone() {
+            return Err(reason);
+        }
+        self.calls.lock().unwrap().push(call);
+        Ok("HTTP 200".into())
+    }
+}
+
+impl WebhookPoster for MemoryReceiver {
+    async fn post(
+        &self,
+        url: &str,
+        body: &[u8],
+        notice_id: &str,
+        secret_parameter: Option<&str>,
+    ) -> std::result::Result<String, String> {
+        tokio::task::yield_now().await;
+        let signature = match secret_parameter {
+            Some(name) => {
+                let secret = self.secrets.lock().unwrap().get(name).cloned();
+                let secret = secret.ok_or_else(|| format!("the webhook's secret {name}: ParameterNotFound"))?;
+                Some(telltale::heartbeat::notice::signature(secret.as_bytes(), body))
+            }
+            None => None,
+        };
+        self.take((
+            url.to_string(),
+            String::from_utf8_lossy(body).to_string(),
+            notice_id.to_string(),
+            signature,
+        ))
+    }
+}
+
+impl AlertPoster for MemoryReceiver {
+    async fn post_alerts(&self, alerts: &serde_json::Value) -> std::result::Result<String, String> {
+        tokio::task::yield_now().await;
+        self.take(("alerts".into(), alerts.to_string(), String::new(), None))
     }
 }
 

@@ -106,7 +106,8 @@ impl HeartbeatTable {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn partition(&self, pk: &str, what: &str) -> Result<Vec<Item>> {
+    /// Every item of a partition, read consistently.
+    pub(super) async fn partition(&self, pk: &str, what: &str) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -116,6 +117,7 @@ impl HeartbeatTable {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(pk))
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await

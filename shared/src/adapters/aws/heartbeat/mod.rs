@@ -16,6 +16,7 @@
 //! `pk = "ping#<name>"` / `"flip#<name>"` hold its last 100 pings and flips (`log.rs`).
 
 mod log;
+mod notices;
 mod states;
 
 use crate::base::error::{Dependency, Error, Result};
@@ -98,6 +99,9 @@ fn check_of(item: &Item) -> Check {
         flips: num(item, "flips").unwrap_or(0),
         pings: num(item, "pings").unwrap_or(0),
         manual_resume: flag(item, "manual_resume"),
+        channels: text(item, "channels")
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default(),
         last_seen: num(item, "last_seen"),
         last_success: num(item, "last_success"),
         last_ping: num(item, "last_ping"),
@@ -377,10 +381,16 @@ impl HeartbeatStore for HeartbeatTable {
                 ":m".to_string(),
                 AttributeValue::Bool(settings.manual_resume),
             ),
+            (
+                ":ch".to_string(),
+                s(&serde_json::to_string(&settings.channels)
+                    .map_err(|e| Error::Internal(e.to_string()))?),
+            ),
             (":one".to_string(), n(1)),
         ]);
         let mut expression =
-            "SET period_seconds = :p, grace_seconds = :g, manual_resume = :m".to_string();
+            "SET period_seconds = :p, grace_seconds = :g, manual_resume = :m, channels = :ch"
+                .to_string();
         match &settings.cron {
             Some((cron, tz)) => {
                 values.insert(":cron".into(), s(cron));

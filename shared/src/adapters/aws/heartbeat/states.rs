@@ -6,6 +6,7 @@ use super::{check_of, failed, n, s, HeartbeatTable, UUIDS};
 use crate::base::error::Result;
 use crate::heartbeat::check::{Check, FLIPS_KEPT};
 use crate::heartbeat::ports::{CheckStates, Settled};
+use crate::heartbeat::notice::Notice;
 use crate::heartbeat::state::Step;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use std::collections::HashMap;
@@ -51,8 +52,11 @@ impl CheckStates for HeartbeatTable {
             .map(check_of))
     }
 
-    async fn settle(&self, check: &Check, step: &Step) -> Result<Settled> {
+    async fn settle(&self, check: &Check, step: &Step, notices: &[Notice]) -> Result<Settled> {
         let mut writes = vec![self.state_update(check, step)?];
+        for notice in notices {
+            writes.push(self.notice_put(notice, step.flip.as_ref().map_or(0, |f| f.at))?);
+        }
         if let Some(flip) = &step.flip {
             let number = check.flips + 1;
             writes.push(self.log_item(

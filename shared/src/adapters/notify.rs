@@ -1,0 +1,114 @@
+//! The heartbeat notices' HTTP channels: a team's webhook receiver (signed with HMAC-SHA256
+//! under a secret read from SSM) and Alertmanager's `POST /api/v2/alerts`. Each call has its
+//! own timeout, so a receiver that hangs costs its own notice's time and nothing else.
+
+use crate::heartbeat::notice::signature;
+use crate::heartbeat::ports::{AlertPoster, WebhookPoster};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One call to a channel, at most.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(CALL_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// The receiver's answer as the outbox records it: a 2xx is accepted, anything else refused.
+async fn answered(
+    result: reqwest::Result<reqwest::Response>,
+    who: &str,
+) -> Result<String, String> {
+    match result {
+        Ok(resp) if resp.status().is_success() => Ok(format!("{who}: HTTP {}", resp.status().as_u16())),
+        Ok(resp) => Err(format!("{who} answered HTTP {}", resp.status().as_u16())),
+        Err(e) if e.is_timeout() => Err(format!("{who} did not answer within {} s", CALL_TIMEOUT.as_secs())),
+        Err(e) if e.is_connect() => Err(format!("{who} could not be reached")),
+        Err(e) => Err(format!("{who}: {}", e.without_url())),
+    }
+}
+
+pub struct Webhooks {
+    pub http: reqwest::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    /// Secrets read once per process, by parameter name.
+    secrets: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl Webhooks {
+    pub fn new(http: reqwest::Client, ssm: aws_sdk_ssm::Client) -> Self {
+        Self {
+            http,
+            ssm,
+            secrets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn secret(&self, name: &str) -> Result<Vec<u8>, String> {
+        if let Some(s) = self.secrets.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Ok(s.clone());
+        }
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| format!("the webhook's secret {name}: {}", super::aws::describe(&e)))?;
+        let value = out
+            .parameter
+            .and_then(|p| p.value)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("the webhook's secret {name} has no value"))?
+            .into_bytes();
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), value.clone());
+        Ok(value)
+    }
+}
+
+impl WebhookPoster for Webhooks {
+    async fn post(
+        &self,
+        url: &str,
+        body: &[u8],
+        notice_id: &str,
+        secret_parameter: Option<&str>,
+    ) -> Result<String, String> {
+        let mut req = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("X-Telltale-Notice-Id", notice_id)
+            .body(body.to_vec());
+        if let Some(name) = secret_parameter {
+            let secret = self.secret(name).await?;
+            req = req.header("X-Telltale-Signature-256", signature(&secret, body));
+        }
+        answered(req.send().await, "the webhook").await
+    }
+}
+
+/// Alertmanager at `base` (`ALERTMANAGER_URL`); none configured refuses every alert, so a
+/// check set with `--alertmanager` shows a failing channel instead of silence.
+pub struct Alertmanager {
+    pub http: reqwest::Client,
+    pub base: Option<String>,
+}
+
+impl AlertPoster for Alertmanager {
+    async fn post_alerts(&self, alerts: &serde_json::Value) -> Result<String, String> {
+        let Some(base) = &self.base else {
+            return Err("no Alertmanager is configured (ALERTMANAGER_URL)".into());
+        };
+        let url = format!("{}/api/v2/alerts", base.trim_end_matches('/'));
+        answered(self.http.post(url).json(alerts).send().await, "Alertmanager").await
+    }
+}
