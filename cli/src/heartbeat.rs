@@ -8,8 +8,11 @@ use std::process::ExitCode;
 use telltale::adapters::aws::{self, heartbeat::HeartbeatTable};
 use telltale::base::interval;
 use telltale::heartbeat::check::{validate_name, Check};
+use telltale::heartbeat::notice::Channel;
 use telltale::heartbeat::ping::shown_body;
-use telltale::heartbeat::ports::{CheckSettings, CheckStates, HeartbeatStore, PingLog};
+use telltale::heartbeat::ports::{
+    CheckSettings, CheckStates, HeartbeatStore, NoticeLog, PingLog, StoredNotice,
+};
 use telltale::heartbeat::receive::settle;
 use telltale::heartbeat::schedule::CronSchedule;
 use telltale::heartbeat::state::Event;
@@ -71,6 +74,18 @@ pub enum CheckCommand {
         /// Once paused, stay paused until `resume` (pings meanwhile are logged as ignored).
         #[arg(long)]
         manual_resume: bool,
+        /// Email the check's flips to this address (repeat for more).
+        #[arg(long = "email", value_name = "ADDRESS")]
+        emails: Vec<String>,
+        /// POST the check's flips to this URL (repeat for more), as JSON.
+        #[arg(long = "webhook", value_name = "URL")]
+        webhooks: Vec<String>,
+        /// The SSM parameter (SecureString) holding the webhooks' signing secret.
+        #[arg(long, value_name = "NAME", requires = "webhooks")]
+        webhook_secret_parameter: Option<String>,
+        /// Send the check's alerts to the stack's Alertmanager (re-sent while it is down).
+        #[arg(long)]
+        alertmanager: bool,
     },
     /// Every check with its UUID, state, last ping and next expected ping.
     List,
@@ -154,8 +169,13 @@ async fn check(
             tz,
             grace,
             manual_resume,
+            emails,
+            webhooks,
+            webhook_secret_parameter,
+            alertmanager,
         } => {
             validate_name(&name)?;
+            let channels = channels(emails, webhooks, webhook_secret_parameter, alertmanager)?;
             let cron = match cron {
                 Some(expr) => {
                     let parsed = CronSchedule::parse(&expr, &tz)?;
@@ -168,7 +188,7 @@ async fn check(
                 grace_seconds: seconds("grace", &grace)?,
                 cron,
                 manual_resume,
-                channels: Vec::new(),
+                channels,
             };
             store.set_check(&name, &settings, now()).await?;
             let c = found(store, &name).await?;
@@ -184,6 +204,70 @@ async fn check(
         CheckCommand::Pause { name } => change(store, &name, Event::Pause).await,
         CheckCommand::Resume { name } => change(store, &name, Event::Resume).await,
     }
+}
+
+/// The channels `check set` was given, checked: addresses, http(s) URLs, an SSM name.
+fn channels(
+    emails: Vec<String>,
+    webhooks: Vec<String>,
+    secret: Option<String>,
+    alertmanager: bool,
+) -> anyhow::Result<Vec<Channel>> {
+    let mut out = Vec::new();
+    for to in emails {
+        if !email_address::EmailAddress::is_valid(&to) {
+            bail!("--email {}: not an email address", shown(&to));
+        }
+        out.push(Channel::Email { to });
+    }
+    if let Some(name) = &secret {
+        if !name.starts_with('/') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            bail!(
+                "--webhook-secret-parameter {}: an SSM parameter name such as /telltale/heartbeat/hook",
+                shown(name)
+            );
+        }
+    }
+    for url in webhooks {
+        let parsed = url::Url::parse(&url).with_context(|| format!("--webhook {}", shown(&url)))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            bail!("--webhook {}: an http:// or https:// URL", shown(&url));
+        }
+        out.push(Channel::Webhook {
+            url,
+            secret_parameter: secret.clone(),
+        });
+    }
+    if alertmanager {
+        out.push(Channel::Alertmanager);
+    }
+    Ok(out)
+}
+
+/// Each channel of `c` and how its notices stand: `ok`, or failing with the last reason.
+fn channel_health(c: &Check, notices: &[StoredNotice]) -> Vec<(String, String)> {
+    c.channels
+        .iter()
+        .map(|ch| {
+            let newest = notices
+                .iter()
+                .filter(|n| n.notice.check == c.name && n.notice.channel == *ch)
+                .max_by_key(|n| n.notice.flip_number);
+            let health = match newest {
+                Some(n) if n.state == "dead" => {
+                    format!("dead: {}", n.last_error.as_deref().unwrap_or("-"))
+                }
+                Some(n) if n.state == "pending" && n.attempts > 0 => format!(
+                    "failing ({} attempts): {}",
+                    n.attempts,
+                    n.last_error.as_deref().unwrap_or("-")
+                ),
+                Some(n) if n.state == "pending" => "pending".to_string(),
+                _ => "ok".to_string(),
+            };
+            (ch.shown(), health)
+        })
+        .collect()
 }
 
 async fn found(store: &HeartbeatTable, name: &str) -> anyhow::Result<Check> {
@@ -205,6 +289,7 @@ async fn change(store: &HeartbeatTable, name: &str, event: Event) -> anyhow::Res
 
 async fn list(store: &HeartbeatTable, json: bool) -> anyhow::Result<ExitCode> {
     let checks = store.checks().await?;
+    let notices = store.notices().await?;
     let now = now();
     if json {
         let list: Vec<serde_json::Value> = checks
@@ -218,7 +303,10 @@ async fn list(store: &HeartbeatTable, json: bool) -> anyhow::Result<ExitCode> {
                     "next_expected": c.next_expected(), "last_success": c.last_success,
                     "last_state": c.last_state, "last_exit_status": c.last_exit_status,
                     "last_duration_seconds": c.last_duration_seconds, "last_alarm": c.last_alarm,
-                    "received": c.total()})
+                    "received": c.total(),
+                    "channels": channel_health(c, &notices).iter()
+                        .map(|(ch, h)| serde_json::json!({"channel": ch, "health": h}))
+                        .collect::<Vec<_>>()})
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
@@ -238,6 +326,18 @@ async fn list(store: &HeartbeatTable, json: bool) -> anyhow::Result<ExitCode> {
                 .map_or("-".into(), |d| format!("{d:.1}s")),
             c.total().to_string(),
             c.last_alarm.as_deref().map_or("-".into(), shown),
+            {
+                let health = channel_health(c, &notices);
+                if health.is_empty() {
+                    "-".into()
+                } else {
+                    health
+                        .iter()
+                        .map(|(ch, h)| format!("{} {h}", shown(ch)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }
+            },
         ]
     });
     let t = telltale_cli::terminal::table(
@@ -253,6 +353,7 @@ async fn list(store: &HeartbeatTable, json: bool) -> anyhow::Result<ExitCode> {
             "duration",
             "received",
             "last alarm",
+            "channels",
         ],
         rows,
     );

@@ -308,6 +308,8 @@ where
             problems.join("; ")
         )));
     }
-    Ok(json!({"checks": report.checks, "flips": report.flips, "notices_sent": report.notices.sent,
-        "notices_skipped": report.notices.skipped, "alerts": report.alerts}))
+    Ok(
+        json!({"checks": report.checks, "flips": report.flips, "notices_sent": report.notices.sent,
+        "notices_skipped": report.notices.skipped, "alerts": report.alerts}),
+    )
 }

@@ -11,16 +11,16 @@ use crate::adapters::aws::{
 use crate::adapters::eosc::{self, Eosc, Oidc};
 use crate::adapters::influx::{config::InfluxConfig, InfluxSink};
 use crate::adapters::monasca::{Monasca, MonascaConfig};
+use crate::adapters::notify::{self, Alertmanager, Webhooks};
 use crate::adapters::prometheus::Prometheus;
 use crate::adapters::pushgateway::{Pushgateway, PushgatewayConfig};
 use crate::auth::config::AuthConfig;
 use crate::base::env::{ConfigError, Env};
 use crate::collectors::sources::Sources;
-use crate::adapters::notify::{self, Alertmanager, Webhooks};
 use crate::heartbeat::config::{HeartbeatConfig, SweepConfig};
-use crate::heartbeat::sweep::Channels;
 use crate::heartbeat::ports::BeatSink;
 use crate::heartbeat::source::{Source, SourceConfig};
+use crate::heartbeat::sweep::Channels;
 use crate::http::heartbeat::HeartbeatApi;
 use crate::http::probes::ProbeApi;
 use crate::http::team_page::TeamPage;

@@ -20,6 +20,7 @@ pub mod ping_scenarios;
 pub mod probes;
 pub mod prometheus;
 pub mod runtime_api;
+pub mod sweep_scenarios;
 pub mod watch;
 
 use std::path::PathBuf;

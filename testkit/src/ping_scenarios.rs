@@ -258,7 +258,9 @@ pub async fn manual_resume_ignores_pings<S: Heartbeats, K: KeyLookup>(
         .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let check = stored(&api.store, "maintained").await;
-    let flip = settle(&api.store, check, Event::Pause, now, b"").await.unwrap();
+    let flip = settle(&api.store, check, Event::Pause, now, b"")
+        .await
+        .unwrap();
     assert_eq!(flip.map(|f| f.to), Some(State::Paused));
     assert_answer(
         &ping(api, "GET", &format!("{url}/fail"), b"").await,
@@ -269,7 +271,9 @@ pub async fn manual_resume_ignores_pings<S: Heartbeats, K: KeyLookup>(
     let check = stored(&api.store, "maintained").await;
     assert_eq!(check.state, State::Paused);
     assert_eq!(log(&api.store, "maintained").await[0].kind, "ignored");
-    settle(&api.store, check, Event::Resume, now, b"").await.unwrap();
+    settle(&api.store, check, Event::Resume, now, b"")
+        .await
+        .unwrap();
     assert_eq!(stored(&api.store, "maintained").await.state, State::New);
     // Without it, a ping resumes a paused check.
     settings.manual_resume = false;
@@ -277,7 +281,9 @@ pub async fn manual_resume_ignores_pings<S: Heartbeats, K: KeyLookup>(
         .await
         .unwrap();
     let check = stored(&api.store, "maintained").await;
-    settle(&api.store, check, Event::Pause, now, b"").await.unwrap();
+    settle(&api.store, check, Event::Pause, now, b"")
+        .await
+        .unwrap();
     ping(api, "GET", &url, b"").await;
     assert_eq!(stored(&api.store, "maintained").await.state, State::Up);
 }

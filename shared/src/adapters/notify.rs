@@ -19,14 +19,16 @@ pub fn client() -> reqwest::Result<reqwest::Client> {
 }
 
 /// The receiver's answer as the outbox records it: a 2xx is accepted, anything else refused.
-async fn answered(
-    result: reqwest::Result<reqwest::Response>,
-    who: &str,
-) -> Result<String, String> {
+async fn answered(result: reqwest::Result<reqwest::Response>, who: &str) -> Result<String, String> {
     match result {
-        Ok(resp) if resp.status().is_success() => Ok(format!("{who}: HTTP {}", resp.status().as_u16())),
+        Ok(resp) if resp.status().is_success() => {
+            Ok(format!("{who}: HTTP {}", resp.status().as_u16()))
+        }
         Ok(resp) => Err(format!("{who} answered HTTP {}", resp.status().as_u16())),
-        Err(e) if e.is_timeout() => Err(format!("{who} did not answer within {} s", CALL_TIMEOUT.as_secs())),
+        Err(e) if e.is_timeout() => Err(format!(
+            "{who} did not answer within {} s",
+            CALL_TIMEOUT.as_secs()
+        )),
         Err(e) if e.is_connect() => Err(format!("{who} could not be reached")),
         Err(e) => Err(format!("{who}: {}", e.without_url())),
     }
@@ -49,7 +51,12 @@ impl Webhooks {
     }
 
     async fn secret(&self, name: &str) -> Result<Vec<u8>, String> {
-        if let Some(s) = self.secrets.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+        if let Some(s) = self
+            .secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
             return Ok(s.clone());
         }
         let out = self
@@ -109,6 +116,10 @@ impl AlertPoster for Alertmanager {
             return Err("no Alertmanager is configured (ALERTMANAGER_URL)".into());
         };
         let url = format!("{}/api/v2/alerts", base.trim_end_matches('/'));
-        answered(self.http.post(url).json(alerts).send().await, "Alertmanager").await
+        answered(
+            self.http.post(url).json(alerts).send().await,
+            "Alertmanager",
+        )
+        .await
     }
 }

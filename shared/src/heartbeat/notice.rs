@@ -124,7 +124,11 @@ impl Notice {
     }
 
     pub fn subject(&self) -> String {
-        format!("[telltale] check {} is {}", self.check, self.to.to_uppercase())
+        format!(
+            "[telltale] check {} is {}",
+            self.check,
+            self.to.to_uppercase()
+        )
     }
 
     /// The email's text: since when, why, the last ping, the end of the job's output.
@@ -208,7 +212,9 @@ mod tests {
         let check = Check {
             name: "db".into(),
             channels: vec![
-                Channel::Email { to: "a@example.org".into() },
+                Channel::Email {
+                    to: "a@example.org".into(),
+                },
                 Channel::Alertmanager,
             ],
             last_exit_status: Some(3),
@@ -229,7 +235,10 @@ mod tests {
         let text = n[0].text();
         assert!(text.contains("fatal: disk full\\xff"), "{text}");
         assert!(text.contains("last exit status 3"));
-        let late = Flip { to: State::Late, ..flip };
+        let late = Flip {
+            to: State::Late,
+            ..flip
+        };
         assert!(notices(&check, &late, 8, b"").is_empty());
     }
 
@@ -244,8 +253,12 @@ mod tests {
 
     #[test]
     fn channel_keys_are_stable_and_distinct() {
-        let a = Channel::Email { to: "a@example.org".into() };
-        let b = Channel::Email { to: "b@example.org".into() };
+        let a = Channel::Email {
+            to: "a@example.org".into(),
+        };
+        let b = Channel::Email {
+            to: "b@example.org".into(),
+        };
         assert_eq!(a.key(), a.clone().key());
         assert_ne!(a.key(), b.key());
     }

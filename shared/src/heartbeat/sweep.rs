@@ -101,7 +101,11 @@ impl SweepReport {
     }
 }
 
-pub async fn sweep<S, M, W, A>(store: &S, channels: &Channels<M, W, A>, now: i64) -> Result<SweepReport>
+pub async fn sweep<S, M, W, A>(
+    store: &S,
+    channels: &Channels<M, W, A>,
+    now: i64,
+) -> Result<SweepReport>
 where
     S: Heartbeats + Claims<Message = Notice>,
     M: Mailer + Sync,
@@ -140,7 +144,11 @@ where
         report.notices.add(id, outcome);
     }
     if !firing.is_empty() {
-        match channels.alerts.post_alerts(&Value::Array(firing.clone())).await {
+        match channels
+            .alerts
+            .post_alerts(&Value::Array(firing.clone()))
+            .await
+        {
             Ok(_) => report.alerts = firing.len(),
             Err(why) => report.alert_failure = Some(why),
         }

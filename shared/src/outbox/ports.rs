@@ -36,8 +36,12 @@ pub trait Claims {
     fn mark_failed(&self, id: &str, reason: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Gives the message up: no longer pending, never retried, kept with the reason.
-    fn mark_dead(&self, id: &str, reason: &str, at: &str)
-        -> impl Future<Output = Result<()>> + Send;
+    fn mark_dead(
+        &self,
+        id: &str,
+        reason: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Ids of the messages not sent yet.
     fn pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
@@ -45,5 +49,6 @@ pub trait Claims {
 
 /// One channel: hands a message over; its receipt (a message id), or why it was refused.
 pub trait Sender<M> {
-    fn send(&self, message: &M) -> impl Future<Output = std::result::Result<String, String>> + Send;
+    fn send(&self, message: &M)
+        -> impl Future<Output = std::result::Result<String, String>> + Send;
 }

@@ -5,8 +5,8 @@
 use super::email::Email;
 use super::ports::{Mailer, Outbox};
 use crate::base::error::Result;
-pub use crate::outbox::{Delivery, RetrySummary, LEASE_SECONDS, MAX_ATTEMPTS};
 use crate::outbox::{claim_and_send, ports, record};
+pub use crate::outbox::{Delivery, RetrySummary, LEASE_SECONDS, MAX_ATTEMPTS};
 
 /// The candidates' outbox as the shared delivery sees it.
 pub struct Emails<'a, O>(pub &'a O);
@@ -78,11 +78,7 @@ impl<M: Mailer> ports::Sender<Email> for MailChannel<'_, M> {
     }
 }
 
-pub async fn deliver(
-    outbox: &impl Outbox,
-    mailer: &impl Mailer,
-    id: &str,
-) -> Result<Delivery> {
+pub async fn deliver(outbox: &impl Outbox, mailer: &impl Mailer, id: &str) -> Result<Delivery> {
     crate::outbox::deliver(&Emails(outbox), &MailChannel(mailer), id).await
 }
 
@@ -123,9 +119,6 @@ pub async fn deliver_after_commit(
 
 /// Tries every pending email once; one that fails (refused, or a store error) never stops the
 /// others.
-pub async fn deliver_pending(
-    outbox: &impl Outbox,
-    mailer: &impl Mailer,
-) -> Result<RetrySummary> {
+pub async fn deliver_pending(outbox: &impl Outbox, mailer: &impl Mailer) -> Result<RetrySummary> {
     crate::outbox::deliver_pending(&Emails(outbox), &MailChannel(mailer)).await
 }

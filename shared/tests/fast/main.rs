@@ -12,3 +12,4 @@ mod hostile;
 mod metrics;
 mod pings;
 mod probes;
+mod sweep;

@@ -191,16 +191,31 @@ async fn telltale_heartbeat_check_sets_and_lists_checks() {
     );
     // A cron schedule in a zone; pause and resume; the log and the flips.
     let cron = cli(&[
-        "heartbeat", "check", "set", "nightly", "--cron", "0 2 * * *", "--tz", "Europe/Athens",
+        "heartbeat",
+        "check",
+        "set",
+        "nightly",
+        "--cron",
+        "0 2 * * *",
+        "--tz",
+        "Europe/Athens",
     ]);
-    assert!(cron.status.success(), "{}", String::from_utf8_lossy(&cron.stderr));
+    assert!(
+        cron.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cron.stderr)
+    );
     assert_eq!(
         check(&f, "nightly").await.cron,
         Some(("0 2 * * *".to_string(), "Europe/Athens".to_string()))
     );
     for (verb, state) in [("pause", "paused"), ("resume", "new")] {
         let out = cli(&["heartbeat", "check", verb, "nightly"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(check(&f, "nightly").await.state.as_str(), state);
     }
     let flips: Value =

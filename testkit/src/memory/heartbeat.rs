@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use telltale::base::error::Result;
 use telltale::heartbeat::check::{Check, FLIPS_KEPT, PINGS_KEPT};
+use telltale::heartbeat::notice::Notice;
+use telltale::heartbeat::ports::{AlertPoster, NoticeLog, StoredNotice, WebhookPoster};
 use telltale::heartbeat::ports::{
     Beat, BeatSink, CheckSettings, CheckStates, FlipEntry, HeartbeatStore, PingEntry, PingLog,
     Record, Recorded, Settled,
 };
-use telltale::heartbeat::notice::Notice;
-use telltale::heartbeat::ports::{AlertPoster, NoticeLog, StoredNotice, WebhookPoster};
 use telltale::heartbeat::state::Step;
 use telltale::outbox::ports::{Claimed, Claims};
 
@@ -92,6 +92,7 @@ impl HeartbeatStore for MemoryHeartbeats {
         check.grace_seconds = settings.grace_seconds;
         check.cron = settings.cron.clone();
         check.manual_resume = settings.manual_resume;
+        check.channels = settings.channels.clone();
         check.rev += 1;
         Ok(())
     }
@@ -280,7 +281,10 @@ impl MemoryReceiver {
         self.calls.lock().unwrap().clone()
     }
 
-    fn take(&self, call: (String, String, String, Option<String>)) -> std::result::Result<String, String> {
+    fn take(
+        &self,
+        call: (String, String, String, Option<String>),
+    ) -> std::result::Result<String, String> {
         if let Some(reason) = self.refusing.lock().unwrap().clone() {
             return Err(reason);
         }
@@ -301,8 +305,12 @@ impl WebhookPoster for MemoryReceiver {
         let signature = match secret_parameter {
             Some(name) => {
                 let secret = self.secrets.lock().unwrap().get(name).cloned();
-                let secret = secret.ok_or_else(|| format!("the webhook's secret {name}: ParameterNotFound"))?;
-                Some(telltale::heartbeat::notice::signature(secret.as_bytes(), body))
+                let secret = secret
+                    .ok_or_else(|| format!("the webhook's secret {name}: ParameterNotFound"))?;
+                Some(telltale::heartbeat::notice::signature(
+                    secret.as_bytes(),
+                    body,
+                ))
             }
             None => None,
         };

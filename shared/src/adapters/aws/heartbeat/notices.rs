@@ -93,10 +93,14 @@ impl Claims for HeartbeatTable {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(out.attributes.as_ref().and_then(stored_of).map(|n| Claimed {
-                message: n.notice,
-                attempts: n.attempts,
-            })),
+            Ok(out) => Ok(out
+                .attributes
+                .as_ref()
+                .and_then(stored_of)
+                .map(|n| Claimed {
+                    message: n.notice,
+                    attempts: n.attempts,
+                })),
             Err(e) if super::super::condition_failed(&e) => Ok(None),
             Err(e) => Err(failed("claiming a notice", super::super::logged(&e))),
         }
@@ -110,7 +114,8 @@ impl Claims for HeartbeatTable {
             (":at".to_string(), s(at)),
             (":exp".to_string(), n(now + SENT_KEPT_DAYS * 86_400)),
         ]);
-        let expression = "SET #st = :sent, receipt = :r, sent_at = :at, expires_at = :exp REMOVE lease_until";
+        let expression =
+            "SET #st = :sent, receipt = :r, sent_at = :at, expires_at = :exp REMOVE lease_until";
         self.notice_update(id, expression, values, "marking a notice sent")
             .await
     }

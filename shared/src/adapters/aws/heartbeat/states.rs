@@ -5,8 +5,8 @@
 use super::{check_of, failed, n, s, HeartbeatTable, UUIDS};
 use crate::base::error::Result;
 use crate::heartbeat::check::{Check, FLIPS_KEPT};
-use crate::heartbeat::ports::{CheckStates, Settled};
 use crate::heartbeat::notice::Notice;
+use crate::heartbeat::ports::{CheckStates, Settled};
 use crate::heartbeat::state::Step;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use std::collections::HashMap;
