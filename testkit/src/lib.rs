@@ -19,6 +19,7 @@ pub mod moto;
 pub mod ping_scenarios;
 pub mod probes;
 pub mod prometheus;
+pub mod receiver;
 pub mod runtime_api;
 pub mod sweep_scenarios;
 pub mod watch;
