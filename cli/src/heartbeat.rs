@@ -244,29 +244,11 @@ fn channels(
     Ok(out)
 }
 
-/// Each channel of `c` and how its notices stand: `ok`, or failing with the last reason.
+/// Each channel of `c` and how its notices stand (`notice::channel_health`).
 fn channel_health(c: &Check, notices: &[StoredNotice]) -> Vec<(String, String)> {
-    c.channels
-        .iter()
-        .map(|ch| {
-            let newest = notices
-                .iter()
-                .filter(|n| n.notice.check == c.name && n.notice.channel == *ch)
-                .max_by_key(|n| n.notice.flip_number);
-            let health = match newest {
-                Some(n) if n.state == "dead" => {
-                    format!("dead: {}", n.last_error.as_deref().unwrap_or("-"))
-                }
-                Some(n) if n.state == "pending" && n.attempts > 0 => format!(
-                    "failing ({} attempts): {}",
-                    n.attempts,
-                    n.last_error.as_deref().unwrap_or("-")
-                ),
-                Some(n) if n.state == "pending" => "pending".to_string(),
-                _ => "ok".to_string(),
-            };
-            (ch.shown(), health)
-        })
+    telltale::heartbeat::notice::channel_health(c, notices)
+        .into_iter()
+        .map(|(ch, health)| (ch.shown(), health.to_string()))
         .collect()
 }
 

@@ -78,7 +78,7 @@ async fn main() {
     let t = Instant::now();
     let mut size = 0;
     for _ in 0..20 {
-        size = render(&checks, "heartbeat", 1_795_939_200).len();
+        size = render(&checks, &[], "heartbeat", 1_795_939_200).len();
     }
     let rendering = t.elapsed() / 20;
     let mut routed = Vec::new();

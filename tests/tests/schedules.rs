@@ -27,6 +27,14 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
         "ARGO Monitoring <no-reply@telltale.test>".into(),
     ));
     env.push(("TEAM_EMAIL".into(), "team@telltale.test".into()));
+    // heartbeat-sweep runs every minute too, on a heartbeat table.
+    let heartbeats = unique("schedules-heartbeats");
+    let dynamodb =
+        aws_sdk_dynamodb::Client::new(&telltale_testkit::moto::moto().sdk_config().await);
+    telltale_cli::tables::ensure_heartbeat_table(&dynamodb, &heartbeats)
+        .await
+        .unwrap();
+    env.push(("HEARTBEAT_TABLE".into(), heartbeats));
     let watch = Watch::start(&env);
     let env_file = std::env::temp_dir().join(format!("{}.env", unique("schedules")));
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
@@ -61,6 +69,7 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
         );
     }
     assert!(log.contains("email-retry Schedule -> ok"), "{log}");
+    assert!(log.contains("heartbeat-sweep ScheduleV2 -> ok"), "{log}");
     assert!(
         log.contains("accounting-push (rate(24 hours)) not run locally"),
         "{log}"

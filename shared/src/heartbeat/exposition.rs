@@ -66,7 +66,12 @@ const GAUGES: [Gauge; 6] = [
 
 /// The exposition of `checks` at `now` (unix seconds); `webhook_check` is the check that
 /// `POST /heartbeat` counts into.
-pub fn render(checks: &[Check], webhook_check: &str, now: i64) -> String {
+pub fn render(
+    checks: &[Check],
+    notices: &[super::ports::StoredNotice],
+    webhook_check: &str,
+    now: i64,
+) -> String {
     let mut out = String::with_capacity(256 + checks.len() * 900);
     let webhook = checks.iter().find(|c| c.name == webhook_check);
     family(
@@ -139,6 +144,23 @@ pub fn render(checks: &[Check], webhook_check: &str, now: i64) -> String {
             c.flips
         );
     }
+    family(
+        &mut out,
+        "telltale_heartbeat_channel_failing",
+        "gauge",
+        "1 while the newest notice on the check's channel is refused or given up, else 0.",
+    );
+    for c in checks {
+        for (channel, health) in super::notice::channel_health(c, notices) {
+            let _ = writeln!(
+                out,
+                "telltale_heartbeat_channel_failing{{check=\"{}\",channel=\"{}\"}} {}",
+                label(&c.name),
+                label(&channel.key()),
+                u8::from(health.failing())
+            );
+        }
+    }
     for (name, help, value) in GAUGES {
         family(&mut out, name, "gauge", help);
         for c in checks {
@@ -169,7 +191,7 @@ mod tests {
         c.received
             .insert(("alertmanager".into(), "firing".into()), 3);
         c.received.insert(("monasca".into(), "ALARM".into()), 2);
-        let text = render(&[c], "heartbeat", 2100);
+        let text = render(&[c], &[], "heartbeat", 2100);
         for line in [
             "monasca_monitor_heartbeat_total 5",
             "monasca_monitor_heartbeat_created 1000",
@@ -183,7 +205,7 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
-        assert!(render(&[], "heartbeat", 5).contains("monasca_monitor_heartbeat_total 0\n"));
+        assert!(render(&[], &[], "heartbeat", 5).contains("monasca_monitor_heartbeat_total 0\n"));
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

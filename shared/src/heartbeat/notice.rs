@@ -194,6 +194,68 @@ pub fn alert(check: &str, since: i64, ends_at: Option<i64>, summary: &str) -> Va
     alert
 }
 
+/// How a check's channel stands, from its newest notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Never used, or its newest notice went out.
+    Ok,
+    /// Its newest notice waits for its first attempt.
+    Pending,
+    /// Its newest notice was refused and is retried.
+    Failing { attempts: u32, reason: String },
+    /// Its newest notice was given up.
+    Dead { reason: String },
+}
+
+impl Health {
+    pub fn failing(&self) -> bool {
+        matches!(self, Health::Failing { .. } | Health::Dead { .. })
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Health::Ok => f.write_str("ok"),
+            Health::Pending => f.write_str("pending"),
+            Health::Failing { attempts, reason } => {
+                write!(f, "failing ({attempts} attempts): {reason}")
+            }
+            Health::Dead { reason } => write!(f, "dead: {reason}"),
+        }
+    }
+}
+
+/// Each channel of `check` with its health.
+pub fn channel_health(
+    check: &super::check::Check,
+    notices: &[super::ports::StoredNotice],
+) -> Vec<(Channel, Health)> {
+    check
+        .channels
+        .iter()
+        .map(|ch| {
+            let newest = notices
+                .iter()
+                .filter(|n| n.notice.check == check.name && n.notice.channel == *ch)
+                .max_by_key(|n| n.notice.flip_number);
+            let reason = |n: &super::ports::StoredNotice| n.last_error.clone().unwrap_or_default();
+            let health = match newest {
+                Some(n) if n.state == "dead" => Health::Dead { reason: reason(n) },
+                Some(n) if n.state == "pending" && n.attempts > 0 && n.last_error.is_some() => {
+                    Health::Failing {
+                        attempts: n.attempts,
+                        reason: reason(n),
+                    }
+                }
+                Some(n) if n.state == "pending" => Health::Pending,
+                _ => Health::Ok,
+            };
+            (ch.clone(), health)
+        })
+        .collect()
+}
+
 /// The webhook signature header's value: `sha256=<hex of HMAC-SHA256(secret, body)>`.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
     use hmac::{Hmac, Mac};

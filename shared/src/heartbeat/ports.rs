@@ -259,6 +259,6 @@ pub trait AlertPoster {
 }
 
 /// Everything the heartbeat routes keep.
-pub trait Heartbeats: HeartbeatStore + CheckStates + PingLog + Sync {}
+pub trait Heartbeats: HeartbeatStore + CheckStates + PingLog + NoticeLog + Sync {}
 
-impl<T: HeartbeatStore + CheckStates + PingLog + Sync> Heartbeats for T {}
+impl<T: HeartbeatStore + CheckStates + PingLog + NoticeLog + Sync> Heartbeats for T {}

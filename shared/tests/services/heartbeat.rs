@@ -8,6 +8,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use telltale::heartbeat::check::Check;
 use telltale::heartbeat::exposition::render;
+use telltale::heartbeat::notice::{Channel, Notice};
+use telltale::heartbeat::ports::StoredNotice;
 use telltale_testkit::heartbeat::HeartbeatFixture;
 use telltale_testkit::heartbeat_calls::{self as calls, alertmanager, count, monasca, Answer};
 
@@ -113,6 +115,10 @@ async fn concurrent_pings_are_each_counted_once() {
 
 #[test]
 fn promtool_accepts_the_exposition_with_0_and_1000_checks() {
+    let hook = Channel::Webhook {
+        url: "https://hooks.example.org/t".into(),
+        secret_parameter: None,
+    };
     for n in [0usize, 1000] {
         let checks: Vec<Check> = (0..n)
             .map(|i| Check {
@@ -134,14 +140,52 @@ fn promtool_accepts_the_exposition_with_0_and_1000_checks() {
                 flips: i as u64,
                 cron: (i % 4 == 0).then(|| ("0 2 * * *".to_string(), "Europe/Athens".to_string())),
                 last_ping: Some(1_795_939_000),
+                channels: if i % 3 == 0 {
+                    vec![hook.clone()]
+                } else {
+                    Vec::new()
+                },
                 ..Check::default()
             })
             .collect();
-        let text = render(&checks, "check-0001", 1_795_939_300);
+        // Every sixth check's webhook is failing.
+        let notices: Vec<StoredNotice> = checks
+            .iter()
+            .filter(|c| !c.channels.is_empty())
+            .enumerate()
+            .map(|(j, c)| StoredNotice {
+                notice: Notice {
+                    id: format!("{}#1#x", c.name),
+                    check: c.name.clone(),
+                    uuid: None,
+                    channel: hook.clone(),
+                    flip_number: 1,
+                    at: 0,
+                    from: "up".into(),
+                    to: "down".into(),
+                    cause: "clock".into(),
+                    last_ping: None,
+                    last_exit_status: None,
+                    output_tail: None,
+                },
+                state: if j % 2 == 0 { "pending" } else { "sent" }.into(),
+                attempts: 2,
+                last_error: Some("the webhook answered HTTP 500".into()),
+            })
+            .collect();
+        let text = render(&checks, &notices, "check-0001", 1_795_939_300);
         let (ok, said) = promtool_check_metrics(&text);
         assert!(ok, "{n} checks: {said}");
         assert_eq!(text.matches("telltale_heartbeat_up{").count(), n);
         assert_eq!(text.matches("telltale_heartbeat_state{").count(), 5 * n);
+        let failing = text
+            .lines()
+            .filter(|l| l.starts_with("telltale_heartbeat_channel_failing{") && l.ends_with(" 1"))
+            .count();
+        assert_eq!(
+            failing,
+            notices.iter().filter(|x| x.state == "pending").count()
+        );
     }
 }
 
