@@ -227,6 +227,40 @@ pub async fn unconfigured(problem: impl std::fmt::Display) -> Result<(), lambda_
     .await
 }
 
+/// `heartbeat-sweep`'s stack.
+pub struct HeartbeatSweep<S, M, W, A> {
+    pub store: S,
+    pub channels: crate::heartbeat::sweep::Channels<M, W, A>,
+}
+
+/// The clock's flips and every pending notice; fails while a notice is refused, a check could
+/// not be settled, or Alertmanager refused the firing alerts.
+pub async fn heartbeat_sweep<S, M, W, A>(
+    stack: &HeartbeatSweep<S, M, W, A>,
+) -> Result<Value, JobFailed>
+where
+    S: crate::heartbeat::ports::Heartbeats
+        + crate::outbox::ports::Claims<Message = crate::heartbeat::notice::Notice>,
+    M: Mailer + Sync,
+    W: crate::heartbeat::ports::WebhookPoster + Sync,
+    A: crate::heartbeat::ports::AlertPoster + Sync,
+{
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let report = crate::heartbeat::sweep::sweep(&stack.store, &stack.channels, now).await?;
+    let problems = report.problems();
+    if !problems.is_empty() {
+        return Err(JobFailed(format!(
+            "{} problem(s) in the sweep: {}",
+            problems.len(),
+            problems.join("; ")
+        )));
+    }
+    Ok(
+        json!({"checks": report.checks, "flips": report.flips, "notices_sent": report.notices.sent,
+        "notices_skipped": report.notices.skipped, "alerts": report.alerts}),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,38 +312,4 @@ mod tests {
         );
         assert_eq!(lines[0]["error"], "1 email(s) still not sent: e1: refused");
     }
-}
-
-/// `heartbeat-sweep`'s stack.
-pub struct HeartbeatSweep<S, M, W, A> {
-    pub store: S,
-    pub channels: crate::heartbeat::sweep::Channels<M, W, A>,
-}
-
-/// The clock's flips and every pending notice; fails while a notice is refused, a check could
-/// not be settled, or Alertmanager refused the firing alerts.
-pub async fn heartbeat_sweep<S, M, W, A>(
-    stack: &HeartbeatSweep<S, M, W, A>,
-) -> Result<Value, JobFailed>
-where
-    S: crate::heartbeat::ports::Heartbeats
-        + crate::outbox::ports::Claims<Message = crate::heartbeat::notice::Notice>,
-    M: Mailer + Sync,
-    W: crate::heartbeat::ports::WebhookPoster + Sync,
-    A: crate::heartbeat::ports::AlertPoster + Sync,
-{
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let report = crate::heartbeat::sweep::sweep(&stack.store, &stack.channels, now).await?;
-    let problems = report.problems();
-    if !problems.is_empty() {
-        return Err(JobFailed(format!(
-            "{} problem(s) in the sweep: {}",
-            problems.len(),
-            problems.join("; ")
-        )));
-    }
-    Ok(
-        json!({"checks": report.checks, "flips": report.flips, "notices_sent": report.notices.sent,
-        "notices_skipped": report.notices.skipped, "alerts": report.alerts}),
-    )
 }

@@ -118,15 +118,17 @@ fn requests_are_traced_and_the_access_log_says_who_called_what() {
         ("xrayTraceId", "$context.xrayTraceId"),
         ("ip", "$context.identity.sourceIp"),
         ("method", "$context.httpMethod"),
-        ("path", "$context.path"),
+        ("resource", "$context.resourcePath"),
         ("status", "$context.status"),
         ("latencyMs", "$context.responseLatency"),
         ("apiKeyId", "$context.identity.apiKeyId"),
     ] {
         assert_eq!(line[field], variable, "{field}");
     }
-    // The key's id only, never the key; no query string (a heartbeat's ?token=), no headers.
+    // The key's id only, never the key; no query string (a heartbeat's ?token=), no headers;
+    // no path (a ping URL's key or UUID).
     for leak in [
+        "$context.path",
         "$context.identity.apiKey\"",
         "querystring",
         "$input",

@@ -35,7 +35,7 @@ pub async fn logged<T, E>(
         .await;
     let duration_ms = millis(start.elapsed());
     let function = function_name();
-    let path = echoed(path);
+    let path = echoed(&super::ping::logged_path(path));
     match (&outcome, refusal) {
         (Ok(resp), Some(error)) => tracing::info!(
             function,

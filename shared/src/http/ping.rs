@@ -25,6 +25,19 @@ pub fn is_ping_path(path: &str) -> bool {
     path == "/ping" || path.starts_with("/ping/")
 }
 
+/// The path as logs show it: a ping URL's credential (the key or the check's UUID, its first
+/// segment) masked, the slug and the action kept.
+pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some(rest) = path.strip_prefix("/ping/") else {
+        return std::borrow::Cow::Borrowed(path);
+    };
+    match rest.split_once('/') {
+        Some((_, tail)) => std::borrow::Cow::Owned(format!("/ping/…/{tail}")),
+        None if rest.is_empty() => std::borrow::Cow::Borrowed(path),
+        None => std::borrow::Cow::Borrowed("/ping/…"),
+    }
+}
+
 pub fn text(status: u16, body: impl Into<String>) -> Response<Body> {
     let mut resp = Response::new(Body::Text(body.into()));
     *resp.status_mut() = lambda_http::http::StatusCode::from_u16(status)
@@ -158,4 +171,26 @@ pub async fn serve<S: Heartbeats, K: KeyLookup>(
         HeaderValue::from_static("max-age=0, no-cache, no-store, must-revalidate, private"),
     );
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn a_ping_urls_credential_never_reaches_a_log() {
+        assert_eq!(
+            logged_path("/ping/tt_0123abcd/nightly/start"),
+            "/ping/…/nightly/start"
+        );
+        assert_eq!(
+            logged_path("/ping/0f0e0d0c-0b0a-4900-8000-123456789abc"),
+            "/ping/…"
+        );
+        assert_eq!(
+            logged_path("/ping/0f0e0d0c-0b0a-4900-8000-123456789abc/fail"),
+            "/ping/…/fail"
+        );
+        assert_eq!(logged_path("/heartbeat/nightly"), "/heartbeat/nightly");
+    }
 }

@@ -262,11 +262,14 @@ impl NoticeLog for MemoryHeartbeats {
     }
 }
 
+/// One call a receiver took: (URL, or `alerts`; body; notice id; signature).
+pub type ReceivedCall = (String, String, String, Option<String>);
+
 /// A webhook receiver and an Alertmanager that keep what they are sent, or refuse it all.
 #[derive(Clone, Default)]
 pub struct MemoryReceiver {
     /// (URL or `alerts`, body, notice id, signature) of every call taken.
-    calls: Arc<Mutex<Vec<(String, String, String, Option<String>)>>>,
+    calls: Arc<Mutex<Vec<ReceivedCall>>>,
     refusing: Arc<Mutex<Option<String>>>,
     /// Secrets by parameter name, as SSM would keep them.
     pub secrets: Arc<Mutex<BTreeMap<String, String>>>,
@@ -277,7 +280,7 @@ impl MemoryReceiver {
         *self.refusing.lock().unwrap() = reason.map(str::to_string);
     }
 
-    pub fn calls(&self) -> Vec<(String, String, String, Option<String>)> {
+    pub fn calls(&self) -> Vec<ReceivedCall> {
         self.calls.lock().unwrap().clone()
     }
 
