@@ -126,7 +126,7 @@ pub struct Check {
     /// Paused stays paused until `resume`, and its pings are only logged.
     pub manual_resume: bool,
     /// Where its flips are notified.
-    pub channels: Vec<super::notice::Channel>,
+    pub channels: Vec<super::channel::Channel>,
     pub last_seen: Option<i64>,
     pub last_success: Option<i64>,
     /// The last ping that ended a run (success or failure), and whether it failed.

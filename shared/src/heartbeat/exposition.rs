@@ -68,7 +68,7 @@ const GAUGES: [Gauge; 6] = [
 /// `POST /heartbeat` counts into.
 pub fn render(
     checks: &[Check],
-    notices: &[super::ports::StoredNotice],
+    notices: &[super::notice::StoredNotice],
     webhook_check: &str,
     now: i64,
 ) -> String {

@@ -9,11 +9,13 @@
 //! - `ping.rs`: healthchecks.io's ping URLs, and the job output a ping keeps;
 //! - `receive.rs`: a ping received: recorded, its state settled, logged;
 //! - `notice.rs`: what a check's channels hear of a flip (email, webhook, Alertmanager);
+//! - `channel.rs`: where a check's notices go;
 //! - `sweep.rs`: the scheduled `heartbeat-sweep`: the clock's flips, and the notices delivered;
 //! - `ports.rs`: the store the routes need, and the sink a beat is sent to;
 //! - `exposition.rs`: `GET /heartbeat/metrics`;
 //! - `config.rs`: the configuration; the routes are `http::heartbeat`.
 
+pub mod channel;
 pub mod check;
 pub mod config;
 pub mod exposition;

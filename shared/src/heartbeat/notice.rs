@@ -5,50 +5,11 @@
 //! The texts are made here, once, for every channel: the email's subject and text, the
 //! webhook's JSON body, Alertmanager's alert.
 
+pub use super::channel::Channel;
 use super::state::{Flip, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-
-/// Where a check's notices go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Channel {
-    Email {
-        to: String,
-    },
-    /// `POST` of the notice's JSON, signed with HMAC-SHA256 under the secret kept in this SSM
-    /// parameter (`X-Telltale-Signature-256: sha256=<hex>`).
-    Webhook {
-        url: String,
-        secret_parameter: Option<String>,
-    },
-    /// `POST /api/v2/alerts` on the stack's Alertmanager (`ALERTMANAGER_URL`).
-    Alertmanager,
-}
-
-impl Channel {
-    /// A short, stable name for the channel (in notice ids, lists and metrics).
-    pub fn key(&self) -> String {
-        let spec = serde_json::to_string(self).unwrap_or_default();
-        let digest = Sha256::digest(spec.as_bytes());
-        let kind = match self {
-            Channel::Email { .. } => "email",
-            Channel::Webhook { .. } => "webhook",
-            Channel::Alertmanager => "alertmanager",
-        };
-        format!("{kind}-{}", &hex::encode(digest)[..10])
-    }
-
-    /// What the list shows: the kind and its target.
-    pub fn shown(&self) -> String {
-        match self {
-            Channel::Email { to } => format!("email {to}"),
-            Channel::Webhook { url, .. } => format!("webhook {url}"),
-            Channel::Alertmanager => "alertmanager".into(),
-        }
-    }
-}
+use sha2::Sha256;
 
 /// The longest tail of a job's output a notice carries.
 pub const OUTPUT_TAIL: usize = 1_000;
@@ -194,6 +155,16 @@ pub fn alert(check: &str, since: i64, ends_at: Option<i64>, summary: &str) -> Va
     alert
 }
 
+/// A notice as stored: what it says, and how its delivery stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredNotice {
+    pub notice: Notice,
+    /// `pending`, `sent` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
 /// How a check's channel stands, from its newest notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
@@ -229,7 +200,7 @@ impl std::fmt::Display for Health {
 /// Each channel of `check` with its health.
 pub fn channel_health(
     check: &super::check::Check,
-    notices: &[super::ports::StoredNotice],
+    notices: &[StoredNotice],
 ) -> Vec<(Channel, Health)> {
     check
         .channels
@@ -239,7 +210,7 @@ pub fn channel_health(
                 .iter()
                 .filter(|n| n.notice.check == check.name && n.notice.channel == *ch)
                 .max_by_key(|n| n.notice.flip_number);
-            let reason = |n: &super::ports::StoredNotice| n.last_error.clone().unwrap_or_default();
+            let reason = |n: &StoredNotice| n.last_error.clone().unwrap_or_default();
             let health = match newest {
                 Some(n) if n.state == "dead" => Health::Dead { reason: reason(n) },
                 Some(n) if n.state == "pending" && n.attempts > 0 && n.last_error.is_some() => {

@@ -150,7 +150,7 @@ pub struct CheckSettings {
     /// Expression and IANA zone, validated (`schedule::CronSchedule::parse`).
     pub cron: Option<(String, String)>,
     pub manual_resume: bool,
-    pub channels: Vec<super::notice::Channel>,
+    pub channels: Vec<super::channel::Channel>,
 }
 
 /// Settling a check's state: the check read back, and its new state written only on the
@@ -221,15 +221,7 @@ pub trait PingLog {
     fn flips(&self, check: &str) -> impl Future<Output = Result<Vec<FlipEntry>>> + Send;
 }
 
-/// A notice as stored: what it says, and how its delivery stands.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredNotice {
-    pub notice: super::notice::Notice,
-    /// `pending`, `sent` or `dead`.
-    pub state: String,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-}
+pub use super::notice::StoredNotice;
 
 /// The notices, for the health of each check's channels.
 pub trait NoticeLog {
