@@ -30,7 +30,7 @@ pub struct Table {
 
 #[derive(Subcommand)]
 pub enum HeartbeatCommand {
-    /// Named checks (healthchecks.io-style): create or change one, list, pause, resume.
+    /// Named checks (healthchecks.io-style): create or change one, list, pause, resume, delete.
     Check {
         #[command(flatten)]
         table: Table,
@@ -96,6 +96,11 @@ pub enum CheckCommand {
     },
     /// Watch a paused check again: it is `new` until its next ping.
     Resume {
+        /// The check's name.
+        name: String,
+    },
+    /// Delete a check and its UUID (its ping URLs answer `not found` from now on).
+    Delete {
         /// The check's name.
         name: String,
     },
@@ -203,6 +208,13 @@ async fn check(
         CheckCommand::List => list(store, json).await,
         CheckCommand::Pause { name } => change(store, &name, Event::Pause).await,
         CheckCommand::Resume { name } => change(store, &name, Event::Resume).await,
+        CheckCommand::Delete { name } => {
+            if !store.delete_check(&name).await? {
+                bail!("no check {:?}", shown(&name));
+            }
+            eprintln!("check {name} deleted; its pings, flips and notices expire by themselves");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -325,6 +325,26 @@ mod tests {
     }
 
     #[test]
+    fn late_and_down_follow_a_cron_schedule_across_a_dst_gap() {
+        // Athens, 29 March 2026: `30 3 * * *` is due at 04:00 EEST (01:00 UTC), the first
+        // minute after the gap; with a 10-minute grace, down after 01:10 UTC.
+        let s = Schedule::Cron(Box::new(
+            crate::heartbeat::schedule::CronSchedule::parse("30 3 * * *", "Europe/Athens").unwrap(),
+        ));
+        let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap().as_second();
+        let mut f = facts(State::Up, &s);
+        f.grace_seconds = 600;
+        f.last_ping = Some(at("2026-03-28T12:00:00Z"));
+        assert_eq!(due(&f), Some((at("2026-03-29T01:00:00Z"), at("2026-03-29T01:10:00Z"))));
+        assert_eq!(step(&f, Event::Clock, at("2026-03-29T00:59:59Z")).state, State::Up);
+        assert_eq!(step(&f, Event::Clock, at("2026-03-29T01:05:00Z")).state, State::Late);
+        assert_eq!(step(&f, Event::Clock, at("2026-03-29T01:10:01Z")).state, State::Down);
+        // Fall back, 25 October: a fixed-time job is due once, at its first pass.
+        f.last_ping = Some(at("2026-10-24T12:00:00Z"));
+        assert_eq!(due(&f).unwrap().0, at("2026-10-25T00:30:00Z"));
+    }
+
+    #[test]
     fn names_round_trip() {
         for s in State::ALL {
             assert_eq!(State::parse(s.as_str()), Some(s));

@@ -313,6 +313,35 @@ impl HeartbeatTable {
     }
 }
 
+impl HeartbeatTable {
+    /// Deletes the check and its UUID's item together; its logged pings, flips and sent
+    /// notices expire by TTL. `false` when there was no such check.
+    pub async fn delete_check(&self, name: &str) -> Result<bool> {
+        let Some(item) = self.get(self.key(name), "reading a check").await? else {
+            return Ok(false);
+        };
+        let delete = |key: Item| {
+            aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .build()
+                .map(|d| TransactWriteItem::builder().delete(d).build())
+                .map_err(|e| Error::Internal(e.to_string()))
+        };
+        let mut writes = vec![delete(self.key(name))?];
+        if let Some(uuid) = text(&item, "uuid") {
+            writes.push(delete(self.key_in(UUIDS, &uuid))?);
+        }
+        match super::transact(&self.client, writes, "deleting a check").await? {
+            Ok(()) => Ok(true),
+            Err(reasons) => Err(failed(
+                "deleting a check",
+                format!("transaction cancelled: {reasons:?}"),
+            )),
+        }
+    }
+}
+
 impl HeartbeatStore for HeartbeatTable {
     async fn record(&self, r: &Record<'_>) -> Result<Recorded> {
         let mut created = false;
