@@ -335,10 +335,22 @@ mod tests {
         let mut f = facts(State::Up, &s);
         f.grace_seconds = 600;
         f.last_ping = Some(at("2026-03-28T12:00:00Z"));
-        assert_eq!(due(&f), Some((at("2026-03-29T01:00:00Z"), at("2026-03-29T01:10:00Z"))));
-        assert_eq!(step(&f, Event::Clock, at("2026-03-29T00:59:59Z")).state, State::Up);
-        assert_eq!(step(&f, Event::Clock, at("2026-03-29T01:05:00Z")).state, State::Late);
-        assert_eq!(step(&f, Event::Clock, at("2026-03-29T01:10:01Z")).state, State::Down);
+        assert_eq!(
+            due(&f),
+            Some((at("2026-03-29T01:00:00Z"), at("2026-03-29T01:10:00Z")))
+        );
+        assert_eq!(
+            step(&f, Event::Clock, at("2026-03-29T00:59:59Z")).state,
+            State::Up
+        );
+        assert_eq!(
+            step(&f, Event::Clock, at("2026-03-29T01:05:00Z")).state,
+            State::Late
+        );
+        assert_eq!(
+            step(&f, Event::Clock, at("2026-03-29T01:10:01Z")).state,
+            State::Down
+        );
         // Fall back, 25 October: a fixed-time job is due once, at its first pass.
         f.last_ping = Some(at("2026-10-24T12:00:00Z"));
         assert_eq!(due(&f).unwrap().0, at("2026-10-25T00:30:00Z"));

@@ -278,13 +278,24 @@ async fn telltale_heartbeat_check_sets_and_lists_checks() {
     // Deleted: gone from the list, its UUID URL not found.
     let uuid = check(&f, "nightly").await.uuid.unwrap();
     let deleted = cli(&["heartbeat", "check", "delete", "nightly"]);
-    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
     let listed: Value =
         serde_json::from_slice(&cli(&["heartbeat", "check", "list", "--json"]).stdout).unwrap();
     assert_eq!(listed, serde_json::json!([]));
-    let gone = telltale_testkit::ping_scenarios::ping(&f.api(), "GET", &format!("/ping/{uuid}"), b"").await;
+    let gone =
+        telltale_testkit::ping_scenarios::ping(&f.api(), "GET", &format!("/ping/{uuid}"), b"")
+            .await;
     assert_eq!((gone.status, gone.text()), (404, "not found".to_string()));
-    assert_eq!(cli(&["heartbeat", "check", "delete", "nightly"]).status.code(), Some(2));
+    assert_eq!(
+        cli(&["heartbeat", "check", "delete", "nightly"])
+            .status
+            .code(),
+        Some(2)
+    );
     let refused = cli(&["heartbeat", "check", "set", "x", "--cron", "0 0 30 2 *"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("never fires"));
