@@ -149,6 +149,21 @@ impl CheckStates for MemoryHeartbeats {
     }
 }
 
+/// One check's entries of a log kept by (check, slot), newest (highest number) first.
+fn newest_first<T: Clone>(
+    log: &BTreeMap<(String, u64), T>,
+    check: &str,
+    number: impl Fn(&T) -> u64,
+) -> Vec<T> {
+    let mut out: Vec<T> = log
+        .iter()
+        .filter(|((c, _), _)| c == check)
+        .map(|(_, e)| e.clone())
+        .collect();
+    out.sort_by_key(|e| std::cmp::Reverse(number(e)));
+    out
+}
+
 impl PingLog for MemoryHeartbeats {
     async fn log_ping(&self, check: &str, entry: &PingEntry) -> Result<()> {
         self.outage.check("logging a ping")?;
@@ -161,30 +176,12 @@ impl PingLog for MemoryHeartbeats {
 
     async fn pings(&self, check: &str) -> Result<Vec<PingEntry>> {
         self.outage.check("reading the ping log")?;
-        let mut out: Vec<PingEntry> = self
-            .pings
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|((c, _), _)| c == check)
-            .map(|(_, e)| e.clone())
-            .collect();
-        out.sort_by_key(|e| std::cmp::Reverse(e.n));
-        Ok(out)
+        Ok(newest_first(&self.pings.lock().unwrap(), check, |e| e.n))
     }
 
     async fn flips(&self, check: &str) -> Result<Vec<FlipEntry>> {
         self.outage.check("reading the flips")?;
-        let mut out: Vec<FlipEntry> = self
-            .flips
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|((c, _), _)| c == check)
-            .map(|(_, e)| e.clone())
-            .collect();
-        out.sort_by_key(|e| std::cmp::Reverse(e.n));
-        Ok(out)
+        Ok(newest_first(&self.flips.lock().unwrap(), check, |e| e.n))
     }
 }
 

@@ -376,26 +376,8 @@ impl HeartbeatStore for HeartbeatTable {
     }
 
     async fn checks(&self) -> Result<Vec<Check>> {
-        let mut checks = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(PARTITION))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failed("listing the checks", super::logged(&e)))?;
-            checks.extend(out.items.unwrap_or_default().iter().map(check_of));
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(checks),
-            }
-        }
+        let items = self.partition(PARTITION, "listing the checks").await?;
+        Ok(items.iter().map(check_of).collect())
     }
 
     async fn set_check(&self, name: &str, settings: &CheckSettings, now: i64) -> Result<()> {
