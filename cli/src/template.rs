@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 use telltale::base::interval::{parse, rate_expression};
-use telltale::collectors::builtin::BUILTINS;
+use telltale::collectors::registry::Registry;
 use telltale::collectors::sources::Source;
 use telltale::collectors::Collector;
 
@@ -66,6 +66,7 @@ fn environment(source: Source) -> &'static [(&'static str, &'static str)] {
             ("COUNTER_RANGE_START", "!Ref CounterRangeStart"),
         ],
         Source::Accounting => &[("ACCOUNTING_TABLE", "!Ref AccountingTable")],
+        Source::Documents => &[],
     }
 }
 
@@ -90,7 +91,7 @@ fn statements(source: Source) -> Vec<(&'static [&'static str], Vec<&'static str>
             ),
             (&["s3:ListBucket"], vec!["!GetAtt MappingsBucket.Arn"]),
         ],
-        Source::Prometheus => vec![],
+        Source::Prometheus | Source::Documents => vec![],
         Source::Accounting => vec![(
             &["dynamodb:BatchGetItem"],
             vec!["!GetAtt AccountingTable.Arn"],
@@ -184,6 +185,16 @@ fn function(out: &mut String, c: &dyn Collector) -> Result<(), String> {
             let _ = writeln!(out, "                - {r}");
         }
     }
+    for parameter in c.secret_parameters() {
+        let _ = write!(
+            out,
+            r#"            # A header's secret (declared in infra/collectors.yaml).
+            - Effect: Allow
+              Action: ssm:GetParameter
+              Resource: !Sub "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{parameter}"
+"#
+        );
+    }
     let _ = write!(
         out,
         r#"            # The InfluxDB password or token (SecureString, default aws/ssm key).
@@ -212,7 +223,7 @@ fn function(out: &mut String, c: &dyn Collector) -> Result<(), String> {
     Ok(())
 }
 
-fn alarm(out: &mut String) {
+fn alarm(out: &mut String, collectors: &[&'static dyn Collector]) {
     out.push_str(
         r#"
   CollectorErrors:
@@ -229,7 +240,7 @@ fn alarm(out: &mut String) {
           ReturnData: true
 "#,
     );
-    for (i, c) in BUILTINS.iter().enumerate() {
+    for (i, c) in collectors.iter().enumerate() {
         let _ = write!(
             out,
             r#"        - Id: m{i}
@@ -256,15 +267,22 @@ fn alarm(out: &mut String) {
     );
 }
 
-/// The section between `BEGIN` and `END`, markers included.
+/// The section between `BEGIN` and `END`, markers included: every collector of the
+/// registry, built-in and declared alike.
 pub fn section() -> Result<String, String> {
+    let registry = Registry::compiled().map_err(|p| {
+        format!(
+            "infra/collectors.yaml:\n{}",
+            telltale::collectors::registry::describe(&p)
+        )
+    })?;
     let mut out = String::new();
     out.push_str(BEGIN);
     out.push('\n');
-    for c in BUILTINS {
-        function(&mut out, c)?;
+    for c in registry.all() {
+        function(&mut out, *c)?;
     }
-    alarm(&mut out);
+    alarm(&mut out, registry.all());
     out.push_str(END);
     out.push('\n');
     Ok(out)

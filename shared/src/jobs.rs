@@ -7,6 +7,7 @@ use crate::accounting::ports::{AccountingService, AccountingStore, TokenGrant};
 use crate::accounting::push::{event_time, Pusher};
 use crate::accounting::token::refresh;
 use crate::collectors::ports::PointSink;
+use crate::collectors::registry::Registry;
 use crate::collectors::run::{collector_for, run as run_collector};
 use crate::collectors::sources::Sources;
 use crate::heartbeat::source::Source;
@@ -177,6 +178,7 @@ pub async fn email_retry<O: Outbox, M: Mailer>(
 
 /// `collector`'s stack: the stores it may read, and where points go.
 pub struct Collector<S> {
+    pub registry: Registry,
     pub sources: Sources,
     pub sink: S,
 }
@@ -186,7 +188,7 @@ pub async fn collector<S: PointSink>(
     stack: &Collector<S>,
     event: &Value,
 ) -> Result<Value, JobFailed> {
-    let collector = collector_for(event)?;
+    let collector = collector_for(event, &stack.registry)?;
     let now = time::OffsetDateTime::now_utc();
     let report = run_collector(collector, &stack.sources, &stack.sink, now).await?;
     answer(report)

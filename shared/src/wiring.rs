@@ -8,6 +8,7 @@ use crate::adapters::aws::{
     self, accounting::AccountingTable, heartbeat::HeartbeatTable, keys::ApiKeys,
     probes::ProbeTable, s3::mapping_store, ses::Ses, ssm,
 };
+use crate::adapters::documents::HttpDocuments;
 use crate::adapters::eosc::{self, Eosc, Oidc};
 use crate::adapters::influx::{config::InfluxConfig, InfluxSink};
 use crate::adapters::monasca::{Monasca, MonascaConfig};
@@ -16,6 +17,7 @@ use crate::adapters::prometheus::Prometheus;
 use crate::adapters::pushgateway::{Pushgateway, PushgatewayConfig};
 use crate::auth::config::AuthConfig;
 use crate::base::env::{ConfigError, Env};
+use crate::collectors::registry::Registry;
 use crate::collectors::sources::Sources;
 use crate::heartbeat::config::{HeartbeatConfig, SweepConfig};
 use crate::heartbeat::ports::BeatSink;
@@ -226,7 +228,41 @@ pub fn collector_sources<F: Fn(&str) -> Option<String>>(
         accounting: env
             .optional("ACCOUNTING_TABLE")
             .map(|t| Box::new(AccountingTable::new(dynamodb, t)) as _),
+        documents: Some(Box::new(HttpDocuments::new(ssm::ssm_client(sdk)))),
         range_start,
+    })
+}
+
+/// The collectors: the built-ins and the compiled-in declarations, or those of the file
+/// `COLLECTORS_FILE` names (a local stack's, a trial). A broken file stops the function at
+/// cold start with its first problems.
+pub fn collector_registry<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Registry, ConfigError> {
+    let invalid = |value: String, reason: String| ConfigError::Invalid {
+        name: "COLLECTORS_FILE",
+        value,
+        reason,
+    };
+    let loaded = match env.optional("COLLECTORS_FILE") {
+        None => Registry::compiled(),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| invalid(path.clone(), format!("cannot be read: {e}")))?;
+            Registry::with_file(&text)
+        }
+    };
+    loaded.map_err(|problems| {
+        let shown: Vec<_> = problems.iter().take(5).collect();
+        invalid(
+            env.optional("COLLECTORS_FILE")
+                .unwrap_or_else(|| "infra/collectors.yaml (compiled in)".into()),
+            shown
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     })
 }
 
@@ -243,6 +279,7 @@ pub async fn collector() -> Result<Collector<InfluxSink>, ConfigError> {
     let env = Env::process();
     let sdk = aws::lambda_sdk_config();
     Ok(Collector {
+        registry: collector_registry(&env)?,
         sink: influx_sink(&env, &sdk).await?,
         sources: collector_sources(&env, &sdk)?,
     })

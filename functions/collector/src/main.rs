@@ -12,7 +12,13 @@ async fn handler<S: PointSink>(
     stack: &Collector<S>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(collector(stack, &event.payload)).await?)
+    let result = telltale::jobs::logged(collector(stack, &event.payload)).await;
+    if telltale::collectors::declared::program::abandoned() {
+        // A program overran its budget on a thread that cannot be stopped: the failure is
+        // logged; end the process so the next run starts clean instead of beside it.
+        std::process::exit(70);
+    }
+    Ok(result?)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -47,6 +53,7 @@ mod tests {
         );
         let stack = Stack::new(&prometheus(demo_series).url, Some((&metadata, &metrics))).await;
         let state = Collector {
+            registry: telltale::collectors::registry::Registry::compiled().unwrap(),
             sources: stack.sources(&[]),
             sink: stack.sink(&[]).await,
         };

@@ -4,6 +4,7 @@
 //! - `aws`: the SDK clients, DynamoDB tables (candidates and outbox, keys, accounting,
 //!   heartbeats), S3 mapping files, SES, SSM parameters;
 //! - `prometheus`: the instant-query API;
+//! - `documents`: the declared collectors' GETs;
 //! - `influx`: InfluxDB 1.x and 2.x writes (the collectors' and heartbeat's sink);
 //! - `pushgateway`, `monasca`: the heartbeat source's other sinks;
 //! - `notify`: the heartbeat notices' webhook and Alertmanager channels;
@@ -11,6 +12,7 @@
 //! - `timing`: the one log line per dependency call, for all of them.
 
 pub mod aws;
+pub mod documents;
 pub mod eosc;
 pub mod influx;
 pub mod monasca;

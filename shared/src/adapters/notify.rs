@@ -2,10 +2,9 @@
 //! under a secret read from SSM) and Alertmanager's `POST /api/v2/alerts`. Each call has its
 //! own timeout, so a receiver that hangs costs its own notice's time and nothing else.
 
+use super::aws::ssm::ParameterCache;
 use crate::heartbeat::notice::signature;
 use crate::heartbeat::ports::{AlertPoster, WebhookPoster};
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// One call to a channel, at most.
@@ -36,48 +35,20 @@ async fn answered(result: reqwest::Result<reqwest::Response>, who: &str) -> Resu
 
 pub struct Webhooks {
     pub http: reqwest::Client,
-    pub ssm: aws_sdk_ssm::Client,
-    /// Secrets read once per process, by parameter name.
-    secrets: Mutex<HashMap<String, Vec<u8>>>,
+    /// Signing secrets, read once per process.
+    secrets: ParameterCache,
 }
 
 impl Webhooks {
     pub fn new(http: reqwest::Client, ssm: aws_sdk_ssm::Client) -> Self {
         Self {
             http,
-            ssm,
-            secrets: Mutex::new(HashMap::new()),
+            secrets: ParameterCache::new(ssm),
         }
     }
 
     async fn secret(&self, name: &str) -> Result<Vec<u8>, String> {
-        if let Some(s) = self
-            .secrets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
-            return Ok(s.clone());
-        }
-        let out = self
-            .ssm
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| format!("the webhook's secret {name}: {}", super::aws::describe(&e)))?;
-        let value = out
-            .parameter
-            .and_then(|p| p.value)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| format!("the webhook's secret {name} has no value"))?
-            .into_bytes();
-        self.secrets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), value.clone());
-        Ok(value)
+        self.secrets.get(name, "the webhook's secret").await
     }
 }
 

@@ -18,6 +18,12 @@ pub enum CollectorError {
     /// The event names no collector, or one that does not exist.
     #[error("{0}")]
     Unknown(String),
+    /// A declared collector's run failed: a fetch, its program or an output's shape.
+    #[error("{collector}: {message}")]
+    Run { collector: String, message: String },
+    /// A point would change a field's type.
+    #[error(transparent)]
+    FieldType(#[from] super::types::TypeConflict),
     /// The points could not be written.
     #[error("{0}")]
     Sink(String),

@@ -3,11 +3,13 @@
 //! the sink the points go to (InfluxDB as deployed, in memory in the testkit).
 
 use super::point::Point;
+use super::types::StoredTypes;
 use crate::base::error::Result;
 use crate::probes::model::{Candidate, Status};
 use crate::probes::ports::{CandidateStore, Outbox, OutboxEmail};
 use futures::future::BoxFuture;
 use std::future::Future;
+use std::time::Duration;
 
 /// The probe table as the collectors read it.
 pub trait ProbeReader: Send + Sync {
@@ -53,4 +55,35 @@ pub trait PointSink: Sync {
         &self,
         points: &[Point],
     ) -> impl Future<Output = Result<Written, String>> + Send;
+
+    /// The field types already stored for these measurements (InfluxDB's `SHOW FIELD KEYS`),
+    /// read once per run; empty where the sink cannot tell.
+    fn field_types(
+        &self,
+        measurements: &[String],
+    ) -> impl Future<Output = Result<StoredTypes, String>> + Send;
+}
+
+/// One GET of a declared collector's document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRequest {
+    pub url: String,
+    /// Header values; `Secret` names an SSM parameter read (once per cold start) for it.
+    pub headers: Vec<(String, HeaderValue)>,
+    pub timeout: Duration,
+    /// A longer body fails the run.
+    pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderValue {
+    Literal(String),
+    Secret(String),
+}
+
+/// The documents declared collectors read, over HTTP(S) with certificates verified.
+pub trait Documents: Send + Sync {
+    /// The body of a 2xx answer; otherwise a message naming the URL (never its secrets) and
+    /// what went wrong: the status and the start of the answer, a timeout, an oversize body.
+    fn get<'a>(&'a self, request: &'a DocumentRequest) -> BoxFuture<'a, Result<Vec<u8>, String>>;
 }

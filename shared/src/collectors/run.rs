@@ -2,10 +2,11 @@
 //! collector the event names, gather its points, drop (with a warning) any point that cannot
 //! be written, write the rest.
 
-use super::builtin::{find, names};
 use super::line::{encode_into, Precision};
 use super::ports::PointSink;
+use super::registry::Registry;
 use super::sources::Sources;
+use super::types::{settle, StoredTypes};
 use super::{Collected, Collector, CollectorError};
 use serde::Serialize;
 use serde_json::Value;
@@ -24,8 +25,11 @@ pub struct Report {
 
 /// The collector an event names: EventBridge Scheduler passes its input as the event
 /// (`{"collector": "probe_pipeline"}`); a classic rule's envelope carries it in `detail`.
-pub fn collector_for(event: &Value) -> Result<&'static dyn Collector, CollectorError> {
-    let known = names().join(", ");
+pub fn collector_for(
+    event: &Value,
+    registry: &Registry,
+) -> Result<&'static dyn Collector, CollectorError> {
+    let known = registry.names().join(", ");
     let name = event
         .get("collector")
         .or_else(|| event.get("detail").and_then(|d| d.get("collector")))
@@ -37,19 +41,26 @@ pub fn collector_for(event: &Value) -> Result<&'static dyn Collector, CollectorE
     let name = name.as_str().ok_or_else(|| {
         CollectorError::Unknown(format!("\"collector\" must be a string, one of: {known}"))
     })?;
-    find(name).ok_or_else(|| {
+    registry.find(name).ok_or_else(|| {
         let shown: String = name.chars().take(64).collect();
         CollectorError::Unknown(format!("unknown collector {shown:?}; known: {known}"))
     })
 }
 
-/// Gathers the points; a point that cannot be written becomes a warning instead.
+/// Gathers the points and settles their field types (`stored`: what the database holds); a
+/// point that cannot be written becomes a warning instead.
 pub async fn collect(
     collector: &dyn Collector,
     sources: &Sources,
     now: OffsetDateTime,
+    stored: Option<&StoredTypes>,
 ) -> Result<Collected, CollectorError> {
     let mut collected = collector.collect(sources, now).await?;
+    settle(
+        &mut collected.points,
+        collector.field_types(),
+        stored.unwrap_or(&StoredTypes::new()),
+    )?;
     let mut scratch = String::new();
     let mut writable = Vec::with_capacity(collected.points.len());
     for point in collected.points {
@@ -70,7 +81,19 @@ pub async fn run(
     sink: &impl PointSink,
     now: OffsetDateTime,
 ) -> Result<Report, CollectorError> {
-    let collected = collect(collector, sources, now).await?;
+    let mut collected = collect(collector, sources, now, None).await?;
+    let mut measurements: Vec<String> = collected
+        .points
+        .iter()
+        .map(|p| p.measurement.clone())
+        .collect();
+    measurements.sort();
+    measurements.dedup();
+    let stored = sink
+        .field_types(&measurements)
+        .await
+        .map_err(CollectorError::Sink)?;
+    settle(&mut collected.points, collector.field_types(), &stored)?;
     let mut warnings = sink.warnings();
     warnings.extend(collected.warnings);
     for w in &warnings {
@@ -103,27 +126,42 @@ mod tests {
 
     #[test]
     fn the_event_names_the_collector_either_way() {
+        let registry = Registry::builtins();
         let scheduler = json!({"collector": "probe_pipeline"});
-        assert_eq!(collector_for(&scheduler).unwrap().name(), "probe_pipeline");
+        assert_eq!(
+            collector_for(&scheduler, &registry).unwrap().name(),
+            "probe_pipeline"
+        );
         let envelope = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
                               "time": "2026-11-23T10:00:00Z", "detail": {"collector": "mas_catalog"}});
-        assert_eq!(collector_for(&envelope).unwrap().name(), "mas_catalog");
+        assert_eq!(
+            collector_for(&envelope, &registry).unwrap().name(),
+            "mas_catalog"
+        );
     }
 
     #[test]
     fn an_unknown_or_missing_name_lists_the_known_ones() {
+        let registry = Registry::compiled().unwrap();
         for event in [
             json!({"collector": "nope"}),
             json!({}),
             json!({"collector": 5}),
             json!({"detail": {}}),
         ] {
-            let err = collector_for(&event).err().unwrap().to_string();
-            for name in names() {
+            let err = collector_for(&event, &registry).err().unwrap().to_string();
+            for name in registry.names() {
                 assert!(err.contains(name), "{event}: {err}");
             }
         }
         let long = json!({"collector": "x".repeat(10_000)});
-        assert!(collector_for(&long).err().unwrap().to_string().len() < 400);
+        assert!(
+            collector_for(&long, &registry)
+                .err()
+                .unwrap()
+                .to_string()
+                .len()
+                < 400
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! the variable; a malformed variable stops the function at cold start.
 
 use super::error::CollectorError;
-use super::ports::ProbeReader;
+use super::ports::{Documents, ProbeReader};
 use crate::accounting::ports::AccountingStore;
 use crate::metrics::ports::PrometheusQuery;
 use crate::metrics::store::MappingStore;
@@ -21,6 +21,8 @@ pub enum Source {
     Prometheus,
     /// The accounting push's outcomes.
     Accounting,
+    /// Documents over HTTP(S), for declared collectors.
+    Documents,
 }
 
 impl Source {
@@ -31,6 +33,7 @@ impl Source {
             Source::Mappings => "MAPPINGS_BUCKET",
             Source::Prometheus => "PROMETHEUS_URL",
             Source::Accounting => "ACCOUNTING_TABLE",
+            Source::Documents => "(an HTTP client)",
         }
     }
 
@@ -42,6 +45,7 @@ impl Source {
             Source::Mappings => "mapping files (S3)",
             Source::Prometheus => "Prometheus",
             Source::Accounting => "accounting table (DynamoDB)",
+            Source::Documents => "documents over HTTP",
         }
     }
 
@@ -60,6 +64,7 @@ pub struct Sources {
     pub mappings: Option<MappingStore>,
     pub prometheus: Option<Box<dyn PrometheusQuery>>,
     pub accounting: Option<Box<dyn AccountingStore>>,
+    pub documents: Option<Box<dyn Documents>>,
     /// `COUNTER_RANGE_START`, for metric values computed as the value route computes them.
     pub range_start: i64,
 }
@@ -95,6 +100,10 @@ impl Sources {
         collector: &'static str,
     ) -> Result<&dyn PrometheusQuery, CollectorError> {
         need(self.prometheus.as_deref(), collector, Source::Prometheus)
+    }
+
+    pub fn documents(&self, collector: &'static str) -> Result<&dyn Documents, CollectorError> {
+        need(self.documents.as_deref(), collector, Source::Documents)
     }
 
     pub fn accounting(

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 use telltale::collectors::point::Point;
 use telltale::collectors::ports::{PointSink, Written};
+use telltale::collectors::types::{FieldType, StoredTypes};
 
 /// Where points go: kept in memory, or refused.
 #[derive(Clone, Default)]
@@ -31,5 +32,26 @@ impl PointSink for MemorySink {
             points: points.len(),
             requests: usize::from(!points.is_empty()),
         })
+    }
+
+    /// The types of the points it holds, first value first, as InfluxDB pins them.
+    async fn field_types(
+        &self,
+        measurements: &[String],
+    ) -> std::result::Result<StoredTypes, String> {
+        let mut types = StoredTypes::new();
+        for p in self.points.lock().unwrap().iter() {
+            if !measurements.contains(&p.measurement) {
+                continue;
+            }
+            for (k, v) in &p.fields {
+                types
+                    .entry(p.measurement.clone())
+                    .or_default()
+                    .entry(k.clone())
+                    .or_insert(FieldType::of(v));
+            }
+        }
+        Ok(types)
     }
 }

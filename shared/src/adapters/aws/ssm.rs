@@ -45,6 +45,54 @@ pub async fn resolve(
         .ok_or_else(|| invalid("the SSM parameter has no value".into()))
 }
 
+/// Parameters read at run time (a webhook's signing secret, a collector's header), each read
+/// once per process.
+pub struct ParameterCache {
+    ssm: aws_sdk_ssm::Client,
+    values: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
+}
+
+impl ParameterCache {
+    pub fn new(ssm: aws_sdk_ssm::Client) -> Self {
+        Self {
+            ssm,
+            values: Default::default(),
+        }
+    }
+
+    /// The value of `name`; the error names `what` needs it and what SSM said, never a value.
+    pub async fn get(&self, name: &str, what: &str) -> Result<Vec<u8>, String> {
+        let cached = self
+            .values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned();
+        if let Some(v) = cached {
+            return Ok(v);
+        }
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| format!("{what} {name}: {}", describe(&e)))?;
+        let value = out
+            .parameter
+            .and_then(|p| p.value)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{what} {name} has no value"))?
+            .into_bytes();
+        self.values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), value.clone());
+        Ok(value)
+    }
+}
+
 /// The accounting functions' configuration from `env` (the process environment in a function), their secrets read
 /// from SSM where the environment names parameters.
 pub async fn accounting_config<F: Fn(&str) -> Option<String>>(

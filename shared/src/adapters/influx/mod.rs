@@ -17,6 +17,7 @@ use crate::collectors::line::{encode, LineError};
 use crate::collectors::point::Point;
 use crate::collectors::ports::PointSink;
 pub use crate::collectors::ports::Written;
+use crate::collectors::types::{FieldType, StoredTypes};
 use crate::heartbeat::ports::{Beat, BeatSink};
 use config::{Api, InfluxConfig};
 use futures::future::BoxFuture;
@@ -32,6 +33,15 @@ pub enum InfluxError {
     #[error("InfluxDB refused the write (HTTP {status}): {message}{}", written_note(*.written))]
     Refused {
         status: u16,
+        message: String,
+        written: usize,
+    },
+    /// InfluxDB kept some points of a batch and dropped the others (a field-type conflict, a
+    /// point outside the retention policy).
+    #[error("InfluxDB dropped {dropped} point(s) of the write (HTTP {status}): {message}{}", written_note(*.written))]
+    Partial {
+        status: u16,
+        dropped: u64,
         message: String,
         written: usize,
     },
@@ -187,6 +197,14 @@ impl InfluxSink {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
                     let message = server_message(&resp.text().await.unwrap_or_default());
+                    if let Some(dropped) = dropped(&message) {
+                        return Err(InfluxError::Partial {
+                            status,
+                            dropped,
+                            message,
+                            written,
+                        });
+                    }
                     if !(status == 429 || status >= 500) {
                         return Err(InfluxError::Refused {
                             status,
@@ -213,6 +231,88 @@ impl InfluxSink {
     }
 }
 
+/// InfluxDB 1.x's `partial write: … dropped=N`: how many points it did not keep.
+fn dropped(message: &str) -> Option<u64> {
+    if !message.contains("partial write") {
+        return None;
+    }
+    let after = &message[message.rfind("dropped=")? + "dropped=".len()..];
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+impl InfluxSink {
+    /// `SHOW FIELD KEYS` for each measurement, in one request (1.x; also InfluxDB 2's 1.x
+    /// query API where a DBRP mapping exists). A 2.x sink without it knows nothing stored.
+    pub async fn stored_types(&self, measurements: &[String]) -> Result<StoredTypes, InfluxError> {
+        let Api::V1 { database, .. } = &self.config.api else {
+            return Ok(StoredTypes::new());
+        };
+        if measurements.is_empty() {
+            return Ok(StoredTypes::new());
+        }
+        let q = measurements
+            .iter()
+            .map(|m| {
+                format!(
+                    "SHOW FIELD KEYS FROM \"{}\"",
+                    m.replace('\\', "\\\\").replace('"', "\\\"")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(";");
+        let mut req = self
+            .http
+            .get(format!("{}/query", self.config.url))
+            .query(&[("db", database.as_str()), ("q", q.as_str())]);
+        if let Auth::Basic(user, password) = &self.auth {
+            req = req.basic_auth(user, password.as_ref().map(Secret::expose));
+        }
+        let unavailable = |message: String| InfluxError::Unavailable {
+            attempts: 1,
+            message,
+            written: 0,
+        };
+        let resp = timing::send("InfluxDB", "show field keys", req)
+            .await
+            .map_err(|e| unavailable(transport_message(&e)))?;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(InfluxError::Refused {
+                status,
+                message: server_message(&body),
+                written: 0,
+            });
+        }
+        Ok(field_keys(measurements, &body))
+    }
+}
+
+/// The types in a `SHOW FIELD KEYS` answer, one statement per measurement. A field listed
+/// twice (two shards that disagree) keeps its first type.
+fn field_keys(measurements: &[String], body: &str) -> StoredTypes {
+    let parsed: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let mut out = StoredTypes::new();
+    let results = parsed["results"].as_array().cloned().unwrap_or_default();
+    for (measurement, result) in measurements.iter().zip(results) {
+        for series in result["series"].as_array().into_iter().flatten() {
+            for row in series["values"].as_array().into_iter().flatten() {
+                let (Some(field), Some(kind)) =
+                    (row[0].as_str(), row[1].as_str().and_then(FieldType::parse))
+                else {
+                    continue;
+                };
+                out.entry(measurement.clone())
+                    .or_default()
+                    .entry(field.to_string())
+                    .or_insert(kind);
+            }
+        }
+    }
+    out
+}
+
 /// InfluxDB's own words: 1.x answers `{"error": ...}`, 2.x `{"code": ..., "message": ...}`.
 impl PointSink for InfluxSink {
     fn warnings(&self) -> Vec<String> {
@@ -221,6 +321,12 @@ impl PointSink for InfluxSink {
 
     async fn write_points(&self, points: &[Point]) -> Result<Written, String> {
         self.write(points).await.map_err(|e| e.to_string())
+    }
+
+    async fn field_types(&self, measurements: &[String]) -> Result<StoredTypes, String> {
+        self.stored_types(measurements)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -298,5 +404,21 @@ mod tests {
         );
         assert_eq!(server_message("  "), "no message");
         assert_eq!(server_message(&"x".repeat(600)).chars().count(), 501);
+    }
+
+    #[test]
+    fn a_partial_write_says_how_many_points_were_dropped() {
+        let m = r#"partial write: field type conflict: input field "count" on measurement "q" is type float, already exists as type integer dropped=3"#;
+        assert_eq!(dropped(m), Some(3));
+        assert_eq!(dropped("unable to parse 'x': missing fields"), None);
+    }
+
+    #[test]
+    fn field_keys_are_read_per_measurement() {
+        let body = r#"{"results":[{"statement_id":0,"series":[{"name":"a","columns":["fieldKey","fieldType"],"values":[["n","integer"],["f","float"],["n","float"]]}]},{"statement_id":1}]}"#;
+        let types = field_keys(&["a".into(), "b".into()], body);
+        assert_eq!(types["a"]["n"], FieldType::Integer);
+        assert_eq!(types["a"]["f"], FieldType::Float);
+        assert!(!types.contains_key("b"));
     }
 }
