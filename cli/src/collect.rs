@@ -48,6 +48,16 @@ pub enum CollectCommand {
     /// intervals, jq programs, PromQL, field types, URL variables. Prints every problem with
     /// its line and column; fails when there is one.
     Validate { file: Option<std::path::PathBuf> },
+    /// Print a declarations file with every URL pointed at local copies served at
+    /// `--fixtures` (`<URL>/<host>/<path>`): the examples, tried without the internet.
+    Localize {
+        /// Where the copies are served.
+        #[arg(long)]
+        fixtures: String,
+        /// A declarations file instead of the compiled-in infra/collectors.yaml.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
     /// Print the collectors' section of the SAM template (infra/template.yaml).
     Template,
 }
@@ -123,6 +133,15 @@ pub async fn run(command: CollectCommand) -> anyhow::Result<ExitCode> {
                     ExitCode::FAILURE
                 }
             });
+        }
+        CollectCommand::Localize { fixtures, file } => {
+            let text = match &file {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+                None => COMPILED.to_string(),
+            };
+            print!("{}", telltale_cli::fixtures::localized(&text, &fixtures));
+            return Ok(ExitCode::SUCCESS);
         }
         CollectCommand::Template => {
             print!("{}", template::section().map_err(anyhow::Error::msg)?);

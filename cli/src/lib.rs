@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod emails;
+pub mod fixtures;
 pub mod locate;
 pub mod tables;
 pub mod template;

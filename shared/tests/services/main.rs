@@ -6,6 +6,7 @@
 mod accounting;
 mod api_keys;
 mod collectors;
+mod declared;
 mod hardening;
 mod heartbeat;
 mod heartbeat_source;

@@ -4,7 +4,7 @@
 
 use super::formats::Format;
 use super::program;
-use super::{Declared, Fetch, HttpFetch};
+use super::{Declared, Fetch, HttpFetch, RUN_BUDGET};
 use crate::base::interval;
 use crate::collectors::ports::HeaderValue;
 use crate::collectors::types::FieldType;
@@ -47,6 +47,8 @@ struct Entry {
     jq: Option<Spanned<String>>,
     #[serde(default)]
     fields: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    budget: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -337,6 +339,22 @@ fn entry_of(
             }
         }
     }
+    let budget = match &e.budget {
+        None => Some(RUN_BUDGET),
+        Some(b) => match interval::parse(&b.value) {
+            Ok(d) if d <= RUN_BUDGET && !d.is_zero() => Some(d),
+            _ => {
+                c.at(
+                    b,
+                    format!(
+                        "{who}: budget is a time span up to {}s",
+                        RUN_BUDGET.as_secs()
+                    ),
+                );
+                None
+            }
+        },
+    };
     if c.problems.len() > before || every.is_none() {
         return None;
     }
@@ -350,6 +368,7 @@ fn entry_of(
         e.jq.as_ref().map(|j| j.value.clone()),
         e.measurement.as_ref().map(|m| m.value.clone()),
         fields,
+        budget?,
     ))
 }
 

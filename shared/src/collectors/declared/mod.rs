@@ -28,7 +28,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-/// A whole run: every fetch and the program, under the function's 60 s timeout.
+/// A whole run at most (every fetch and the program), under the function's 60 s timeout;
+/// a collector's `budget:` may ask for less.
 pub const RUN_BUDGET: Duration = Duration::from_secs(40);
 /// The largest document a collector reads.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -65,6 +66,8 @@ pub struct Declared {
     jq: Option<String>,
     measurement: Option<String>,
     fields: BTreeMap<String, FieldType>,
+    /// The whole run's time (`budget:`, at most `RUN_BUDGET`).
+    budget: Duration,
 }
 
 /// What the program's thread is given: a document and the values of the variables.
@@ -85,6 +88,7 @@ impl Declared {
         jq: Option<String>,
         measurement: Option<String>,
         fields: BTreeMap<String, FieldType>,
+        budget: Duration,
     ) -> Declared {
         let sources: &'static [Source] = match fetch {
             Fetch::Http(_) => &[Source::Documents],
@@ -104,6 +108,7 @@ impl Declared {
             jq,
             measurement,
             fields,
+            budget,
         }
     }
 
@@ -253,7 +258,7 @@ impl Declared {
         if let Err(e) = spawned {
             return Err(self.failed(format!("no thread for the program: {e}")));
         }
-        let budget = RUN_BUDGET.as_secs();
+        let budget = self.budget.as_secs_f64();
         match tokio::time::timeout_at(deadline.into(), rx).await {
             Ok(Ok(result)) => result.map_err(|e| self.failed(e)),
             Ok(Err(_)) => Err(self.failed("the program stopped without an answer")),
@@ -423,7 +428,7 @@ impl Collector for Declared {
         now: OffsetDateTime,
     ) -> BoxFuture<'a, Result<Collected, CollectorError>> {
         Box::pin(async move {
-            let deadline = Instant::now() + RUN_BUDGET;
+            let deadline = Instant::now() + self.budget;
             let inputs = tokio::time::timeout_at(deadline.into(), self.inputs(sources, now))
                 .await
                 .map_err(|_| {
