@@ -16,6 +16,7 @@ PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 INFLUXDB_PORT=${INFLUXDB_PORT:-8086}
 PUSHGATEWAY_PORT=${PUSHGATEWAY_PORT:-9091}
 ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
+FIXTURES_PORT=${FIXTURES_PORT:-9094}
 # Where logs, data and keys go (relative to the repository); the doc-example test uses its own.
 STATE_DIR=${TELLTALE_STATE_DIR:-.local}
 export STATE_DIR
@@ -28,6 +29,7 @@ trap 'exit 130' INT TERM
 start_moto "$MOTO_PORT"
 start_pushgateway "$PUSHGATEWAY_PORT"
 start_influxdb "$INFLUXDB_PORT"
+start_fixtures "$FIXTURES_PORT"
 
 # The functions' configuration, as the SAM template sets it in AWS.
 cat >"$STATE_DIR/dev.env" <<ENV
@@ -54,6 +56,7 @@ ALERTMANAGER_URL=http://127.0.0.1:$ALERTMANAGER_PORT
 RUST_LOG=info
 LOCAL_LINKS="Prometheus=http://127.0.0.1:$PROMETHEUS_PORT/alerts;Alertmanager=http://127.0.0.1:$ALERTMANAGER_PORT;Pushgateway=http://127.0.0.1:$PUSHGATEWAY_PORT;InfluxDB (measurements)=http://127.0.0.1:$INFLUXDB_PORT/query?db=telltale&q=SHOW%20MEASUREMENTS;moto (AWS emulator)=http://127.0.0.1:$MOTO_PORT/moto-api/"
 LOCAL_EMAILS_URL=http://127.0.0.1:$MOTO_PORT/moto-api/data.json
+COLLECTORS_FILE=$(absolute "$STATE_DIR")/collectors.yaml
 ENV
 set -a; source "$STATE_DIR/dev.env"; set +a
 
@@ -64,6 +67,8 @@ for dir in functions/*/; do functions+=(-p "$(basename "$dir")"); done
 echo "dev: building the command line and ${#functions[@]} functions' packages (minutes the first time)" >&2
 cargo build -p telltale-cli --bin telltale "${functions[@]}"
 ./target/debug/telltale local setup --mappings-dir demo
+# The declared collectors (infra/collectors.yaml) read local copies of their documents.
+./target/debug/telltale collect localize --fixtures "http://127.0.0.1:$FIXTURES_PORT" >"$COLLECTORS_FILE"
 key=$(./target/debug/telltale keys create --name demo --role monitoring 2>/dev/null)
 heartbeat_key=$(./target/debug/telltale keys create --name local-alertmanager --role heartbeat 2>/dev/null)
 ( umask 077; printf '%s' "$heartbeat_key" >"$STATE_DIR/heartbeat.key"; printf '%s' "$key" >"$STATE_DIR/demo.key" )

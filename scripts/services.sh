@@ -81,6 +81,12 @@ start_alertmanager() { # port; needs INVOKE_PORT and the heartbeat key
   wait_http "http://127.0.0.1:$1/-/ready" alertmanager
 }
 
+start_fixtures() { # port; the declared collectors' documents, local copies laid out by host
+  python3 -m http.server "$1" --bind 127.0.0.1 --directory tests/fixtures/collectors >"$STATE_DIR/fixtures.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$1/autopkgtest.ubuntu.com/queues.json" fixtures
+}
+
 stop_services() {
   # Under `set -e` a failing last command of an `&&` list ends the script, and a child the
   # signal already stopped makes both `kill` and `wait` fail: neither may end the clean-up.

@@ -22,6 +22,9 @@ command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v influxd >/dev/null || need_apt+=(influxdb)
+# make bench-collectors: the jq command line as the floor, and /usr/bin/time for peak memory.
+command -v jq >/dev/null || need_apt+=(jq)
+[ -x /usr/bin/time ] || need_apt+=(time)
 command -v prometheus-pushgateway >/dev/null || need_apt+=(prometheus-pushgateway)
 command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
 # The team page's browser test: Debian's Chromium, its WebDriver, and a font to draw text with.

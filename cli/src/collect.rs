@@ -47,7 +47,10 @@ pub enum CollectCommand {
     /// Check a declarations file (default: the compiled-in infra/collectors.yaml): names,
     /// intervals, jq programs, PromQL, field types, URL variables. Prints every problem with
     /// its line and column; fails when there is one.
-    Validate { file: Option<std::path::PathBuf> },
+    Validate {
+        /// The file to check (default: the compiled-in infra/collectors.yaml).
+        file: Option<std::path::PathBuf>,
+    },
     /// Print a declarations file with every URL pointed at local copies served at
     /// `--fixtures` (`<URL>/<host>/<path>`): the examples, tried without the internet.
     Localize {

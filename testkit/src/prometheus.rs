@@ -98,6 +98,22 @@ pub fn demo_series() -> String {
     String::from_utf8(out.stdout).expect("the demo series are text")
 }
 
+/// `up` for two jobs over the last ten minutes, one target of `api` down: what the declared
+/// `scrape_targets_up` example asks for.
+pub fn up_series() -> String {
+    let end = time::OffsetDateTime::now_utc().unix_timestamp() / 60 * 60;
+    let mut text = String::from("# TYPE up gauge\n");
+    for t in (end - 600..=end).step_by(60) {
+        for (job, instance, v) in [("api", "a:1", 1), ("api", "b:1", 0), ("web", "c:1", 1)] {
+            text.push_str(&format!(
+                "up{{job=\"{job}\",instance=\"{instance}\"}} {v} {t}\n"
+            ));
+        }
+    }
+    text.push_str("# EOF\n");
+    text
+}
+
 type Servers = Mutex<Vec<(fn() -> String, &'static PrometheusServer)>>;
 
 static SERVERS: OnceLock<Servers> = OnceLock::new();

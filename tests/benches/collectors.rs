@@ -3,7 +3,10 @@
 //! - line-protocol encoding throughput (points/s, MB/s), in-process;
 //! - `probe_pipeline` over 10,000 candidates in moto's DynamoDB: wall time, DynamoDB calls
 //!   and bytes read (counted by an SDK interceptor);
-//! - writing 50,000 points to a real InfluxDB 1.6: wall time and requests.
+//! - writing 50,000 points to a real InfluxDB 1.6: wall time and requests;
+//! - the declared `autopkgtest_queue` over a 5 MB `queues.json` (served on loopback): wall
+//!   time, points/s and peak memory of a process that does only that, next to the `jq`
+//!   command line running the same program on the same file.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -152,16 +155,17 @@ async fn probe_pipeline() {
         mappings: None,
         prometheus: None,
         accounting: None,
+        documents: None,
         range_start: 0,
     };
     let collector = find("probe_pipeline").expect("built in");
-    let _ = collect(collector, &sources, time::OffsetDateTime::now_utc()).await;
+    let _ = collect(collector, &sources, time::OffsetDateTime::now_utc(), None).await;
     let (calls0, bytes0) = (
         counter.calls.load(Ordering::Relaxed),
         counter.bytes.load(Ordering::Relaxed),
     );
     let t = Instant::now();
-    let collected = collect(collector, &sources, time::OffsetDateTime::now_utc())
+    let collected = collect(collector, &sources, time::OffsetDateTime::now_utc(), None)
         .await
         .expect("collected");
     let d = t.elapsed();
@@ -260,9 +264,155 @@ async fn influx_write() {
     );
 }
 
+/// A `queues.json` of about `bytes`: 3 contexts, 12 releases, 6 architectures, requests of
+/// ~300 bytes each.
+fn big_queues(bytes: usize) -> Vec<u8> {
+    let request = format!(
+        "pkg\n{{\"requester\": \"someone\", \"triggers\": [\"{}\"]}}",
+        "x".repeat(260)
+    );
+    let per_list = bytes / (3 * 12 * 6 * (request.len() + 4));
+    let mut doc = serde_json::Map::new();
+    for ctx in ["ubuntu", "huge", "ppa"] {
+        let mut releases = serde_json::Map::new();
+        for r in 0..12 {
+            let mut arches = serde_json::Map::new();
+            for a in ["amd64", "arm64", "armhf", "i386", "ppc64el", "s390x"] {
+                let n = per_list + (r * 7 + a.len()) % 5;
+                arches.insert(a.into(), serde_json::Value::from(vec![request.clone(); n]));
+            }
+            releases.insert(format!("release{r:02}"), serde_json::Value::Object(arches));
+        }
+        doc.insert(ctx.into(), serde_json::Value::Object(releases));
+    }
+    serde_json::to_vec(&doc).unwrap()
+}
+
+/// The child's part: serve the document, run the declared collector once, print a figure.
+async fn jq_child(path: &str) {
+    let doc = std::fs::read(path).expect("the document");
+    let size = doc.len();
+    let app = axum::Router::new().route(
+        "/autopkgtest.ubuntu.com/queues.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { doc }
+        }),
+    );
+    let base = telltale_testkit::serve(app).await;
+    let text = telltale_cli::fixtures::localized(telltale::collectors::registry::COMPILED, &base);
+    let registry = telltale::collectors::registry::Registry::with_file(&text).expect("valid");
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build(),
+    );
+    let sources = Sources {
+        documents: Some(Box::new(telltale::adapters::documents::HttpDocuments::new(
+            ssm,
+        ))),
+        ..Sources::default()
+    };
+    let collector = registry.find("autopkgtest_queue").expect("declared");
+    let t = Instant::now();
+    let collected = collect(collector, &sources, time::OffsetDateTime::now_utc(), None)
+        .await
+        .expect("collected");
+    let d = t.elapsed();
+    println!(
+        "{:.1} MB, {} points in {:.0} ms ({:.0} points/s)",
+        size as f64 / 1e6,
+        collected.points.len(),
+        d.as_secs_f64() * 1000.0,
+        collected.points.len() as f64 / d.as_secs_f64()
+    );
+}
+
+/// `/usr/bin/time`'s wall seconds and peak RSS (KB) of a command, and its standard output.
+fn timed(cmd: &mut std::process::Command) -> (f64, u64, String) {
+    let report = std::env::temp_dir().join(format!("{}.time", telltale_testkit::unique("bench")));
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let envs: Vec<_> = cmd
+        .get_envs()
+        .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+        .collect();
+    let mut wrapped = std::process::Command::new("/usr/bin/time");
+    wrapped
+        .arg("-f")
+        .arg("%e %M")
+        .arg("-o")
+        .arg(&report)
+        .arg(program)
+        .args(args);
+    for (k, v) in envs {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    let out = wrapped
+        .output()
+        .expect("running /usr/bin/time (Debian's time package)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut parts = text.split_whitespace();
+    let secs = parts.next().unwrap().parse().unwrap();
+    let kb = parts.next().unwrap().parse().unwrap();
+    (secs, kb, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn jq_collector() {
+    let dir = std::env::temp_dir().join(telltale_testkit::unique("jq-bench"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = dir.join("queues.json");
+    std::fs::write(&doc, big_queues(5_000_000)).unwrap();
+    let (secs, kb, line) = timed(
+        std::process::Command::new(std::env::current_exe().unwrap()).env("BENCH_JQ_DOCUMENT", &doc),
+    );
+    println!(
+        "declared autopkgtest_queue over a {} (fetch on loopback, decode, jq, points): process {:.2} s, peak RSS {:.1} MB",
+        line.trim(),
+        secs,
+        kb as f64 / 1024.0
+    );
+    // The floor: the same program by the jq command line, reading the file.
+    let yaml = telltale::collectors::registry::COMPILED;
+    let start = yaml.find("    jq: |\n").unwrap() + "    jq: |\n".len();
+    let end = start + yaml[start..].find("    fields:").unwrap();
+    let program: String = yaml[start..end]
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let program_file = dir.join("program.jq");
+    std::fs::write(&program_file, program).unwrap();
+    let (secs, kb, out) = timed(
+        std::process::Command::new("jq")
+            .arg("-c")
+            .args(["--arg", "instance", "production"])
+            .arg("-f")
+            .arg(&program_file)
+            .arg(&doc),
+    );
+    println!(
+        "  floor: jq -c -f on the same file: {} points, process {:.2} s, peak RSS {:.1} MB",
+        out.lines().count(),
+        secs,
+        kb as f64 / 1024.0
+    );
+}
+
 #[tokio::main]
 async fn main() {
+    if let Ok(path) = std::env::var("BENCH_JQ_DOCUMENT") {
+        jq_child(&path).await;
+        return;
+    }
     println!("collectors, {}", time::OffsetDateTime::now_utc().date());
+    jq_collector();
     encoding();
     influx_write().await;
     probe_pipeline().await;

@@ -3,7 +3,7 @@
 //! collectors' points.
 
 use serde_json::Value;
-use telltale::collectors::builtin::BUILTINS;
+use telltale::collectors::registry::Registry;
 use telltale_testkit::collectors::Stack;
 use telltale_testkit::influx::influx;
 use telltale_testkit::prometheus::{demo_series, prometheus};
@@ -35,6 +35,10 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
         .await
         .unwrap();
     env.push(("HEARTBEAT_TABLE".into(), heartbeats));
+    // The declared collectors read local copies of their documents, as under `make dev`.
+    let fixtures = telltale_testkit::documents::documents().await;
+    let declarations = telltale_testkit::documents::localized_declarations(&fixtures);
+    env.push(("COLLECTORS_FILE".into(), declarations.display().to_string()));
     let watch = Watch::start(&env);
     let env_file = std::env::temp_dir().join(format!("{}.env", unique("schedules")));
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
@@ -58,7 +62,7 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
         "{log}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for c in BUILTINS {
+    for c in Registry::compiled().unwrap().all() {
         assert!(
             log.lines().any(|l| l.contains(&format!(
                 "collector {{\"collector\": \"{}\"}} -> ok",
@@ -78,6 +82,10 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
     let measurements = influx().measurements(&stack.db).await;
     for m in [
         "accounting_push",
+        "autopkgtest_queue_size",
+        "autopkgtest_running",
+        "distro_rls_bug_tasks",
+        "sponsoring_queue_stats",
         "email_outbox",
         "mas_catalog",
         "mas_metric_value",

@@ -159,8 +159,8 @@ fn scheduled_functions_keep_their_failed_runs_and_never_overlap() {
         }
     }
     assert_eq!(
-        scheduled_count, 10,
-        "email-retry, accounting-push, token-refresh, heartbeat-source, heartbeat-sweep and 5 collectors"
+        scheduled_count, 15,
+        "email-retry, accounting-push, token-refresh, heartbeat-source, heartbeat-sweep, 5 built-in and 5 declared collectors"
     );
     let queue = &all["FailedRunsQueue"]["Properties"];
     assert_eq!(queue["KmsMasterKeyId"], if_cmk(json!({"Ref": "KmsKeyArn"})));
@@ -361,7 +361,30 @@ const LEAST_PRIVILEGE: &[(&str, &[&str])] = &[
             "s3:ListBucket MappingsBucket.Arn",
             "ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${InfluxDbSecretParameter}",
         ],
-    ),];
+    ),
+    // Declared collectors (infra/collectors.yaml) read documents over HTTP: only the sink's
+    // secret, and each secret header's parameter.
+    (
+        "CollectorAutopkgtestQueueFunction",
+        &["ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${InfluxDbSecretParameter}"],
+    ),
+    (
+        "CollectorAutopkgtestRunningFunction",
+        &["ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${InfluxDbSecretParameter}"],
+    ),
+    (
+        "CollectorSponsoringQueueFunction",
+        &["ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${InfluxDbSecretParameter}"],
+    ),
+    (
+        "CollectorRlsBugTasksFunction",
+        &["ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${InfluxDbSecretParameter}"],
+    ),
+    (
+        "CollectorScrapeTargetsUpFunction",
+        &["ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${InfluxDbSecretParameter}"],
+    ),
+];
 
 #[test]
 fn the_policies_are_the_least_privilege_ones_plus_the_optional_key() {

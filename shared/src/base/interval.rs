@@ -77,15 +77,15 @@ pub fn parse(text: &str) -> Result<Duration, IntervalError> {
 /// are whole minutes, so an interval that is not is refused rather than rounded.
 pub fn rate_expression(every: Duration) -> Result<String, String> {
     let secs = every.as_secs();
-    if every.subsec_nanos() != 0 || secs % 60 != 0 || secs == 0 {
+    if every.subsec_nanos() != 0 || !secs.is_multiple_of(60) || secs == 0 {
         return Err(format!(
             "{every:?} is not a whole number of minutes; EventBridge schedules cannot run it"
         ));
     }
     let minutes = secs / 60;
-    let (value, unit) = if minutes % 1440 == 0 {
+    let (value, unit) = if minutes.is_multiple_of(1440) {
         (minutes / 1440, "day")
-    } else if minutes % 60 == 0 {
+    } else if minutes.is_multiple_of(60) {
         (minutes / 60, "hour")
     } else {
         (minutes, "minute")

@@ -68,7 +68,7 @@ async fn probe_pipeline_counts_each_status_and_the_time_in_testing() {
         probes: Some(Box::new(w.api.store.clone())),
         ..Sources::default()
     };
-    let collected = collect(find("probe_pipeline").unwrap(), &sources, now())
+    let collected = collect(find("probe_pipeline").unwrap(), &sources, now(), None)
         .await
         .unwrap();
     let count = |status: &str| {
@@ -105,7 +105,7 @@ async fn probe_pipeline_fails_naming_the_table_when_it_cannot_be_read() {
         probes: Some(Box::new(w.api.store.clone())),
         ..Sources::default()
     };
-    let err = collect(find("probe_pipeline").unwrap(), &sources, now())
+    let err = collect(find("probe_pipeline").unwrap(), &sources, now(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, CollectorError::SourceDown { .. }), "{err}");
@@ -118,16 +118,26 @@ async fn probe_pipeline_fails_naming_the_table_when_it_cannot_be_read() {
 
 #[tokio::test]
 async fn a_store_the_function_was_not_configured_for_is_named() {
-    let err = collect(find("email_outbox").unwrap(), &Sources::default(), now())
-        .await
-        .unwrap_err();
+    let err = collect(
+        find("email_outbox").unwrap(),
+        &Sources::default(),
+        now(),
+        None,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "PROBES_TABLE is not set: the email_outbox collector reads the probe table (DynamoDB, emails-due index)"
     );
-    let err = collect(find("metric_values").unwrap(), &Sources::default(), now())
-        .await
-        .unwrap_err();
+    let err = collect(
+        find("metric_values").unwrap(),
+        &Sources::default(),
+        now(),
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(
         err.to_string().starts_with("MAPPINGS_BUCKET is not set"),
         "{err}"
@@ -144,7 +154,7 @@ async fn email_outbox_counts_pending_failing_and_dead_emails() {
         probes: Some(Box::new(w.api.store.clone())),
         ..Sources::default()
     };
-    let collected = collect(find("email_outbox").unwrap(), &sources, now())
+    let collected = collect(find("email_outbox").unwrap(), &sources, now(), None)
         .await
         .unwrap();
     let p = &collected.points[0];
@@ -160,7 +170,7 @@ async fn email_outbox_counts_pending_failing_and_dead_emails() {
     assert!(int(p, "oldest_age_seconds") >= 0);
     w.api.mailer.accept();
     w.deliver().await;
-    let collected = collect(find("email_outbox").unwrap(), &sources, now())
+    let collected = collect(find("email_outbox").unwrap(), &sources, now(), None)
         .await
         .unwrap();
     let p = &collected.points[0];
@@ -180,7 +190,7 @@ async fn metric_values_write_what_they_can_and_warn_about_the_rest() {
         prometheus: Some(Box::new(MemoryPrometheus::default().with("sum(x)", 3.0))),
         ..Sources::default()
     };
-    let collected = collect(find("metric_values").unwrap(), &sources, now())
+    let collected = collect(find("metric_values").unwrap(), &sources, now(), None)
         .await
         .unwrap();
     assert_eq!(collected.points.len(), 1);
@@ -205,7 +215,7 @@ async fn metric_values_fail_when_no_value_can_be_computed() {
         prometheus: Some(Box::new(prometheus)),
         ..Sources::default()
     };
-    let err = collect(find("metric_values").unwrap(), &sources, now())
+    let err = collect(find("metric_values").unwrap(), &sources, now(), None)
         .await
         .unwrap_err();
     assert!(
@@ -223,7 +233,7 @@ async fn mas_catalog_reports_the_files_and_a_rejected_upload() {
         mappings: Some(store(&m)),
         ..Sources::default()
     };
-    let collected = collect(find("mas_catalog").unwrap(), &sources, now())
+    let collected = collect(find("mas_catalog").unwrap(), &sources, now(), None)
         .await
         .unwrap();
     let file = |name: &str| {
@@ -253,7 +263,7 @@ async fn mas_catalog_fails_when_neither_file_can_be_read() {
         mappings: Some(store(&m)),
         ..Sources::default()
     };
-    let err = collect(find("mas_catalog").unwrap(), &sources, now())
+    let err = collect(find("mas_catalog").unwrap(), &sources, now(), None)
         .await
         .unwrap_err();
     assert!(
@@ -274,7 +284,7 @@ async fn accounting_push_reports_never_pushed_and_skipped_metrics() {
         accounting: Some(Box::new(MemoryAccounting::default())),
         ..Sources::default()
     };
-    let collected = collect(find("accounting_push").unwrap(), &sources, now())
+    let collected = collect(find("accounting_push").unwrap(), &sources, now(), None)
         .await
         .unwrap();
     assert_eq!(collected.points.len(), 1);
@@ -330,27 +340,31 @@ async fn a_sink_that_refuses_fails_the_run_with_its_message() {
 
 #[tokio::test]
 async fn the_event_names_the_collector_either_way_and_unknown_ones_are_refused() {
+    let registry = telltale::collectors::registry::Registry::compiled().unwrap();
     assert_eq!(
-        collector_for(&json!({"collector": "email_outbox"}))
+        collector_for(&json!({"collector": "email_outbox"}), &registry)
             .unwrap()
             .name(),
         "email_outbox"
     );
     assert_eq!(
-        collector_for(&json!({"detail": {"collector": "mas_catalog"}}))
-            .unwrap()
-            .name(),
-        "mas_catalog"
+        collector_for(
+            &json!({"detail": {"collector": "rls_bug_tasks"}}),
+            &registry
+        )
+        .unwrap()
+        .name(),
+        "rls_bug_tasks"
     );
     for (event, start) in [
         (json!({}), "the event names no collector"),
         (json!({"collector": 7}), "\"collector\" must be a string"),
         (json!({"collector": "nope"}), "unknown collector \"nope\""),
     ] {
-        let err = collector_for(&event).err().unwrap().to_string();
+        let err = collector_for(&event, &registry).err().unwrap().to_string();
         assert!(err.starts_with(start), "{err}");
         assert!(
-            err.contains("probe_pipeline"),
+            err.contains("probe_pipeline") && err.contains("autopkgtest_queue"),
             "the known ones are listed: {err}"
         );
     }
@@ -360,6 +374,7 @@ async fn the_event_names_the_collector_either_way_and_unknown_ones_are_refused()
 async fn the_collector_job_answers_its_report_and_fails_on_an_unknown_collector() {
     let (metadata, metrics) = demo();
     let stack = telltale::jobs::Collector {
+        registry: telltale::collectors::registry::Registry::builtins(),
         sources: Sources {
             mappings: Some(store(&mappings(&metadata, &metrics))),
             ..Sources::default()
@@ -375,4 +390,109 @@ async fn the_collector_job_answers_its_report_and_fails_on_an_unknown_collector(
         .await
         .unwrap_err();
     assert!(err.to_string().contains("unknown collector"));
+}
+
+// ---- declared collectors, on in-memory documents and sink ----
+
+mod declared {
+    use super::now;
+    use telltale::collectors::point::FieldValue;
+    use telltale::collectors::registry::Registry;
+    use telltale::collectors::run::run;
+    use telltale::collectors::sources::Sources;
+    use telltale::collectors::CollectorError;
+    use telltale_testkit::memory::{MemoryDocuments, MemorySink};
+
+    fn sources() -> Sources {
+        Sources {
+            documents: Some(Box::new(MemoryDocuments::default())),
+            ..Sources::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_matrix_makes_one_request_per_combination_each_with_its_variables() {
+        let registry = Registry::compiled().unwrap();
+        let sink = MemorySink::default();
+        let report = run(
+            registry.find("rls_bug_tasks").unwrap(),
+            &sources(),
+            &sink,
+            now(),
+        )
+        .await
+        .unwrap();
+        let points = sink.points();
+        assert_eq!(report.written, points.len());
+        let mut seen: Vec<(String, String)> = points
+            .iter()
+            .map(|p| (p.tags["release"].clone(), p.tags["tag"].clone()))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(
+            seen,
+            [
+                ("noble", "incoming"),
+                ("noble", "tracking"),
+                ("resolute", "incoming"),
+                ("resolute", "tracking")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        assert!(points
+            .iter()
+            .all(|p| matches!(p.fields["count"], FieldValue::Int(n) if n > 0)));
+    }
+
+    #[tokio::test]
+    async fn one_failed_request_of_a_matrix_fails_the_run_and_nothing_is_written() {
+        let registry = Registry::compiled().unwrap();
+        let documents = MemoryDocuments::default();
+        documents.refused.lock().unwrap().insert(
+            "http://reports.qa.ubuntu.com/reports/rls-mgr/rls-rr-tracking.json".into(),
+            "GET …: HTTP 500: oops".into(),
+        );
+        let sources = Sources {
+            documents: Some(Box::new(documents)),
+            ..Sources::default()
+        };
+        let sink = MemorySink::default();
+        let err = run(
+            registry.find("rls_bug_tasks").unwrap(),
+            &sources,
+            &sink,
+            now(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, CollectorError::Run { collector, message } if collector == "rls_bug_tasks" && message.contains("HTTP 500")),
+            "{err}"
+        );
+        assert!(sink.points().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_type_the_sink_already_holds_is_kept_or_the_run_is_refused() {
+        let base = "collectors:\n  - name: a\n    every: 5m\n    http: {url: \"https://autopkgtest.ubuntu.com/queues.json\"}\n";
+        let text = format!(
+            "{base}    jq: '{{measurement: \"m\", fields: {{n: 1, r: 0.5}}}}'\n  - name: b\n    every: 5m\n    http: {{url: \"https://autopkgtest.ubuntu.com/queues.json\"}}\n    jq: '{{measurement: \"m\", fields: {{r: 2}}}}, {{measurement: \"m\", fields: {{n: 0.5}}}}'\n  - name: c\n    every: 5m\n    http: {{url: \"https://autopkgtest.ubuntu.com/queues.json\"}}\n    jq: '{{measurement: \"m\", fields: {{r: 2}}}}'\n"
+        );
+        let registry = Registry::with_file(&text).unwrap_or_else(|p| panic!("{p:?}"));
+        let sink = MemorySink::default();
+        let t = now();
+        run(registry.find("a").unwrap(), &sources(), &sink, t)
+            .await
+            .unwrap();
+        let err = run(registry.find("b").unwrap(), &sources(), &sink, t)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CollectorError::FieldType(_)), "{err}");
+        assert_eq!(sink.points().len(), 1);
+        run(registry.find("c").unwrap(), &sources(), &sink, t)
+            .await
+            .unwrap();
+        assert_eq!(sink.points()[1].fields["r"], FieldValue::Float(2.0));
+    }
 }

@@ -624,6 +624,32 @@ async fn every_dashboard_query_parses_and_returns_data() {
     for c in BUILTINS {
         collect_into(&stack, c.name(), t).await;
     }
+    // The declared examples, on local copies of their documents and a Prometheus with `up`.
+    let base = telltale_testkit::documents::documents().await;
+    let text = std::fs::read_to_string(telltale_testkit::documents::localized_declarations(&base))
+        .unwrap();
+    let registry = Registry::with_file(&text).unwrap();
+    let up = prometheus(telltale_testkit::prometheus::up_series)
+        .url
+        .clone();
+    let sources = stack.sources(&[("PROMETHEUS_URL", up.as_str())]);
+    let sink = stack.sink(&[]).await;
+    for c in registry.all().iter().filter(|c| c.declared()) {
+        let report = run(*c, &sources, &sink, t).await.unwrap();
+        assert!(report.written > 0, "{}: {report:?}", c.name());
+    }
+    // The heartbeat source's measurement, as its InfluxDB sink writes it.
+    telltale::heartbeat::ports::BeatSink::send(
+        &sink,
+        &telltale::heartbeat::ports::Beat {
+            source: "local",
+            value: 1,
+            periods: 1,
+            at: t,
+        },
+    )
+    .await
+    .unwrap();
     let queries = dashboard_queries();
     assert!(queries.len() >= BUILTINS.len());
     for (title, q) in queries {

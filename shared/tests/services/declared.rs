@@ -15,23 +15,8 @@ use telltale::collectors::CollectorError;
 use telltale_testkit::collectors::Stack;
 use telltale_testkit::documents::{documents, fixtures, localized_declarations};
 use telltale_testkit::influx::influx;
-use telltale_testkit::prometheus::prometheus;
+use telltale_testkit::prometheus::{prometheus, up_series};
 use time::OffsetDateTime;
-
-/// `up` for two jobs over the last ten minutes, one target of `api` down.
-fn up_series() -> String {
-    let end = OffsetDateTime::now_utc().unix_timestamp() / 60 * 60;
-    let mut text = String::from("# TYPE up gauge\n");
-    for t in (end - 600..=end).step_by(60) {
-        for (job, instance, v) in [("api", "a:1", 1), ("api", "b:1", 0), ("web", "c:1", 1)] {
-            text.push_str(&format!(
-                "up{{job=\"{job}\",instance=\"{instance}\"}} {v} {t}\n"
-            ));
-        }
-    }
-    text.push_str("# EOF\n");
-    text
-}
 
 fn fixture(path: &str) -> Value {
     serde_json::from_slice(&std::fs::read(fixtures().join(path)).unwrap()).unwrap()

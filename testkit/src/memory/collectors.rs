@@ -55,3 +55,32 @@ impl PointSink for MemorySink {
         Ok(types)
     }
 }
+
+/// Documents by URL, in memory: each `http(s)://host/path` answered from
+/// `tests/fixtures/collectors/host/path`, or refused with a message.
+#[derive(Default)]
+pub struct MemoryDocuments {
+    pub refused: Mutex<std::collections::HashMap<String, String>>,
+    pub requests: Mutex<Vec<String>>,
+}
+
+impl telltale::collectors::ports::Documents for MemoryDocuments {
+    fn get<'a>(
+        &'a self,
+        request: &'a telltale::collectors::ports::DocumentRequest,
+    ) -> futures::future::BoxFuture<'a, std::result::Result<Vec<u8>, String>> {
+        Box::pin(async move {
+            self.requests.lock().unwrap().push(request.url.clone());
+            if let Some(reason) = self.refused.lock().unwrap().get(&request.url) {
+                return Err(reason.clone());
+            }
+            let path = request
+                .url
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or_default();
+            std::fs::read(crate::documents::fixtures().join(path))
+                .map_err(|_| format!("GET {}: HTTP 404: 404 page not found", request.url))
+        })
+    }
+}
