@@ -289,7 +289,18 @@ fn big_queues(bytes: usize) -> Vec<u8> {
 }
 
 /// The child's part: serve the document, run the declared collector once, print a figure.
+/// This process's resident memory now, in MB (`VmRSS`).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 async fn jq_child(path: &str) {
+    let at_start = rss_mb();
     let doc = std::fs::read(path).expect("the document");
     let size = doc.len();
     let app = axum::Router::new().route(
@@ -320,11 +331,13 @@ async fn jq_child(path: &str) {
         .expect("collected");
     let d = t.elapsed();
     println!(
-        "{:.1} MB, {} points in {:.0} ms ({:.0} points/s)",
+        "{:.1} MB document: {} points in {:.0} ms ({:.0} points/s, {:.0} MB/s); resident before the run {:.1} MB",
         size as f64 / 1e6,
         collected.points.len(),
         d.as_secs_f64() * 1000.0,
-        collected.points.len() as f64 / d.as_secs_f64()
+        collected.points.len() as f64 / d.as_secs_f64(),
+        size as f64 / 1e6 / d.as_secs_f64(),
+        at_start
     );
 }
 
@@ -374,7 +387,7 @@ fn jq_collector() {
         std::process::Command::new(std::env::current_exe().unwrap()).env("BENCH_JQ_DOCUMENT", &doc),
     );
     println!(
-        "declared autopkgtest_queue over a {} (fetch on loopback, decode, jq, points): process {:.2} s, peak RSS {:.1} MB",
+        "declared autopkgtest_queue (fetch on loopback, decode, jq, points) over a {}; whole process {:.2} s, peak RSS {:.1} MB",
         line.trim(),
         secs,
         kb as f64 / 1024.0
@@ -382,7 +395,7 @@ fn jq_collector() {
     // The floor: the same program by the jq command line, reading the file.
     let yaml = telltale::collectors::registry::COMPILED;
     let start = yaml.find("    jq: |\n").unwrap() + "    jq: |\n".len();
-    let end = start + yaml[start..].find("    fields:").unwrap();
+    let end = start + yaml[start..].find("\n    fields:").unwrap() + 1;
     let program: String = yaml[start..end]
         .lines()
         .map(|l| format!("{}\n", l.trim_start()))

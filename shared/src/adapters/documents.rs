@@ -75,7 +75,8 @@ impl HttpDocuments {
         };
         let mut resp = timing::send("document", "GET", req).await.map_err(failed)?;
         let status = resp.status();
-        let mut body = Vec::new();
+        let expected = resp.content_length().unwrap_or(0) as usize;
+        let mut body = Vec::with_capacity(expected.min(request.max_bytes));
         while let Some(chunk) = resp.chunk().await.map_err(failed)? {
             if body.len() + chunk.len() > request.max_bytes {
                 return Err(format!(

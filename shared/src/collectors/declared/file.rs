@@ -2,6 +2,8 @@
 //! with its line and column, so `telltale collect validate` can list them all and the
 //! function refuses a broken file at cold start naming the first.
 
+pub use super::checks::Problem;
+use super::checks::{placeholders, saphyr_message, valid_name, valid_var, Checker};
 use super::formats::Format;
 use super::program;
 use super::{Declared, Fetch, HttpFetch, RUN_BUDGET};
@@ -63,124 +65,6 @@ struct HttpEntry {
     format: Option<Spanned<String>>,
 }
 
-/// One problem of a file, at its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: u64,
-    pub column: u64,
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.line, self.column, self.message
-        )
-    }
-}
-
-struct Checker<'t> {
-    text: &'t str,
-    problems: Vec<Problem>,
-}
-
-impl Checker<'_> {
-    fn at<T>(&mut self, place: &Spanned<T>, message: String) {
-        self.problems.push(Problem {
-            line: place.referenced.line(),
-            column: place.referenced.column(),
-            message,
-        });
-    }
-
-    /// A compile error inside a program, placed in the file: a block scalar (`jq: |`) starts
-    /// on the line after its key.
-    fn in_program(&mut self, jq: &Spanned<String>, who: &str, e: program::CompileError) {
-        let (line, column) = (jq.referenced.line(), jq.referenced.column());
-        let raw = self
-            .text
-            .lines()
-            .nth(line.saturating_sub(1) as usize)
-            .unwrap_or_default();
-        let rest = raw
-            .chars()
-            .skip(column.saturating_sub(1) as usize)
-            .collect::<String>();
-        let block = rest.trim_start().starts_with(['|', '>']);
-        // The place is the program's first character, or its block indicator.
-        let (line, column) = if block {
-            let body_line = line + e.line as u64;
-            let indent = self
-                .text
-                .lines()
-                .nth(body_line.saturating_sub(1) as usize)
-                .map_or(0, |l| l.len() - l.trim_start().len());
-            let first = self
-                .text
-                .lines()
-                .nth(line as usize)
-                .map_or(0, |l| l.len() - l.trim_start().len());
-            (body_line, (first.min(indent) + e.column) as u64)
-        } else {
-            (line + e.line as u64 - 1, column - 1 + e.column as u64)
-        };
-        self.problems.push(Problem {
-            line,
-            column,
-            message: format!("{who}: jq: {}", e.message),
-        });
-    }
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-fn valid_var(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name != "now"
-        && name != "ENV"
-}
-
-/// The `{variable}` names a URL template uses, or the first stray brace.
-pub fn placeholders(url: &str) -> Result<Vec<&str>, String> {
-    let mut names = Vec::new();
-    let mut rest = url;
-    while let Some(open) = rest.find(['{', '}']) {
-        if rest[open..].starts_with('}') {
-            return Err("a '}' without its '{'".into());
-        }
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| "a '{' without its '}'".to_string())?;
-        names.push(&after[..close]);
-        rest = &after[close + 1..];
-    }
-    Ok(names)
-}
-
-/// The parser's first line without its own `error: line N column M:` prefix (the place is
-/// given apart).
-fn saphyr_message(text: &str) -> String {
-    let first = text.lines().next().unwrap_or_default();
-    let rest = first.strip_prefix("error: ").unwrap_or(first);
-    match rest.strip_prefix("line ") {
-        Some(r) => r.split_once(": ").map_or(rest, |(_, m)| m).to_string(),
-        None => rest.to_string(),
-    }
-}
-
 /// Reads a declarations file; `taken` are the built-ins' names.
 pub fn read(text: &str, taken: &[&str]) -> Result<Vec<Declared>, Vec<Problem>> {
     let doc: FileDoc = serde_saphyr::from_str(text).map_err(|e| {
@@ -220,20 +104,7 @@ fn entry_of(
     let name = e.name.value.clone();
     let who = format!("collector {:?}", name.chars().take(64).collect::<String>());
     let before = c.problems.len();
-    if !valid_name(&name) {
-        c.at(
-            &e.name,
-            format!("{who}: a name is 1 to 64 of a-z, 0-9 and _"),
-        );
-    } else if builtins.contains(&name.as_str()) {
-        c.at(
-            &e.name,
-            format!("{who}: a built-in collector has this name"),
-        );
-    } else if seen.contains(&name) {
-        c.at(&e.name, format!("{who}: declared twice"));
-    }
-    seen.push(name.clone());
+    check_name(c, e, &who, seen, builtins);
     let every = match interval::parse(&e.every.value)
         .map_err(|err| err.to_string())
         .and_then(|d| interval::rate_expression(d).map(|_| d))
@@ -244,21 +115,67 @@ fn entry_of(
             None
         }
     };
+    let (vars, matrix) = variables(c, e, &who);
+    let mut names: Vec<String> = vec!["now".into()];
+    names.extend(vars.keys().cloned());
+    names.extend(matrix.iter().map(|(k, _)| k.clone()));
+    let fetch = source_of(c, e, &who, &names);
+    let fields = fields_of(c, e, &who);
+    let budget = budget_of(c, e, &who);
+    if c.problems.len() > before || every.is_none() {
+        return None;
+    }
+    Some(Declared::new(
+        name,
+        e.description.clone().unwrap_or_default(),
+        e.every.value.clone(),
+        fetch?,
+        vars,
+        matrix,
+        e.jq.as_ref().map(|j| j.value.clone()),
+        e.measurement.as_ref().map(|m| m.value.clone()),
+        fields,
+        budget?,
+    ))
+}
+
+fn check_name(c: &mut Checker, e: &Entry, who: &str, seen: &mut Vec<String>, builtins: &[&str]) {
+    let name = &e.name.value;
+    if !valid_name(name) {
+        c.at(
+            &e.name,
+            format!("{who}: a name is 1 to 64 of a-z, 0-9 and _"),
+        );
+    } else if builtins.contains(&name.as_str()) {
+        c.at(
+            &e.name,
+            format!("{who}: a built-in collector has this name"),
+        );
+    } else if seen.contains(name) {
+        c.at(&e.name, format!("{who}: declared twice"));
+    }
+    seen.push(name.clone());
+}
+
+type Matrix = Vec<(String, Vec<String>)>;
+
+/// `vars` and `matrix`, their names checked (valid, not in both) and the matrix's size.
+fn variables(c: &mut Checker, e: &Entry, who: &str) -> (BTreeMap<String, String>, Matrix) {
     let vars = e.vars.as_ref().map(|v| v.value.clone()).unwrap_or_default();
-    let matrix: Vec<(String, Vec<String>)> = e
+    let matrix: Matrix = e
         .matrix
         .as_ref()
         .map(|m| m.value.clone().into_iter().collect())
         .unwrap_or_default();
-    for (var, place) in vars
+    let places = vars
         .keys()
         .map(|k| (k, e.vars.as_ref().map(|v| &v.referenced)))
         .chain(
             matrix
                 .iter()
                 .map(|(k, _)| (k, e.matrix.as_ref().map(|m| &m.referenced))),
-        )
-    {
+        );
+    for (var, place) in places {
         let problem = if !valid_var(var) {
             Some(format!("{who}: variable {var:?}: a name is a letter or _ then letters, digits or _ (not now)"))
         } else if vars.contains_key(var) && matrix.iter().any(|(k, _)| k == var) {
@@ -282,18 +199,18 @@ fn entry_of(
             c.at(m, format!("{who}: matrix: every variable needs a value, and at most {MAX_REQUESTS} combinations in all"));
         }
     }
-    let mut names: Vec<String> = vec!["now".into()];
-    names.extend(vars.keys().cloned());
-    names.extend(matrix.iter().map(|(k, _)| k.clone()));
+    (vars, matrix)
+}
+
+/// The source (`http` or `promql`), and the program or measurement that goes with it.
+fn source_of(c: &mut Checker, e: &Entry, who: &str, names: &[String]) -> Option<Fetch> {
     let fetch = match (&e.http, &e.promql) {
-        (Some(http), None) => http_of(c, http, &who, &names).map(Fetch::Http),
+        (Some(http), None) => http_of(c, http, who, names).map(Fetch::Http),
         (None, Some(q)) => match promql_parser::parser::parse(&q.value) {
             Ok(_) => Some(Fetch::Promql(q.value.clone())),
             Err(err) => {
-                c.at(
-                    q,
-                    format!("{who}: promql: {}", err.lines().next().unwrap_or_default()),
-                );
+                let first = err.lines().next().unwrap_or_default().to_string();
+                c.at(q, format!("{who}: promql: {first}"));
                 None
             }
         },
@@ -303,8 +220,8 @@ fn entry_of(
         }
     };
     if let Some(jq) = &e.jq {
-        if let Err(err) = program::compile(&jq.value, &names) {
-            c.in_program(jq, &who, err);
+        if let Err(err) = program::compile(&jq.value, names) {
+            c.in_program(jq, who, err);
         }
     } else if e.http.is_some() {
         c.at(
@@ -317,17 +234,20 @@ fn entry_of(
             format!("{who}: a promql collector needs a measurement or a jq program"),
         );
     }
-    if let (Some(m), Some(_)) = (&e.measurement, &e.jq) {
-        c.at(
-            m,
-            format!("{who}: measurement is for promql without jq; a program names its own"),
-        );
-    }
     if let Some(m) = &e.measurement {
-        if m.value.is_empty() {
+        if e.jq.is_some() {
+            c.at(
+                m,
+                format!("{who}: measurement is for promql without jq; a program names its own"),
+            );
+        } else if m.value.is_empty() {
             c.at(m, format!("{who}: measurement is empty"));
         }
     }
+    fetch
+}
+
+fn fields_of(c: &mut Checker, e: &Entry, who: &str) -> BTreeMap<String, FieldType> {
     let mut fields = BTreeMap::new();
     if let Some(f) = &e.fields {
         for (field, kind) in &f.value {
@@ -339,37 +259,21 @@ fn entry_of(
             }
         }
     }
-    let budget = match &e.budget {
-        None => Some(RUN_BUDGET),
-        Some(b) => match interval::parse(&b.value) {
-            Ok(d) if d <= RUN_BUDGET && !d.is_zero() => Some(d),
-            _ => {
-                c.at(
-                    b,
-                    format!(
-                        "{who}: budget is a time span up to {}s",
-                        RUN_BUDGET.as_secs()
-                    ),
-                );
-                None
-            }
-        },
+    fields
+}
+
+fn budget_of(c: &mut Checker, e: &Entry, who: &str) -> Option<Duration> {
+    let Some(b) = &e.budget else {
+        return Some(RUN_BUDGET);
     };
-    if c.problems.len() > before || every.is_none() {
-        return None;
+    match interval::parse(&b.value) {
+        Ok(d) if d <= RUN_BUDGET && !d.is_zero() => Some(d),
+        _ => {
+            let most = RUN_BUDGET.as_secs();
+            c.at(b, format!("{who}: budget is a time span up to {most}s"));
+            None
+        }
     }
-    Some(Declared::new(
-        name,
-        e.description.clone().unwrap_or_default(),
-        e.every.value.clone(),
-        fetch?,
-        vars,
-        matrix,
-        e.jq.as_ref().map(|j| j.value.clone()),
-        e.measurement.as_ref().map(|m| m.value.clone()),
-        fields,
-        budget?,
-    ))
 }
 
 fn http_of(

@@ -1,7 +1,8 @@
 //! Declared collectors: a document fetched over HTTP (or a PromQL query) reshaped into points
 //! by a jq program, written in `infra/collectors.yaml` rather than in Rust.
 //!
-//! - `file.rs` reads and checks the file; `program.rs` runs jq; `formats.rs` decodes the
+//! - `file.rs` reads and checks the file (`checks.rs`: its rules and the problems' places);
+//!   `program.rs` runs jq; `runner.rs` is the program's thread; `formats.rs` decodes the
 //!   document; `shape.rs` turns outputs into points.
 //! - A run fetches every request of its matrix (at once), then runs the program over each
 //!   answer on a thread of its own, within the run's budget. Any failure fails the whole run
@@ -9,9 +10,11 @@
 //! - A declared collector lives as long as the process: its description is leaked once at
 //!   load (cold start), so the registry hands out `&'static` collectors like the built-ins.
 
+mod checks;
 pub mod file;
 pub mod formats;
 pub mod program;
+mod runner;
 pub mod shape;
 
 use super::point::{FieldValue, Point};
@@ -19,11 +22,10 @@ use super::ports::{DocumentRequest, HeaderValue};
 use super::sources::{Source, Sources};
 use super::types::FieldType;
 use super::{Collected, Collector, CollectorError, Spec};
-use crate::metrics::ports::QueryData;
 use formats::Format;
 use futures::future::BoxFuture;
-use jaq_json::Val;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use runner::{run_program, series, Input};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -68,12 +70,6 @@ pub struct Declared {
     fields: BTreeMap<String, FieldType>,
     /// The whole run's time (`budget:`, at most `RUN_BUDGET`).
     budget: Duration,
-}
-
-/// What the program's thread is given: a document and the values of the variables.
-enum Input {
-    Document { body: Vec<u8>, format: Format },
-    Series(QueryData),
 }
 
 impl Declared {
@@ -297,111 +293,6 @@ impl Declared {
             }
         }
         (points, left_out)
-    }
-}
-
-/// An instant query's answer as series; a range vector or a string has none.
-fn series(data: QueryData) -> Vec<(BTreeMap<String, String>, f64)> {
-    match data {
-        QueryData::Scalar(v) => vec![(BTreeMap::new(), v)],
-        QueryData::Vector(v) => v,
-        QueryData::Matrix(_) | QueryData::Text(_) => Vec::new(),
-    }
-}
-
-/// On the program's thread: decode each input, run, shape the outputs.
-fn run_program(
-    jq: &str,
-    names: &[String],
-    fixed: &[String],
-    inputs: Vec<(Input, Vec<String>)>,
-    now: OffsetDateTime,
-    deadline: Instant,
-) -> Result<(Vec<Point>, usize), String> {
-    let program = program::compile(jq, names).map_err(|e| format!("jq: {}", e.message))?;
-    let mut points = Vec::new();
-    let mut left_out = 0;
-    let mut index = 0;
-    for (input, combination) in inputs {
-        let (value, request) = match input {
-            Input::Document { body, format } => (formats::decode(&body, format)?, true),
-            Input::Series(data) => (series_value(data), false),
-        };
-        let mut vars = vec![Val::from(now.unix_timestamp() as isize)];
-        vars.extend(
-            fixed
-                .iter()
-                .chain(combination.iter())
-                .map(|v| Val::from(v.clone())),
-        );
-        let mut shape_error = None;
-        let outcome = program.run(value, vars, deadline, &mut |out| {
-            index += 1;
-            match shape::point(&out, index, now, &mut left_out) {
-                Ok(shape::Shaped::Point(p)) => points.push(p),
-                Ok(shape::Shaped::Empty) => {}
-                Err(e) => {
-                    shape_error = Some(e);
-                    return false;
-                }
-            }
-            true
-        });
-        let where_ = if request && !combination.is_empty() {
-            format!(" (with {})", combination.join(", "))
-        } else {
-            String::new()
-        };
-        match outcome {
-            Err(program::RunError::Failed(e)) => return Err(format!("jq{where_}: {}", cut(&e))),
-            Err(program::RunError::TooMany) => {
-                return Err(format!(
-                    "jq{where_}: more than {} outputs",
-                    program::MAX_OUTPUTS
-                ))
-            }
-            Err(program::RunError::OutOfTime) => {
-                return Err(format!(
-                    "jq{where_}: the run's {} s budget ran out",
-                    RUN_BUDGET.as_secs()
-                ))
-            }
-            Ok(_) => {}
-        }
-        if let Some(e) = shape_error {
-            return Err(format!("jq{where_}: {e}"));
-        }
-    }
-    Ok((points, left_out))
-}
-
-/// A PromQL answer as the program sees it: `[{labels: {…}, value: <number>}]`.
-fn series_value(data: QueryData) -> Val {
-    series(data)
-        .into_iter()
-        .map(|(labels, value)| {
-            let labels = Val::obj(
-                labels
-                    .into_iter()
-                    .map(|(k, v)| (Val::from(k), Val::from(v)))
-                    .collect(),
-            );
-            Val::obj(
-                [
-                    (Val::from("labels".to_string()), labels),
-                    (Val::from("value".to_string()), Val::from(value)),
-                ]
-                .into_iter()
-                .collect(),
-            )
-        })
-        .collect()
-}
-
-fn cut(text: &str) -> String {
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
     }
 }
 
