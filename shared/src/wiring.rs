@@ -17,7 +17,7 @@ use crate::adapters::prometheus::Prometheus;
 use crate::adapters::pushgateway::{Pushgateway, PushgatewayConfig};
 use crate::auth::config::AuthConfig;
 use crate::base::env::{ConfigError, Env};
-use crate::collectors::registry::Registry;
+use crate::collectors::registry::{Registry, COMPILED};
 use crate::collectors::sources::Sources;
 use crate::heartbeat::config::{HeartbeatConfig, SweepConfig};
 use crate::heartbeat::ports::BeatSink;
@@ -235,7 +235,7 @@ pub fn collector_sources<F: Fn(&str) -> Option<String>>(
 
 /// The collectors: the built-ins and the compiled-in declarations, or those of the file
 /// `COLLECTORS_FILE` names (a local stack's, a trial). A broken file stops the function at
-/// cold start with its first problems.
+/// cold start with its first problems; a program is compiled only when its collector runs.
 pub fn collector_registry<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
 ) -> Result<Registry, ConfigError> {
@@ -245,11 +245,11 @@ pub fn collector_registry<F: Fn(&str) -> Option<String>>(
         reason,
     };
     let loaded = match env.optional("COLLECTORS_FILE") {
-        None => Registry::compiled(),
+        None => Registry::for_runs(COMPILED),
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| invalid(path.clone(), format!("cannot be read: {e}")))?;
-            Registry::with_file(&text)
+            Registry::for_runs(&text)
         }
     };
     loaded.map_err(|problems| {

@@ -9,20 +9,27 @@ use crate::collectors::ports::{DocumentRequest, Documents, HeaderValue};
 use futures::future::BoxFuture;
 
 pub struct HttpDocuments {
-    http: reqwest::Client,
+    /// Built at the first fetch: a function whose collector reads no document (a built-in, a
+    /// PromQL one) does not pay for loading the certificate roots at cold start.
+    http: std::sync::OnceLock<reqwest::Client>,
     secrets: ParameterCache,
 }
 
 impl HttpDocuments {
     pub fn new(ssm: aws_sdk_ssm::Client) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("telltale-collector/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
         Self {
-            http,
+            http: std::sync::OnceLock::new(),
             secrets: ParameterCache::new(ssm),
         }
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .user_agent(concat!("telltale-collector/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -55,7 +62,7 @@ fn first_line(body: &[u8]) -> String {
 impl HttpDocuments {
     async fn fetch(&self, request: &DocumentRequest) -> Result<Vec<u8>, String> {
         let at = shown(&request.url);
-        let mut req = self.http.get(&request.url).timeout(request.timeout);
+        let mut req = self.client().get(&request.url).timeout(request.timeout);
         for (name, value) in &request.headers {
             let value = match value {
                 HeaderValue::Literal(v) => v.clone().into_bytes(),

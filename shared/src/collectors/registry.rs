@@ -4,7 +4,7 @@
 //! this one list.
 
 use super::builtin::BUILTINS;
-use super::declared::file::{read, Problem};
+use super::declared::file::{read, Problem, Programs};
 use super::Collector;
 
 /// The declarations compiled into the bundle.
@@ -22,11 +22,22 @@ impl Registry {
         }
     }
 
-    /// The built-ins and the collectors `text` declares; every problem of the file otherwise.
+    /// The built-ins and the collectors `text` declares, every program compiled; every problem
+    /// of the file otherwise.
     pub fn with_file(text: &str) -> Result<Registry, Vec<Problem>> {
+        Registry::reading(text, Programs::Compile)
+    }
+
+    /// As `with_file`, but each program compiles when its collector runs: what a function's
+    /// cold start reads (it runs one collector; the file was validated before deployment).
+    pub fn for_runs(text: &str) -> Result<Registry, Vec<Problem>> {
+        Registry::reading(text, Programs::Defer)
+    }
+
+    fn reading(text: &str, programs: Programs) -> Result<Registry, Vec<Problem>> {
         let mut registry = Registry::builtins();
         let taken = registry.names();
-        for declared in read(text, &taken)? {
+        for declared in read(text, &taken, programs)? {
             // Lives as long as the process, like the built-ins (see `declared`).
             registry.all.push(Box::leak(Box::new(declared)));
         }

@@ -496,3 +496,28 @@ mod declared {
         assert_eq!(sink.points()[1].fields["r"], FieldValue::Float(2.0));
     }
 }
+
+#[tokio::test]
+async fn a_function_compiles_a_program_only_when_its_collector_runs() {
+    use telltale::collectors::registry::Registry;
+    let text = "collectors:\n  - name: broken\n    every: 5m\n    http: {url: \"https://autopkgtest.ubuntu.com/queues.json\"}\n    jq: '.a | $nope'\n";
+    // Validation places the error; a function's cold start leaves it to the run.
+    let problems = Registry::with_file(text).err().unwrap();
+    assert!(problems[0].message.contains("undefined variable $nope"));
+    let registry = Registry::for_runs(text).unwrap();
+    let sources = Sources {
+        documents: Some(Box::new(
+            telltale_testkit::memory::MemoryDocuments::default(),
+        )),
+        ..Sources::default()
+    };
+    let err = telltale::collectors::run::run(
+        registry.find("broken").unwrap(),
+        &sources,
+        &MemorySink::default(),
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.to_string(), "broken: jq: undefined variable $nope");
+}

@@ -25,6 +25,7 @@ impl std::fmt::Display for Problem {
 pub(super) struct Checker<'t> {
     pub text: &'t str,
     pub problems: Vec<Problem>,
+    pub programs: super::file::Programs,
 }
 
 impl Checker<'_> {

@@ -65,8 +65,18 @@ struct HttpEntry {
     format: Option<Spanned<String>>,
 }
 
+/// Whether reading a file compiles its programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Programs {
+    /// Every program is compiled and its errors placed (`telltale collect validate`, tests).
+    Compile,
+    /// Programs compile when their collector runs: a function runs one collector, so its cold
+    /// start should not compile the others' (a compile error then fails that run).
+    Defer,
+}
+
 /// Reads a declarations file; `taken` are the built-ins' names.
-pub fn read(text: &str, taken: &[&str]) -> Result<Vec<Declared>, Vec<Problem>> {
+pub fn read(text: &str, taken: &[&str], programs: Programs) -> Result<Vec<Declared>, Vec<Problem>> {
     let doc: FileDoc = serde_saphyr::from_str(text).map_err(|e| {
         let at = e.location();
         vec![Problem {
@@ -78,6 +88,7 @@ pub fn read(text: &str, taken: &[&str]) -> Result<Vec<Declared>, Vec<Problem>> {
     let mut checker = Checker {
         text,
         problems: Vec::new(),
+        programs,
     };
     let mut seen: Vec<String> = taken.iter().map(|s| s.to_string()).collect();
     let mut declared = Vec::new();
@@ -220,8 +231,10 @@ fn source_of(c: &mut Checker, e: &Entry, who: &str, names: &[String]) -> Option<
         }
     };
     if let Some(jq) = &e.jq {
-        if let Err(err) = program::compile(&jq.value, names) {
-            c.in_program(jq, who, err);
+        if c.programs == Programs::Compile {
+            if let Err(err) = program::compile(&jq.value, names) {
+                c.in_program(jq, who, err);
+            }
         }
     } else if e.http.is_some() {
         c.at(
