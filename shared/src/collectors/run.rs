@@ -30,14 +30,20 @@ pub fn collector_for(
     registry: &Registry,
 ) -> Result<&'static dyn Collector, CollectorError> {
     let known = registry.names().join(", ");
-    let name = event
-        .get("collector")
-        .or_else(|| event.get("detail").and_then(|d| d.get("collector")))
-        .ok_or_else(|| {
-            CollectorError::Unknown(format!(
-                "the event names no collector: send {{\"collector\": \"<name>\"}} with one of: {known}"
-            ))
-        })?;
+    let direct = event.get("collector");
+    let in_detail = event.get("detail").and_then(|d| d.get("collector"));
+    if direct.is_some() && in_detail.is_some() {
+        // Which one the sender meant cannot be told; running either could be the wrong one.
+        return Err(CollectorError::Unknown(
+            "the event names a collector twice (\"collector\" and \"detail.collector\"): send one"
+                .into(),
+        ));
+    }
+    let name = direct.or(in_detail).ok_or_else(|| {
+        CollectorError::Unknown(format!(
+            "the event names no collector: send {{\"collector\": \"<name>\"}} with one of: {known}"
+        ))
+    })?;
     let name = name.as_str().ok_or_else(|| {
         CollectorError::Unknown(format!("\"collector\" must be a string, one of: {known}"))
     })?;
@@ -154,6 +160,9 @@ mod tests {
                 assert!(err.contains(name), "{event}: {err}");
             }
         }
+        let both = json!({"collector": "probe_pipeline", "detail": {"collector": "mas_catalog"}});
+        let err = collector_for(&both, &registry).err().unwrap().to_string();
+        assert!(err.contains("names a collector twice"), "{err}");
         let long = json!({"collector": "x".repeat(10_000)});
         assert!(
             collector_for(&long, &registry)

@@ -29,6 +29,9 @@ pub struct Incoming<'a> {
     pub default_period: i64,
     pub default_grace: i64,
     pub now_ms: i64,
+    /// The check `POST /heartbeat` counts alarm notifications into: no ping may count into it,
+    /// or a cron job of that name would keep the seed's loop alarm quiet.
+    pub webhook_check: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,9 +44,14 @@ pub enum Received {
     /// Paused until a manual resume: logged as ignored.
     Ignored,
     UnknownCheck,
+    /// The webhook's check: not counted, nothing recorded.
+    WebhookCheck,
 }
 
 pub async fn receive(store: &impl Heartbeats, p: &Incoming<'_>) -> Result<Received> {
+    if p.check == p.webhook_check {
+        return Ok(Received::WebhookCheck);
+    }
     let counts = [(p.kind.as_str().to_string(), 1u64)];
     let record = Record {
         check: p.check,

@@ -269,12 +269,16 @@ async fn ping<S: Heartbeats, K>(
         default_period: api.config.default_period,
         default_grace: api.config.default_grace,
         now_ms,
+        webhook_check: &api.config.webhook_check,
     };
     match receive(&api.store, &incoming).await? {
         Received::Recorded { .. } | Received::Ignored => Ok(json(
             200,
             &json!({"check": check, "state": ping.state(), "counted": 1}),
         )),
+        Received::WebhookCheck => Err(Error::BadRequest(format!(
+            "\"{check}\" is the webhook's check: only POST /heartbeat (alarm notifications) counts into it"
+        ))),
         Received::UnknownCheck => Err(Error::NotFound(format!(
             "no check \"{check}\": create it with `telltale heartbeat check set {check}` or ping it once with ?create=1"
         ))),

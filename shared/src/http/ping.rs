@@ -150,9 +150,11 @@ pub async fn serve<S: Heartbeats, K: KeyLookup>(
         default_period: config.default_period,
         default_grace: config.default_grace,
         now_ms,
+        webhook_check: &config.webhook_check,
     };
     let (status, text) = match receive(store, &incoming).await? {
-        Received::UnknownCheck => return Err(not_found()),
+        // As healthchecks.io answers a check it does not have: for pings, it is not there.
+        Received::UnknownCheck | Received::WebhookCheck => return Err(not_found()),
         Received::Recorded { created: true, .. } => (201, "Created"),
         Received::Recorded { .. } | Received::Ignored => (200, "OK"),
     };

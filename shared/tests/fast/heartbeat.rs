@@ -391,3 +391,41 @@ async fn hostile_input_gets_precise_4xx_and_the_body_is_never_echoed() {
         .iter()
         .all(|c| c.name == "known"));
 }
+
+/// A cron job named like the webhook's check must not keep the seed's loop alarm quiet: no
+/// ping, by any URL, counts into it; `POST /heartbeat` still does.
+#[tokio::test]
+async fn no_ping_counts_into_the_webhook_check() {
+    let f = HeartbeatFixture::new().await;
+    assert_eq!(send(&f, "POST", "/heartbeat", "").await.status, 200);
+    for uri in [
+        "/heartbeat/heartbeat",
+        "/heartbeat/heartbeat/start",
+        "/heartbeat/heartbeat/fail",
+        "/heartbeat/heartbeat/3",
+        "/heartbeat/heartbeat?create=1",
+    ] {
+        let a = send(&f, "GET", uri, "").await;
+        assert_eq!(a.status, 400, "{uri}: {}", a.text());
+        assert!(
+            a.text().contains("only POST /heartbeat"),
+            "{uri}: {}",
+            a.text()
+        );
+    }
+    for uri in [
+        format!("/ping/{}/heartbeat", f.key),
+        format!("/ping/{}/heartbeat/start?create=1", f.key),
+    ] {
+        let a = send(&f, "GET", &uri, "").await;
+        assert_eq!((a.status, a.text().as_str()), (404, "not found"), "{uri}");
+    }
+    let c = check(&f, "heartbeat").await;
+    assert_eq!(count(&c, "ping", "success"), 1);
+    let text = send(&f, "GET", "/heartbeat/metrics", "").await.text();
+    assert!(
+        text.lines()
+            .any(|l| l == "monasca_monitor_heartbeat_total 1"),
+        "{text}"
+    );
+}
