@@ -22,6 +22,17 @@ use serde_json::{json, Value};
 #[error("{0}")]
 pub struct JobFailed(pub String);
 
+/// What Lambda records of a failed run: the error named (`errorType`), not the Rust type of a
+/// boxed error, and its message.
+impl From<JobFailed> for lambda_http::lambda_runtime::Diagnostic {
+    fn from(e: JobFailed) -> Self {
+        lambda_http::lambda_runtime::Diagnostic {
+            error_type: "JobFailed".into(),
+            error_message: e.0,
+        }
+    }
+}
+
 impl From<crate::Error> for JobFailed {
     fn from(e: crate::Error) -> Self {
         JobFailed(e.to_string())

@@ -202,3 +202,45 @@ async fn every_line_of_an_invocation_is_json_with_its_request_and_trace_id() {
     }
     eprintln!("{text}");
 }
+
+/// A scheduled function's failed run reaches Lambda named (`errorType: JobFailed`, what the
+/// console and the on-failure destination show), with the run's reasons as its message.
+#[tokio::test]
+async fn a_failed_scheduled_run_is_reported_as_a_named_error() {
+    let binary = built_binary("collector", "collector");
+    let invocation = Invocation {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        trace_id: format!(
+            "Root=1-{:08x}-{};Sampled=1",
+            1_764_600_000,
+            &uuid::Uuid::new_v4().simple().to_string()[..24]
+        ),
+        payload: json!({"collector": "no_such_collector"}),
+    };
+    let api = RuntimeApi::start(vec![invocation.clone()]).await;
+    let child = Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "collector")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_REGION", "us-east-1")
+        .env("INFLUXDB_URL", "http://127.0.0.1:9")
+        .env("INFLUXDB_DATABASE", "kpis")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+    let running = Running(child);
+    let answers = api.answers(1, Duration::from_secs(60)).await;
+    drop(running);
+    let answer = &answers[0];
+    assert_eq!(answer.kind, "error", "{:?}", answer.body);
+    assert_eq!(answer.body["errorType"], "JobFailed", "{:?}", answer.body);
+    let message = answer.body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.starts_with("unknown collector \"no_such_collector\"; known: probe_pipeline"),
+        "{message}"
+    );
+}

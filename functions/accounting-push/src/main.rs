@@ -4,10 +4,11 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use telltale::jobs::JobFailed;
 use telltale::jobs::{accounting_push, Push};
 
-async fn handler(stack: &Push, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(accounting_push(stack, &event.payload)).await?)
+async fn handler(stack: &Push, event: LambdaEvent<Value>) -> Result<Value, JobFailed> {
+    telltale::jobs::logged(accounting_push(stack, &event.payload)).await
 }
 
 #[tokio::main(flavor = "current_thread")]

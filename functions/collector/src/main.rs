@@ -6,19 +6,20 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use telltale::collectors::ports::PointSink;
+use telltale::jobs::JobFailed;
 use telltale::jobs::{collector, Collector};
 
 async fn handler<S: PointSink>(
     stack: &Collector<S>,
     event: LambdaEvent<Value>,
-) -> Result<Value, Error> {
+) -> Result<Value, JobFailed> {
     let result = telltale::jobs::logged(collector(stack, &event.payload)).await;
     if telltale::collectors::declared::program::abandoned() {
         // A program overran its budget on a thread that cannot be stopped: the failure is
         // logged; end the process so the next run starts clean instead of beside it.
         std::process::exit(70);
     }
-    Ok(result?)
+    result
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -8,14 +8,15 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use telltale::jobs::JobFailed;
 use telltale::jobs::{email_retry, EmailRetry};
 use telltale::probes::ports::{Mailer, Outbox};
 
 async fn handler<O: Outbox, M: Mailer>(
     stack: &EmailRetry<O, M>,
     _event: LambdaEvent<Value>,
-) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(email_retry(stack)).await?)
+) -> Result<Value, JobFailed> {
+    telltale::jobs::logged(email_retry(stack)).await
 }
 
 #[tokio::main(flavor = "current_thread")]

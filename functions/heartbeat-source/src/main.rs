@@ -6,9 +6,10 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use telltale::heartbeat::source::Source;
 use telltale::jobs::heartbeat_source;
+use telltale::jobs::JobFailed;
 
-async fn handler(source: &Source, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(heartbeat_source(source)).await?)
+async fn handler(source: &Source, _event: LambdaEvent<Value>) -> Result<Value, JobFailed> {
+    telltale::jobs::logged(heartbeat_source(source)).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -8,6 +8,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use telltale::heartbeat::notice::Notice;
 use telltale::heartbeat::ports::{AlertPoster, Heartbeats, WebhookPoster};
+use telltale::jobs::JobFailed;
 use telltale::jobs::{heartbeat_sweep, HeartbeatSweep};
 use telltale::outbox::email::Mailer;
 use telltale::outbox::ports::Claims;
@@ -15,14 +16,14 @@ use telltale::outbox::ports::Claims;
 async fn handler<S, M, W, A>(
     stack: &HeartbeatSweep<S, M, W, A>,
     _event: LambdaEvent<Value>,
-) -> Result<Value, Error>
+) -> Result<Value, JobFailed>
 where
     S: Heartbeats + Claims<Message = Notice>,
     M: Mailer + Sync,
     W: WebhookPoster + Sync,
     A: AlertPoster + Sync,
 {
-    Ok(telltale::jobs::logged(heartbeat_sweep(stack)).await?)
+    telltale::jobs::logged(heartbeat_sweep(stack)).await
 }
 
 #[tokio::main(flavor = "current_thread")]

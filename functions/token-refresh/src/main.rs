@@ -5,13 +5,14 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use telltale::accounting::ports::{AccountingStore, TokenGrant};
+use telltale::jobs::JobFailed;
 use telltale::jobs::{token_refresh, Refresh};
 
 async fn handler<S: AccountingStore, G: TokenGrant>(
     stack: &Refresh<S, G>,
     _event: LambdaEvent<Value>,
-) -> Result<Value, Error> {
-    Ok(telltale::jobs::logged(token_refresh(stack)).await?)
+) -> Result<Value, JobFailed> {
+    telltale::jobs::logged(token_refresh(stack)).await
 }
 
 #[tokio::main(flavor = "current_thread")]
