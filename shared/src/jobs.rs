@@ -105,7 +105,7 @@ pub struct Push {
 
 /// Pushes every selected metric for the period ending at the event's time.
 pub async fn accounting_push(stack: &Push, event: &Value) -> Result<Value, JobFailed> {
-    let end = event_time(event);
+    let end = event_time(event).map_err(JobFailed)?;
     let view = stack.store.view().await;
     let a = &stack.accounting;
     let pusher = Pusher {

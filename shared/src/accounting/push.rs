@@ -381,12 +381,20 @@ impl Pusher<'_> {
 /// The push time of a scheduled event: a classic EventBridge rule's `time` (so a retried
 /// invocation of the same schedule covers the same period), or now when the event has none
 /// (EventBridge Scheduler passes only its input; a manual run may pass `{"time": "..."}`).
-pub fn event_time(event: &Value) -> i64 {
-    event["time"]
-        .as_str()
-        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(OffsetDateTime::now_utc)
-        .unix_timestamp()
+pub fn event_time(event: &Value) -> Result<i64, String> {
+    let parsed = match &event["time"] {
+        // EventBridge Scheduler's own input carries no time: the run is now.
+        Value::Null => return Ok(OffsetDateTime::now_utc().unix_timestamp()),
+        Value::String(t) => {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        }
+        _ => None,
+    };
+    // A garbled time would silently push the window ending now: say so instead.
+    parsed.map(OffsetDateTime::unix_timestamp).ok_or_else(|| {
+        let shown: String = event["time"].to_string().chars().take(40).collect();
+        format!("the event's time {shown} is not an RFC 3339 time (2026-11-21T00:00:00Z)")
+    })
 }
 
 #[cfg(test)]
@@ -397,10 +405,18 @@ mod tests {
     fn push_time_comes_from_the_schedule() {
         assert_eq!(
             event_time(&json!({"time": "2026-11-21T00:00:00Z"})),
-            1_795_219_200
+            Ok(1_795_219_200)
         );
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        assert!(event_time(&json!({})) >= now);
+        assert!(event_time(&json!({})).unwrap() >= now);
+        for garbled in [
+            json!("yesterday"),
+            json!(1_795_219_200),
+            json!("2026-13-01T00:00:00Z"),
+        ] {
+            let err = event_time(&json!({ "time": garbled })).unwrap_err();
+            assert!(err.contains("is not an RFC 3339 time"), "{err}");
+        }
         assert_eq!(zulu(1_795_219_200), "2026-11-21T00:00:00Z");
     }
 }
