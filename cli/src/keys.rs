@@ -27,7 +27,7 @@ enum KeysCommand {
         /// Who the key is for; shown in status histories and logs.
         #[arg(long)]
         name: String,
-        /// What it may do: submitter (submit and list its own), monitoring (review and change
+        /// What it may do: submitter (submit, and list every candidate without its contact), monitoring (review and change
         /// status) or heartbeat (pings, webhooks and the exposition).
         #[arg(long, value_parser = role)]
         role: Role,

@@ -1,7 +1,8 @@
 //! The list, a page at a time: `GET /api/v2/probes/?limit=50` answers POEM's list shape for the
 //! first 50 candidates in list order and names the next page in a `Link` header; the cursor is
-//! the last candidate's list key, opaque to the caller. `q=` keeps the candidates whose name or
-//! contact holds the text (any case) or whose id starts with it. Without any of these, the
+//! the last candidate's list key, opaque to the caller. `q=` keeps the candidates whose name
+//! (or, for a caller shown contacts, contact) holds the text (any case) or whose id starts
+//! with it. Without any of these, the
 //! answer is POEM's whole list, as before.
 
 use super::model::{Candidate, ListItem, Status};
@@ -20,10 +21,11 @@ pub fn list_key(c: &Candidate) -> String {
     format!("{}#{}#{}", c.name, c.created, c.id)
 }
 
-/// Whether a candidate is found by a search (already lower-cased).
-pub fn found(c: &Candidate, search_lower: &str) -> bool {
+/// Whether a candidate is found by a search (already lower-cased), in the fields the caller is
+/// shown: name and id for everyone, the contact only for a caller who sees it.
+pub fn found(c: &Candidate, search_lower: &str, contacts: bool) -> bool {
     c.name.to_lowercase().contains(search_lower)
-        || c.contact.to_lowercase().contains(search_lower)
+        || (contacts && c.contact.to_lowercase().contains(search_lower))
         || c.id.starts_with(search_lower)
 }
 
@@ -136,6 +138,7 @@ pub async fn page(
         limit: parse_limit(request.limit.as_deref())?,
         after: request.cursor.as_deref().map(decode_cursor).transpose()?,
         search: parse_search(request.search.as_deref())?,
+        search_contacts: full,
     };
     let found = store.page(&query).await?;
     let next = found
@@ -161,7 +164,9 @@ pub async fn page(
 pub fn select(mut candidates: Vec<Candidate>, q: &PageQuery) -> (Vec<Candidate>, bool) {
     candidates.retain(|c| {
         q.after.as_ref().is_none_or(|a| list_key(c) > *a)
-            && q.search.as_ref().is_none_or(|s| found(c, s))
+            && q.search
+                .as_ref()
+                .is_none_or(|s| found(c, s, q.search_contacts))
     });
     candidates.sort_by_key(list_key);
     let more = candidates.len() > q.limit;

@@ -96,6 +96,9 @@ pub struct PageQuery {
     pub after: Option<String>,
     /// Only candidates `listing::found` finds with this (lower-cased) text.
     pub search: Option<String>,
+    /// Whether the search looks at contacts too: only for a caller shown them, or a submitter
+    /// could read any contact back a substring at a time.
+    pub search_contacts: bool,
     pub limit: usize,
 }
 

@@ -926,6 +926,20 @@ async fn the_monitoring_team_pages_with_contacts_and_searches_any_case() {
     let by_contact = pages(&w, "?q=NEEDLE.owner", MONITORING).await.concat();
     assert_eq!(by_contact.len(), 1, "{by_contact:?}");
     assert_eq!(by_contact[0]["id"], id.as_str());
+    // A submitter is not shown contacts, so its search cannot find one, not even a part.
+    for q in [
+        "?q=NEEDLE.owner",
+        "?q=needle",
+        "?q=example.org",
+        "?q=tenant-a",
+    ] {
+        let found = pages(&w, q, SUBMITTER).await.concat();
+        assert!(found.is_empty(), "{q}: {found:?}");
+    }
+    let own_id = pages(&w, &format!("?q={}", &id[..8]), SUBMITTER)
+        .await
+        .concat();
+    assert!(own_id.iter().any(|i| i["id"] == id.as_str()));
     let by_id = pages(&w, &format!("?q={}", &id[..8]), MONITORING)
         .await
         .concat();

@@ -208,7 +208,10 @@ impl ProbeTable {
                 .map_err(|e| store_error("querying the probe table", super::logged(&e)))?;
             for item in page.items.unwrap_or_default() {
                 let c: Candidate = from_item(item, "candidate")?;
-                if q.search.as_ref().is_none_or(|t| found(&c, t)) {
+                if q.search
+                    .as_ref()
+                    .is_none_or(|t| found(&c, t, q.search_contacts))
+                {
                     out.push(c);
                     if out.len() == want {
                         return Ok(out);
