@@ -4,6 +4,16 @@
 use super::program;
 use serde_saphyr::Spanned;
 
+/// Whether reading a file compiles its programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Programs {
+    /// Every program is compiled and its errors placed (`telltale collect validate`, tests).
+    Compile,
+    /// Programs compile when their collector runs: a function runs one collector, so its cold
+    /// start should not compile the others' (a compile error then fails that run).
+    Defer,
+}
+
 /// One problem of a file, at its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -25,7 +35,7 @@ impl std::fmt::Display for Problem {
 pub(super) struct Checker<'t> {
     pub text: &'t str,
     pub problems: Vec<Problem>,
-    pub programs: super::file::Programs,
+    pub programs: Programs,
 }
 
 impl Checker<'_> {

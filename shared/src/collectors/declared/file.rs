@@ -2,8 +2,8 @@
 //! with its line and column, so `telltale collect validate` can list them all and the
 //! function refuses a broken file at cold start naming the first.
 
-pub use super::checks::Problem;
 use super::checks::{placeholders, saphyr_message, valid_name, valid_var, Checker};
+pub use super::checks::{Problem, Programs};
 use super::formats::Format;
 use super::program;
 use super::{Declared, Fetch, HttpFetch, RUN_BUDGET};
@@ -63,16 +63,6 @@ struct HttpEntry {
     timeout: Option<Spanned<String>>,
     #[serde(default)]
     format: Option<Spanned<String>>,
-}
-
-/// Whether reading a file compiles its programs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Programs {
-    /// Every program is compiled and its errors placed (`telltale collect validate`, tests).
-    Compile,
-    /// Programs compile when their collector runs: a function runs one collector, so its cold
-    /// start should not compile the others' (a compile error then fails that run).
-    Defer,
 }
 
 /// Reads a declarations file; `taken` are the built-ins' names.
