@@ -48,6 +48,7 @@ HEARTBEAT_SOURCE_ID=local
 EMAIL_FROM="ARGO Monitoring <no-reply@telltale.localhost>"
 TEAM_EMAIL=monitoring-team@telltale.localhost
 TEAM_PAGE_URL=http://localhost:$INVOKE_PORT/team/
+CURSOR_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d " \n")
 PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 INFLUXDB_URL=http://127.0.0.1:$INFLUXDB_PORT
 INFLUXDB_DATABASE=telltale

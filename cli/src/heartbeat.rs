@@ -230,6 +230,9 @@ fn channels(
         if !email_address::EmailAddress::is_valid(&to) {
             bail!("--email {}: not an email address", shown(&to));
         }
+        if let Some(problem) = telltale::outbox::email::undeliverable(&to) {
+            bail!("--email {}: SES cannot deliver to {problem}", shown(&to));
+        }
         out.push(Channel::Email { to });
     }
     if let Some(name) = &secret {

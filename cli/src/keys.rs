@@ -49,6 +49,14 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
+            let keys = ApiKeys::new(client, table);
+            // A name says who holds a key (histories, logs, `revoke`): two live keys of one
+            // name could not be told apart there.
+            if !keys.named(&name).await?.is_empty() {
+                bail!(
+                    "a key named '{name}' exists; revoke it first (keys revoke --name '{name}') or choose another name"
+                );
+            }
             let key = generate_key();
             let record = StoredKey {
                 key_hash: hash_key(&key),
@@ -57,7 +65,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
             };
             let now = time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)?;
-            ApiKeys::new(client, table).put(&record, &now).await?;
+            keys.put(&record, &now).await?;
             eprintln!(
                 "created {} key '{}'; it is shown only now:",
                 role.as_str(),

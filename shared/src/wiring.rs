@@ -60,6 +60,9 @@ pub async fn probe_api() -> Result<LiveProbeApi, ConfigError> {
         keys: ApiKeys::new(dynamodb, auth.api_keys_table),
         email: probes.email,
         min_testing: probes.min_testing,
+        cursors: probes
+            .cursor_key
+            .ok_or(ConfigError::Missing { name: "CURSOR_KEY" })?,
     })
 }
 

@@ -10,6 +10,14 @@ use telltale::http::probes::ProbeApi;
 use telltale::probes::email::EmailSettings;
 use telltale_cli::tables;
 
+/// The test deployments' cursor key.
+pub const CURSOR_KEY: &str = "test-deployment-cursor-key";
+
+/// The cursor key as the probe routes hold it.
+pub fn cursor_key() -> telltale::probes::cursor::CursorKey {
+    telltale::probes::cursor::CursorKey::new(CURSOR_KEY).expect("a long enough key")
+}
+
 pub const FROM: &str = "ARGO Monitoring <no-reply@telltale.test>";
 pub const TEAM: &str = "monitoring-team@telltale.test";
 
@@ -74,6 +82,7 @@ impl ProbeFixture {
             keys: ApiKeys::new(self.dynamodb.clone(), &self.keys_table),
             email: self.email_settings(from),
             min_testing: time::Duration::days(3),
+            cursors: crate::probes::cursor_key(),
         }
     }
 
@@ -132,6 +141,7 @@ impl ProbeFixture {
                 ("API_KEYS_TABLE", self.keys_table.as_str()),
                 ("EMAIL_FROM", FROM),
                 ("TEAM_EMAIL", TEAM),
+                ("CURSOR_KEY", CURSOR_KEY),
             ]
             .map(|(k, v)| (k.to_string(), v.to_string())),
         );

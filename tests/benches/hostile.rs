@@ -125,7 +125,7 @@ impl Sweep {
     }
 
     /// A raw API Gateway event to `function`; the proxy response's status and body.
-    async fn invoke(&mut self, what: &str, function: &str, event: Value) {
+    async fn invoke(&mut self, what: &str, function: &str, event: Value) -> u16 {
         let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
         let (status, text) = match self.http.post(url).json(&event).send().await {
             Ok(resp) => {
@@ -137,7 +137,43 @@ impl Sweep {
         };
         self.tally
             .add(&format!("invoke {function} [{what}]"), status, &text, &[]);
+        status
     }
+}
+
+/// Raw events a runtime library panics on while decoding: a body marked base64 that is not, a
+/// REST query parameter listed with no value, a Host, X-Forwarded-Proto or raw query no URI
+/// can hold.
+fn undecodable(path: &str, key: &str) -> Vec<(&'static str, Value)> {
+    let headers = [("x-api-key", key)];
+    let mut garbled = rest_event("POST", path, &headers, Some("{not base64!"));
+    garbled["isBase64Encoded"] = json!(true);
+    let mut garbled_v2 = http_event("POST", path, &headers, Some("{not base64!"));
+    garbled_v2["isBase64Encoded"] = json!(true);
+    let mut empty_list = rest_event("GET", path, &headers, None);
+    empty_list["queryStringParameters"] = json!({"limit": "1"});
+    empty_list["multiValueQueryStringParameters"] = json!({"limit": []});
+    let mut host = http_event("GET", path, &[("x-api-key", key), ("host", "[::1")], None);
+    host["requestContext"]["domainName"] = json!("[::1");
+    let mut proto = rest_event("GET", path, &[("x-api-key", key)], None);
+    proto["headers"]["host"] = json!("api.example.org");
+    proto["headers"]["x-forwarded-proto"] = json!("1 x");
+    let mut raw_query = http_event("GET", path, &headers, None);
+    raw_query["rawQueryString"] = json!("limit=1 2");
+    vec![
+        ("REST, base64 body that is not", garbled),
+        ("HTTP API, base64 body that is not", garbled_v2),
+        ("REST, query parameter with no value", empty_list),
+        ("HTTP API, Host no URI can hold", host),
+        ("REST, X-Forwarded-Proto no URI can hold", proto),
+        ("HTTP API, raw query no URI can hold", raw_query),
+    ]
+}
+
+/// A list key as a cursor would carry it (`hostile-target#2026-01-01 00:00:00#x` in base64url),
+/// without the deployment's tag.
+fn unsigned_cursor() -> String {
+    "aG9zdGlsZS10YXJnZXQjMjAyNi0wMS0wMSAwMDowMDowMCN4".to_string()
 }
 
 fn shorten(path: &str) -> String {
@@ -419,6 +455,58 @@ async fn main() {
             }
         }
     }
+    // Events the runtime library would panic on while decoding them (a release build aborts on
+    // a panic): each is a 400 in the function's own shape, on every HTTP function.
+    let mut not_refused = Vec::new();
+    for (function, path) in functions {
+        for (what, event) in undecodable(path, &key) {
+            let status = s.invoke(what, function, event).await;
+            if status != 400 {
+                not_refused.push(format!("invoke {function} [{what}]: {status}"));
+            }
+        }
+    }
+    // What a submitter may learn through the list: `q` finds nothing by a hidden contact,
+    // and only a cursor a page gave is taken.
+    let submitter = telltale::auth::generate_key();
+    f.add_key(&submitter, "hostile-submitter", Role::Submitter)
+        .await;
+    for (what, query, expected) in [
+        (
+            "q by a hidden contact",
+            "?q=h%40example.org".to_string(),
+            "[]",
+        ),
+        ("q by part of a contact", "?q=example.org".to_string(), "[]"),
+        ("forged cursor", "?cursor=enp6eg".to_string(), "400"),
+        ("forged cursor", "?cursor=AA".to_string(), "400"),
+        (
+            "unsigned cursor",
+            format!("?cursor={}", unsigned_cursor()),
+            "400",
+        ),
+    ] {
+        let url = format!("{}/api/v2/probes/{query}", s.base);
+        let resp = s
+            .http
+            .get(&url)
+            .header("x-api-key", &submitter)
+            .send()
+            .await;
+        let (status, text) = match resp {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        };
+        s.tally
+            .add(&format!("GET {query} [{what}]"), status, &text, &[]);
+        let held = match expected {
+            "400" => status == 400,
+            _ => status == 200 && text.trim() == expected,
+        };
+        if !held {
+            not_refused.push(format!("GET {query} [{what}]: {status} {text:.120}"));
+        }
+    }
 
     let t = &s.tally;
     println!(
@@ -440,8 +528,10 @@ async fn main() {
     println!("error answers over 4 KB: {}", t.large_errors.len());
     println!("inputs echoed over 100 characters: {}", t.echoed.len());
     println!("no answer: {}", t.unanswered.len());
+    println!("not refused as they must be: {}", not_refused.len());
     let mut bad = Vec::new();
     for (label, list) in [
+        ("not refused", &not_refused),
         ("5xx", &t.server_errors),
         ("over 4 KB", &t.large_errors),
         ("echoed", &t.echoed),

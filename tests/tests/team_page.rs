@@ -775,6 +775,46 @@ async fn a_reviewer_moves_candidates_through_the_lifecycle_in_a_browser() {
     )
     .await;
 
+    // A multi-line description keeps its line breaks (and shows every other control mark).
+    let lines = http
+        .post(format!("{base}/api/v2/probes/"))
+        .header("x-api-key", &f.key)
+        .json(
+            &json!({"name": "multi-line", "docurl": "https://example.org/d",
+            "script": "https://example.org/s.py", "command": "s.py -t 10\n  --verbose",
+            "description": "First line.\n\tIndented second line.", "contact": "m@example.org"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lines.status().as_u16(), 201);
+    let lines: Value = lines.json().await.unwrap();
+    b.go(&format!("{base}/team/#{}", lines["id"].as_str().unwrap()))
+        .await;
+    b.wait_for(
+        "!document.querySelector('#detail-view').hidden && document.querySelector('#fields dd[data-field=name]').textContent === 'multi-line'",
+        "the multi-line candidate",
+    )
+    .await;
+    assert_eq!(
+        b.js("return [document.querySelector('#fields dd[data-field=description]').textContent, document.querySelector('#fields dd[data-field=command]').textContent];").await,
+        json!(["First line.\n\tIndented second line.", "s.py -t 10\n  --verbose"])
+    );
+
+    // A link cut inside an escape, followed from an open candidate: the list and an error,
+    // not a blank page or the candidate before.
+    b.js("window.__errors = []; window.addEventListener('error', (e) => window.__errors.push(String(e.message))); window.addEventListener('unhandledrejection', (e) => window.__errors.push(String(e.reason)));").await;
+    b.go(&format!("{base}/team/#%E0%A4%A")).await;
+    b.wait_for(
+        "document.querySelector('#messages p') !== null && document.querySelector('#messages p').dataset.kind === 'error'",
+        "the error for a broken link",
+    )
+    .await;
+    assert_eq!(
+        b.js("return [document.querySelector('#detail-view').hidden, document.querySelector('#list-view').hidden, window.__errors];").await,
+        json!([true, false, []])
+    );
+
     // Nothing but the page's own assets and the API was fetched.
     let fetched = b
         .js("return performance.getEntriesByType('resource').map(e => e.name);")

@@ -66,6 +66,9 @@ pub struct StoredKey {
 pub struct Caller {
     pub name: String,
     pub role: Role,
+    /// The hash of the key presented: what the caller's own records (idempotency) are scoped
+    /// by, since two keys may have been given one name.
+    pub key_hash: String,
 }
 
 /// Finds a stored key by the hex SHA-256 of the presented key.
@@ -121,6 +124,7 @@ pub async fn identify(
     Ok(Ok(Caller {
         name: stored.name,
         role: stored.role,
+        key_hash: stored.key_hash,
     }))
 }
 

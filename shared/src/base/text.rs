@@ -4,7 +4,9 @@
 //! Refused everywhere: control characters (Cc; line breaks and tabs only in multi-line
 //! fields), format characters (Cf: zero-width characters, direction marks, embeddings,
 //! overrides and isolates, the BOM, tag characters), line and paragraph separators (Zl, Zp)
-//! and private-use characters (Co). Each of them can make two different values look the
+//! and private-use characters (Co); the letters and symbols that display as nothing (the
+//! Hangul fillers, the blank Braille pattern) and the noncharacters (U+FDD0–U+FDEF and the
+//! last two code points of every plane). Each of them can make two different values look the
 //! same, reorder what is displayed, or display nothing at all.
 
 use unicode_general_category::{get_general_category, GeneralCategory as G};
@@ -26,8 +28,17 @@ pub fn is_forbidden(c: char, lines: Lines) -> bool {
     match get_general_category(c) {
         G::Control => !(lines == Lines::Many && matches!(c, '\n' | '\r' | '\t')),
         G::Format | G::LineSeparator | G::ParagraphSeparator | G::PrivateUse => true,
-        _ => false,
+        _ => BLANK_LOOKING.contains(&c) || is_noncharacter(c),
     }
+}
+
+/// Letters and symbols that are drawn as nothing: a name of them looks empty, or like another.
+const BLANK_LOOKING: [char; 5] = ['\u{115F}', '\u{1160}', '\u{3164}', '\u{FFA0}', '\u{2800}'];
+
+/// Unicode's noncharacters, never meant for interchange.
+fn is_noncharacter(c: char) -> bool {
+    let v = c as u32;
+    (0xFDD0..=0xFDEF).contains(&v) || v & 0xFFFE == 0xFFFE
 }
 
 /// `U+200B`: how a message names a character.
@@ -43,7 +54,7 @@ pub fn problem(field: &str, value: &str, lines: Lines) -> Option<String> {
         Lines::Many => " (line breaks and tabs are allowed)",
     };
     Some(format!(
-        "Field '{field}' must not contain {} ({}): control, format, separator and private-use characters are refused{allowed}",
+        "Field '{field}' must not contain {} ({}): control, format, separator, private-use, blank-looking and noncharacters are refused{allowed}",
         code_point(c),
         kind(c)
     ))
@@ -54,7 +65,9 @@ fn kind(c: char) -> &'static str {
         G::Control => "a control character",
         G::LineSeparator | G::ParagraphSeparator => "a line or paragraph separator",
         G::PrivateUse => "a private-use character",
-        _ => "an invisible format character",
+        G::Format => "an invisible format character",
+        _ if is_noncharacter(c) => "a noncharacter",
+        _ => "a letter that displays as nothing",
     }
 }
 
@@ -109,6 +122,13 @@ mod tests {
             ('\u{2066}', "U+2066"),
             ('\u{e000}', "U+E000"),
             ('\u{1b}', "U+001B"),
+            ('\u{3164}', "U+3164"),
+            ('\u{115f}', "U+115F"),
+            ('\u{2800}', "U+2800"),
+            ('\u{fffe}', "U+FFFE"),
+            ('\u{ffff}', "U+FFFF"),
+            ('\u{fdd0}', "U+FDD0"),
+            ('\u{1ffff}', "U+1FFFF"),
         ] {
             let value = format!("probe{c}name");
             let message = problem("name", &value, Lines::One).expect(code);

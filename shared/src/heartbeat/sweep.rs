@@ -12,7 +12,7 @@ use super::receive::settle;
 use super::state::{Event, State};
 use crate::base::error::Result;
 use crate::outbox::email::{Email, Mailer};
-use crate::outbox::ports::{Claims, Sender};
+use crate::outbox::ports::{Claims, Refusal, Sender};
 use crate::outbox::{deliver, RetrySummary};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -36,7 +36,7 @@ where
     W: WebhookPoster + Sync,
     A: AlertPoster + Sync,
 {
-    async fn send(&self, n: &Notice) -> std::result::Result<String, String> {
+    async fn send(&self, n: &Notice) -> std::result::Result<String, Refusal> {
         match &n.channel {
             Channel::Email { to } => {
                 let email = Email {
@@ -53,14 +53,15 @@ where
                 secret_parameter,
             } => {
                 let body = n.webhook_body().to_string().into_bytes();
-                self.webhooks
+                Ok(self
+                    .webhooks
                     .post(url, &body, &n.id, secret_parameter.as_deref())
-                    .await
+                    .await?)
             }
             Channel::Alertmanager => {
                 let ends = (!n.is_down()).then_some(n.at);
                 let one = alert(&n.check, n.at, ends, &summary(n));
-                self.alerts.post_alerts(&json!([one])).await
+                Ok(self.alerts.post_alerts(&json!([one])).await?)
             }
         }
     }

@@ -143,6 +143,23 @@ fn alertmanager(body: &Value) -> Result<Delivery> {
     })
 }
 
+/// Why a body was not read, saying which: JSON nested too deep and a number no double holds
+/// are JSON all the same, and a sender told "not JSON" would look for the wrong mistake.
+fn unreadable(e: serde_json::Error) -> Error {
+    let text = e.to_string();
+    let (line, column) = (e.line(), e.column());
+    let what = if text.starts_with("recursion limit exceeded") {
+        format!("the body nests deeper than 128 levels (line {line}, column {column})")
+    } else if text.starts_with("number out of range") {
+        format!("the body holds a number out of a double's range (line {line}, column {column})")
+    } else if e.is_data() {
+        format!("the body is not JSON ({text})")
+    } else {
+        format!("the body is not JSON (line {line}, column {column})")
+    };
+    Error::BadRequest(format!("{what}: {EXPECTED}"))
+}
+
 /// Reads a delivery. The body is never echoed in an error; a key given twice is refused.
 pub fn parse(body: &[u8]) -> Result<Delivery> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -152,14 +169,7 @@ pub fn parse(body: &[u8]) -> Result<Delivery> {
             alarm: None,
         });
     }
-    let value: Value = crate::base::json::parse(body).map_err(|e| {
-        let what = if e.is_data() {
-            e.to_string()
-        } else {
-            format!("line {}, column {}", e.line(), e.column())
-        };
-        Error::BadRequest(format!("the body is not JSON ({what}): {EXPECTED}"))
-    })?;
+    let value: Value = crate::base::json::parse(body).map_err(unreadable)?;
     let Some(map) = value.as_object() else {
         return Err(Error::BadRequest(format!(
             "the body is not an object: {EXPECTED}"
@@ -186,6 +196,25 @@ pub fn parse(body: &[u8]) -> Result<Delivery> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_too_deep_or_out_of_range_is_named_as_such() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        for (body, says) in [
+            (
+                deep.as_str(),
+                "the body nests deeper than 128 levels (line 1, column ",
+            ),
+            (
+                r#"{"alarm_timestamp": 1e400}"#,
+                "the body holds a number out of a double's range (line 1, column ",
+            ),
+            ("{\"a\"", "the body is not JSON (line 1, column "),
+        ] {
+            let message = parse(body.as_bytes()).unwrap_err().to_string();
+            assert!(message.starts_with(says), "{body:.40}: {message}");
+        }
+    }
 
     #[test]
     fn the_three_shapes() {

@@ -5,6 +5,11 @@
 //! given twice would reach a route as one value, and which one depends on the order the caller
 //! chose. An HTTP API joins the values with commas in `headers`. Either way, a header a route
 //! reads that carries more than one value is refused here, naming it, before any route runs.
+//!
+//! The same pass refuses what `lambda_http` would panic on while turning the event into a
+//! request (a body marked base64 that is not, a REST query parameter listed with no value, a
+//! `Host` or query that makes no URI): release builds abort on a panic, so a malformed event
+//! would otherwise end the process instead of getting its 400.
 
 use crate::base::error::Error;
 use lambda_http::request::LambdaRequest;
@@ -65,6 +70,91 @@ pub fn header_problem(event: &Value) -> Option<String> {
         several
             .then(|| format!("header {name} is given more than once; send it once, with one value"))
     })
+}
+
+/// What `lambda_http` would panic on while decoding the event, if anything.
+pub fn decoding_problem(event: &Value) -> Option<String> {
+    use base64::Engine;
+    let base64 = event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true);
+    if let Some(body) = event.get("body").and_then(Value::as_str).filter(|_| base64) {
+        if base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .is_err()
+        {
+            return Some("the body is marked base64-encoded but is not base64".into());
+        }
+    }
+    let multi = event
+        .get("multiValueQueryStringParameters")
+        .and_then(Value::as_object);
+    for (name, values) in multi.into_iter().flatten() {
+        if values.as_array().is_some_and(Vec::is_empty) {
+            return Some(format!(
+                "query parameter '{}' is listed with no value",
+                crate::base::text::echoed(name)
+            ));
+        }
+    }
+    uri_problem(event)
+}
+
+/// The URI `lambda_http` builds from the path, the `Host` header (or the domain name) and the
+/// query, checked the way it would build it, since it unwraps the result.
+fn uri_problem(event: &Value) -> Option<String> {
+    let host = event_header(event, "host").or_else(|| {
+        event
+            .pointer("/requestContext/domainName")
+            .and_then(Value::as_str)
+    });
+    let raw = ["rawPath", "path"]
+        .iter()
+        .find_map(|k| event.get(*k).and_then(Value::as_str))
+        .unwrap_or("");
+    let path = match event
+        .pointer("/requestContext/stage")
+        .and_then(Value::as_str)
+    {
+        Some(stage) if stage != "$default" && !raw.starts_with(&format!("/{stage}/")) => {
+            format!("/{stage}{raw}")
+        }
+        _ => raw.to_string(),
+    };
+    let mut uri = match host {
+        None => match url::Url::parse(&format!("http://localhost{path}")) {
+            Ok(url) => url.path().to_string(),
+            Err(_) => return Some("the request path cannot be read".into()),
+        },
+        Some(host) => {
+            let scheme = event_header(event, "x-forwarded-proto").unwrap_or("https");
+            match url::Url::parse(&format!("{scheme}://{host}{path}")) {
+                Ok(url) => url.to_string(),
+                Err(_) => {
+                    return Some("the Host or X-Forwarded-Proto header cannot be read".into())
+                }
+            }
+        }
+    };
+    if let Some(query) = event.get("rawQueryString").and_then(Value::as_str) {
+        if !query.is_empty() {
+            uri.push('?');
+            uri.push_str(query);
+        }
+    }
+    lambda_http::http::Uri::try_from(uri)
+        .is_err()
+        .then(|| "the request URI cannot be read".into())
+}
+
+/// A header's value as `lambda_http` reads it for the URI: from `headers` only (the single
+/// values); a value that is not visible ASCII is not read.
+fn event_header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
+    event
+        .get("headers")
+        .and_then(Value::as_object)?
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+        .filter(|v| v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)))
 }
 
 /// The event as `lambda_http` should see it: for each header `multiValueHeaders` lists, the
@@ -135,9 +225,11 @@ where
 {
     let mut problem = header_problem(&event);
     keep_every_value(&mut event);
+    // Read as `lambda_http` will read it: after the single values that repeat the lists go.
+    problem = problem.or_else(|| decoding_problem(&event));
     let path = raw_path(&event);
     if problem.is_some() {
-        clear_headers(&mut event);
+        clear_input(&mut event);
     }
     // Decoded from a borrow: a failed attempt must leave the event to retry without its
     // headers, and cloning it (body included, up to 6 MB) per request would cost every call.
@@ -147,7 +239,7 @@ where
         // than failing the invocation (which API Gateway would answer with a bare 502).
         Err(_) if problem.is_none() => {
             problem = Some("a request header cannot be read".into());
-            clear_headers(&mut event);
+            clear_input(&mut event);
             LambdaRequest::deserialize(&event)?
         }
         Err(e) => return Err(e.into()),
@@ -182,11 +274,40 @@ where
     .await
 }
 
-/// The headers are not read: a refusal must not fail on a value it will not use.
-fn clear_headers(event: &mut Value) {
+/// The headers, query and body are not read: a refusal must not fail on a value it will not
+/// use. (The path stays, for the refusal's `path`; a path no URI can hold goes too.)
+fn clear_input(event: &mut Value) {
     for field in ["headers", "multiValueHeaders"] {
         if let Some(v) = event.get_mut(field) {
             *v = Value::Object(Map::new());
+        }
+    }
+    for field in [
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "body",
+    ] {
+        if let Some(v) = event.get_mut(field) {
+            *v = Value::Null;
+        }
+    }
+    if let Some(v) = event.get_mut("rawQueryString") {
+        *v = Value::String(String::new());
+    }
+    if let Some(v) = event.get_mut("isBase64Encoded") {
+        *v = Value::Bool(false);
+    }
+    if uri_problem(event).is_some() {
+        for field in ["rawPath", "path"] {
+            if let Some(v) = event.get_mut(field) {
+                *v = Value::String("/".into());
+            }
+        }
+    }
+    if uri_problem(event).is_some() {
+        if let Some(Value::Object(context)) = event.get_mut("requestContext") {
+            context.remove("domainName");
+            context.remove("stage");
         }
     }
 }

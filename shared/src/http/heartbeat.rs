@@ -115,7 +115,7 @@ pub async fn routes<S: Heartbeats, K: KeyLookup>(
         }
     };
     if req.method() == Method::HEAD {
-        *resp.body_mut() = Body::Empty;
+        resp = crate::http::as_head(resp);
     }
     resp
 }

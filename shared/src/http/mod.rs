@@ -43,6 +43,19 @@ pub fn raw_json(status: u16, bytes: Vec<u8>) -> Response<Body> {
     resp
 }
 
+/// The answer to a HEAD request: GET's status and headers, no body, and a `Content-Length`
+/// that says how long GET's body is (RFC 9110 §9.3.2 and §8.6: the same value as GET, never a
+/// 0 that GET would not send).
+pub fn as_head(mut resp: Response<Body>) -> Response<Body> {
+    let length = resp.body().as_ref().len();
+    resp.headers_mut().insert(
+        lambda_http::http::header::CONTENT_LENGTH,
+        lambda_http::http::HeaderValue::from(length),
+    );
+    *resp.body_mut() = Body::Empty;
+    resp
+}
+
 fn http_status(code: u16) -> lambda_http::http::StatusCode {
     lambda_http::http::StatusCode::from_u16(code)
         .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR)

@@ -42,6 +42,8 @@ pub struct ProbeApi<S, M, K> {
     pub email: EmailSettings,
     /// How long a candidate stays in `testing` before it may be `deployed` without `force`.
     pub min_testing: time::Duration,
+    /// What the list's cursors are tagged with.
+    pub cursors: crate::probes::cursor::CursorKey,
 }
 
 pub const COLLECTION: &str = "/api/v2/probes";
@@ -90,7 +92,8 @@ where
             let items = list(&api.store, request.status.as_deref()).await?;
             return Ok(json(200, &items));
         }
-        let found = page(&api.store, &request, caller.role == Role::Monitoring).await?;
+        let full = caller.role == Role::Monitoring;
+        let found = page(&api.store, &api.cursors, &request, full).await?;
         let mut resp = json(200, &found.items);
         if let Some(next) = &found.next {
             if let Ok(link) = HeaderValue::from_str(&next_link(&request, next)) {
@@ -112,7 +115,8 @@ where
         payload["warning"] = json!(w);
     }
     let mut resp = json(201, &payload);
-    if let Ok(location) = HeaderValue::from_str(&format!("{COLLECTION}/{}", c.id)) {
+    let prefix = crate::http::route::caller_prefix(req);
+    if let Ok(location) = HeaderValue::from_str(&format!("{prefix}{COLLECTION}/{}", c.id)) {
         resp.headers_mut().insert("location", location);
     }
     if done.replayed {

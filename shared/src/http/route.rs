@@ -16,6 +16,25 @@ pub fn request_path(req: &Request) -> String {
     }
 }
 
+/// What the caller's URL path has in front of the route's path: under a REST API, the stage
+/// (`/prod`) on the execute-api address or the base path on a custom domain — the request
+/// context's `path` is the path as the caller sent it, the event's `path` the route's —
+/// else nothing. A `Location` starts with it, so it resolves where the caller is.
+pub fn caller_prefix(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    let Some(RequestContext::ApiGatewayV1(context)) = req.request_context_ref() else {
+        return String::new();
+    };
+    let route = request_path(req);
+    context
+        .path
+        .as_deref()
+        .and_then(|sent| sent.strip_suffix(route.as_str()))
+        .filter(|prefix| prefix.is_empty() || prefix.starts_with('/'))
+        .unwrap_or("")
+        .to_string()
+}
+
 /// A query parameter, from the event's parsed parameters or else from the URI. Given more
 /// than once is a 400: which one was meant cannot be guessed, and taking the first would
 /// silently ignore the others.

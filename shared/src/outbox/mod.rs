@@ -14,7 +14,7 @@ pub mod ports;
 
 use crate::base::error::Result;
 use crate::base::time::timestamp;
-use ports::{Claims, Sender};
+use ports::{Claims, Refusal, Sender};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -23,7 +23,8 @@ use time::OffsetDateTime;
 pub const LEASE_SECONDS: i64 = 120;
 
 /// After this many refused attempts a message is marked dead: no longer retried, counted,
-/// shown with its reason. The run that gives up fails, so its function's alarm fires.
+/// shown with its reason. The run that gives up fails, so its function's alarm fires. A
+/// permanent refusal (`Refusal::Permanent`) marks it dead at its first attempt.
 pub const MAX_ATTEMPTS: u32 = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,15 +32,17 @@ pub enum Delivery {
     Sent,
     /// Already sent, or another sender holds it right now.
     NotDue,
-    /// The channel refused; the message stays pending (or is dead, when the reason says so).
+    /// The channel refused; the message stays pending and is retried.
     Failed(String),
+    /// The channel refused and the message is given up (refused for good, or too often).
+    Dead(String),
 }
 
 /// A claimed message and what the channel said of it.
 pub struct Attempt {
     attempts: u32,
     at: OffsetDateTime,
-    outcome: std::result::Result<String, String>,
+    outcome: std::result::Result<String, Refusal>,
 }
 
 pub async fn deliver<C, S>(store: &C, sender: &S, id: &str) -> Result<Delivery>
@@ -85,13 +88,20 @@ pub async fn record(store: &impl Claims, id: &str, attempt: Attempt) -> Result<D
             tracing::debug!(kind, id, attempts, "{kind} sent");
             Ok(Delivery::Sent)
         }
-        Err(reason) if attempts >= MAX_ATTEMPTS => {
+        Err(Refusal::Permanent(reason)) => {
+            // Sending it again would be refused again: no retries, no alarm for two hours.
+            let reason = format!("refused for good: {reason}");
+            tracing::error!(kind, id, attempts, %reason, "{kind} is dead; it is no longer retried");
+            store.mark_dead(id, &reason, &timestamp(at)).await?;
+            Ok(Delivery::Dead(reason))
+        }
+        Err(Refusal::Transient(reason)) if attempts >= MAX_ATTEMPTS => {
             let reason = format!("given up after {attempts} attempts: {reason}");
             tracing::error!(kind, id, attempts, %reason, "{kind} is dead; it is no longer retried");
             store.mark_dead(id, &reason, &timestamp(at)).await?;
-            Ok(Delivery::Failed(reason))
+            Ok(Delivery::Dead(reason))
         }
-        Err(reason) => {
+        Err(Refusal::Transient(reason)) => {
             tracing::warn!(kind, id, attempts, %reason, "{kind} not sent; it stays pending");
             store.mark_failed(id, &reason).await?;
             Ok(Delivery::Failed(reason))
@@ -112,7 +122,8 @@ impl RetrySummary {
         match outcome {
             Ok(Delivery::Sent) => self.sent += 1,
             Ok(Delivery::NotDue) => self.skipped += 1,
-            Ok(Delivery::Failed(reason)) => self.failed.push((id, reason)),
+            // A message given up fails the run that gave it up, so its alarm fires once.
+            Ok(Delivery::Failed(reason) | Delivery::Dead(reason)) => self.failed.push((id, reason)),
             Err(e) => self.failed.push((id, e.to_string())),
         }
     }

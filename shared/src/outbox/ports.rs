@@ -47,8 +47,42 @@ pub trait Claims {
     fn pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
 }
 
+/// Why a channel did not take a message, and whether trying again can change that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// May work later (throttling, an outage, a setting being fixed): the message stays
+    /// pending and is retried.
+    Transient(String),
+    /// Will not work for this message however often it is sent (an address the service
+    /// refuses): the message is given up at once.
+    Permanent(String),
+}
+
+impl Refusal {
+    pub fn reason(&self) -> &str {
+        match self {
+            Refusal::Transient(r) | Refusal::Permanent(r) => r,
+        }
+    }
+}
+
+/// A channel's bare reason is a transient refusal.
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Refusal::Transient(reason)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
 /// One channel: hands a message over; its receipt (a message id), or why it was refused.
 pub trait Sender<M> {
-    fn send(&self, message: &M)
-        -> impl Future<Output = std::result::Result<String, String>> + Send;
+    fn send(
+        &self,
+        message: &M,
+    ) -> impl Future<Output = std::result::Result<String, Refusal>> + Send;
 }

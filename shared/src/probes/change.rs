@@ -45,6 +45,7 @@ pub fn parse_change(body: &Map<String, Value>, if_match: Option<&str>) -> Result
     let expected_version = expected_version(if_match, body_version)?;
     let to = target(fields.status.as_deref(), &mut errors);
     check_required(to, &fields, &mut errors);
+    check_belonging(to, &fields, &mut errors);
     check_values(&fields, &mut errors);
     match to {
         Some(to) if errors.is_empty() => Ok(StatusChange {
@@ -173,7 +174,10 @@ fn match_version(header: &str) -> Result<Option<u64>> {
 /// The target status, exactly as `Status` spells it: no trimming, no other case.
 fn target(status: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Status> {
     let Some(s) = status else {
-        errors.push(field_error("status", "Field 'status' is mandatory"));
+        // A status of the wrong type already has its one error.
+        if !errors.iter().any(|e| e.field == "status") {
+            errors.push(field_error("status", "Field 'status' is mandatory"));
+        }
         return None;
     };
     let parsed = Status::parse(s);
@@ -214,6 +218,41 @@ fn check_required(to: Option<Status>, f: &Fields, errors: &mut Vec<FieldError>) 
     if let Some((field, value, message)) = required {
         if value.is_none() && !errors.iter().any(|e| e.field == field) {
             errors.push(field_error(field, message));
+        }
+    }
+}
+
+/// The status whose field each text field is: a change carries only its target's field, so a
+/// candidate never holds, say, a rejection reason while it is being processed.
+pub fn status_of_field(field: &str) -> Option<Status> {
+    match field {
+        "service_type" => Some(Status::Processing),
+        "devel_url" => Some(Status::Testing),
+        "production_url" => Some(Status::Deployed),
+        "rejection_reason" => Some(Status::Rejected),
+        _ => None,
+    }
+}
+
+/// Refuses (never drops) a field that belongs to another status than the target.
+fn check_belonging(to: Option<Status>, f: &Fields, errors: &mut Vec<FieldError>) {
+    let Some(to) = to else { return };
+    for (field, value) in [
+        ("service_type", &f.service_type),
+        ("devel_url", &f.devel_url),
+        ("production_url", &f.production_url),
+        ("rejection_reason", &f.rejection_reason),
+    ] {
+        let owner = status_of_field(field).filter(|owner| *owner != to);
+        if let (Some(owner), Some(_)) = (owner, value) {
+            errors.push(field_error(
+                field,
+                format!(
+                    "Field '{field}' is set only when probe status changes to '{}', not '{}'",
+                    owner.as_str(),
+                    to.as_str()
+                ),
+            ));
         }
     }
 }

@@ -9,6 +9,9 @@ pub struct ProbesConfig {
     pub email: super::email::EmailSettings,
     /// Minimum stay in `testing` before `deployed` (`TESTING_MIN_DAYS`, default 3).
     pub min_testing: time::Duration,
+    /// What the list's cursors are tagged with (`CURSOR_KEY`); only the functions that serve
+    /// the list need it.
+    pub cursor_key: Option<super::cursor::CursorKey>,
 }
 
 impl ProbesConfig {
@@ -23,7 +26,10 @@ impl ProbesConfig {
             .map(|a| a.trim().to_string())
             .filter(|a| !a.is_empty())
             .collect();
-        if let Some(bad) = team.iter().find(|a| !super::validate::is_email(a)) {
+        let deliverable = |a: &str| {
+            super::validate::is_email(a) && crate::outbox::email::undeliverable(a).is_none()
+        };
+        if let Some(bad) = team.iter().find(|a| !deliverable(a)) {
             return Err(ConfigError::Invalid {
                 name: "TEAM_EMAIL",
                 value: bad.clone(),
@@ -43,6 +49,24 @@ impl ProbesConfig {
                     .filter(|u| !u.is_empty()),
             },
             min_testing: time::Duration::days(env.parsed_or::<u16>("TESTING_MIN_DAYS", 3)?.into()),
+            cursor_key: cursor_key(env)?,
         })
+    }
+}
+
+/// `CURSOR_KEY`, if set: at least 16 characters (the template gives the stack's own id).
+fn cursor_key<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<super::cursor::CursorKey>, ConfigError> {
+    let Some(text) = env.optional("CURSOR_KEY") else {
+        return Ok(None);
+    };
+    match super::cursor::CursorKey::new(&text) {
+        Some(key) => Ok(Some(key)),
+        None => Err(ConfigError::Invalid {
+            name: "CURSOR_KEY",
+            value: format!("{} characters", text.trim().chars().count()),
+            reason: format!("at least {} bytes", super::cursor::MIN_KEY_BYTES),
+        }),
     }
 }

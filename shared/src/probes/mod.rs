@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod config;
+pub mod cursor;
 pub mod details;
 pub mod email;
 pub mod listing;

@@ -73,7 +73,7 @@ impl<M: Mailer> ports::Sender<Email> for MailChannel<'_, M> {
     fn send(
         &self,
         email: &Email,
-    ) -> impl std::future::Future<Output = std::result::Result<String, String>> + Send {
+    ) -> impl std::future::Future<Output = std::result::Result<String, ports::Refusal>> + Send {
         self.0.send(email)
     }
 }
@@ -87,8 +87,8 @@ pub async fn deliver(outbox: &impl Outbox, mailer: &impl Mailer, id: &str) -> Re
 pub const AFTER_COMMIT_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Delivers the email of a change that is already committed. Never fails: `Some(reason)` when
-/// the email did not go out now (refused, store error, out of time); it stays pending either
-/// way and is retried.
+/// the email did not go out now (refused, store error, out of time), saying whether it is
+/// retried (it stays pending) or not (refused for good).
 pub async fn deliver_after_commit(
     outbox: &impl Outbox,
     mailer: &impl Mailer,
@@ -104,15 +104,16 @@ pub async fn deliver_after_commit(
         Ok(Err(e)) => Err(e),
         Err(_) => {
             tracing::warn!(email = id, "email step out of time; it stays pending");
-            return Some("the mail step ran out of time".into());
+            return Some("the mail step ran out of time. It will be retried".into());
         }
     };
     match recorded {
         Ok(Delivery::Sent | Delivery::NotDue) => None,
-        Ok(Delivery::Failed(reason)) => Some(reason),
+        Ok(Delivery::Failed(reason)) => Some(format!("{reason}. It will be retried")),
+        Ok(Delivery::Dead(reason)) => Some(format!("{reason}. It will not be retried")),
         Err(e) => {
             tracing::warn!(email = id, error = %e, "email not delivered after the change; it stays pending");
-            Some(e.to_string())
+            Some(format!("{e}. It will be retried"))
         }
     }
 }

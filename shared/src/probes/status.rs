@@ -170,7 +170,7 @@ async fn after_commit<S: CandidateStore + Outbox>(
     if let Some(mail_id) = email {
         if let Some(reason) = deliver_after_commit(store, mailer, &mail_id).await {
             warnings.push(format!(
-                "Status was changed, but the email was not sent: {reason}. It will be retried."
+                "Status was changed, but the email was not sent: {reason}."
             ));
         }
     }

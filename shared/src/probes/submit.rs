@@ -72,7 +72,8 @@ pub async fn submit<S: CandidateStore + Outbox>(
         &at,
     );
     let idempotency = idempotency_key.map(|key| IdempotencyRecord {
-        key_id: sha256(&[&caller.name, key]),
+        // Scoped by the key itself: two keys of one name are two callers.
+        key_id: sha256(&[&caller.key_hash, key]),
         request_hash: request_hash.clone(),
         expires_at: (now + IDEMPOTENCY_WINDOW).unix_timestamp(),
     });
@@ -86,7 +87,7 @@ pub async fn submit<S: CandidateStore + Outbox>(
             let warning = deliver_after_commit(store, mailer, &email.id)
                 .await
                 .map(|reason| {
-                    format!("Probe was stored, but the confirmation email was not sent: {reason}. It will be retried.")
+                    format!("Probe was stored, but the confirmation email was not sent: {reason}.")
                 });
             Ok(Submitted {
                 candidate,

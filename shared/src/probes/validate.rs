@@ -176,7 +176,10 @@ fn poems_rules(values: &Values, errors: &mut Vec<FieldError>) {
     if script.as_deref().is_some_and(|u| !is_url(u)) {
         errors.push(err("script", "Field 'script' must be defined as valid URL"));
     }
-    if contact.as_deref().is_some_and(|c| !is_email(c)) {
+    // An address SES can never deliver to is refused now, not found out by two hours of
+    // failing retries.
+    let deliverable = |c: &str| is_email(c) && crate::outbox::email::undeliverable(c).is_none();
+    if contact.as_deref().is_some_and(|c| !deliverable(c)) {
         errors.push(err("contact", "Field 'contact' is not valid email"));
     }
     if command.as_deref().is_some_and(|c| !has_timeout(c)) {

@@ -332,3 +332,63 @@ fn line_protocol() {
         },
     );
 }
+
+/// Raw API Gateway events with hostile hosts, schemes, paths, queries and bodies (base64 or
+/// not): each is answered (never a failed invocation, never a panic) and never with a 5xx.
+#[test]
+fn raw_http_events() {
+    use telltale_testkit::events::{http_event, rest_event};
+    let w = telltale_testkit::memory::ProbeWorld::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let parts = (
+        any::<bool>(),
+        (text(), text(), text()),
+        (text(), prop::collection::vec(text(), 0..3)),
+        (prop::option::of(text()), any::<bool>()),
+    );
+    fuzz(
+        "raw_http_events",
+        parts,
+        |(rest, (host, proto, path), (query, multi), (body, base64))| {
+            let headers = [
+                ("x-api-key", telltale_testkit::memory::MONITORING),
+                ("host", host.as_str()),
+                ("x-forwarded-proto", proto.as_str()),
+            ];
+            let path = format!("/api/v2/probes/{path}");
+            let mut event = if rest {
+                rest_event("POST", &path, &headers, body.as_deref())
+            } else {
+                http_event("POST", &path, &headers, body.as_deref())
+            };
+            event["isBase64Encoded"] = json!(base64);
+            if rest {
+                event["multiValueQueryStringParameters"] = json!({ "q": multi });
+            } else {
+                event["rawQueryString"] = json!(query);
+            }
+            let handler = |req: lambda_http::Request| {
+                let api = &w.api;
+                async move {
+                    Ok::<_, lambda_http::Error>(
+                        telltale::http::probes::submit_routes(api, &req).await,
+                    )
+                }
+            };
+            let doc = runtime
+                .block_on(telltale::http::event::answer(
+                    handler,
+                    telltale::http::error::poem_refusal,
+                    event,
+                    Default::default(),
+                ))
+                .map_err(|e| TestCaseError::fail(format!("the invocation failed: {e}")))?;
+            let status = doc["statusCode"].as_u64().unwrap_or(0);
+            prop_assert!((200..500).contains(&status), "{doc}");
+            Ok(())
+        },
+    );
+}

@@ -408,6 +408,12 @@ async fn invisible_characters_are_refused_by_field_and_code_point() {
         ('\u{feff}', "U+FEFF"),
         ('\u{e0041}', "U+E0041"),
         ('\u{e000}', "U+E000"),
+        // Blank-looking letters and noncharacters: a name of them looks empty, or like another.
+        ('\u{3164}', "U+3164"),
+        ('\u{115f}', "U+115F"),
+        ('\u{2800}', "U+2800"),
+        ('\u{fffe}', "U+FFFE"),
+        ('\u{ffff}', "U+FFFF"),
     ] {
         let mut body = valid_submission("x@example.org");
         body["name"] = json!(format!("check{c}http"));

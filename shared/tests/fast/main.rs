@@ -5,6 +5,7 @@
 mod accounting;
 mod collectors;
 mod config;
+mod events;
 mod fuzz;
 mod heartbeat;
 mod heartbeat_source;

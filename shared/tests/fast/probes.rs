@@ -2,6 +2,7 @@
 //! messages, keys and roles, idempotency, the list, the lifecycle and its emails.
 
 use serde_json::{json, Value};
+use telltale::auth::Role;
 use telltale::probes::model::Status;
 use telltale::probes::ports::{email_id, CandidateStore, Outbox};
 use telltale_testkit::memory::{
@@ -432,6 +433,40 @@ async fn idempotency_keys_belong_to_their_caller() {
         a.body["id"], b.body["id"],
         "another caller's key is another request"
     );
+    // Scoped by the key, not its name: a second key named like the first is another caller
+    // (made before names were unique, or straight in the table).
+    w.api
+        .keys
+        .add("tt_second_tenant_a", "tenant-a", Role::Submitter);
+    let c = w
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some("tt_second_tenant_a"),
+            &idem,
+            Some(&body),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{:?}", c.body);
+    assert!(c.headers.get("idempotent-replayed").is_none());
+    assert_ne!(c.body["id"], a.body["id"]);
+    let again = w
+        .call(
+            "POST",
+            "/api/v2/probes/",
+            Some(SUBMITTER),
+            &idem,
+            Some(&body),
+        )
+        .await;
+    assert_eq!(
+        (
+            again.status,
+            &again.body["id"],
+            again.headers.get("idempotent-replayed").is_some()
+        ),
+        (201, &a.body["id"], true)
+    );
 }
 
 #[tokio::test]
@@ -600,6 +635,51 @@ async fn each_status_needs_its_field_with_poems_message() {
     assert_eq!(
         (a.body["status"].clone(), a.body["version"].clone()),
         (json!("submitted"), json!(1))
+    );
+}
+
+/// One rule: a change carries only its target status's field. A field of another status is
+/// refused by name (never stored, never silently dropped), and a wrongly typed status gets one
+/// error, not two.
+#[tokio::test]
+async fn a_status_change_carries_only_the_field_of_its_target() {
+    let w = ProbeWorld::new();
+    let id = w.submitted("o@example.org").await;
+    let a = w
+        .put(
+            &id,
+            &json!({"status": "processing", "service_type": "eu.argo.http",
+                    "rejection_reason": "no", "production_url": "https://argo.example.org/p"}),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.body["errors"],
+        json!([
+            {"field": "production_url", "message": "Field 'production_url' is set only when probe status changes to 'deployed', not 'processing'"},
+            {"field": "rejection_reason", "message": "Field 'rejection_reason' is set only when probe status changes to 'rejected', not 'processing'"},
+        ])
+    );
+    let stored = w.get(&id).await;
+    assert_eq!(stored.body["status"], "submitted");
+    assert_eq!(stored.body["rejection_reason"], Value::Null);
+    assert_eq!(stored.body["production_url"], Value::Null);
+    // Blank is absent, as everywhere in a change.
+    let a = w
+        .put(
+            &id,
+            &json!({"status": "processing", "service_type": "eu.argo.http", "devel_url": " "}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+
+    let a = w.put(&id, &json!({"status": ["testing"]})).await;
+    assert_eq!(
+        (a.status, a.body["errors"].clone()),
+        (
+            400,
+            json!([{"field": "status", "message": "Field 'status' must be a string"}])
+        )
     );
 }
 
@@ -990,5 +1070,70 @@ async fn a_page_request_it_cannot_read_is_a_400_naming_the_parameter() {
             .await;
         assert_eq!(a.status, 400, "{query}: {:?}", a.body);
         assert!(a.detail().contains(field), "{query}: {}", a.detail());
+    }
+}
+
+/// A cursor is taken only as a page gave it: anything else that decodes (a hand-made one, one
+/// cut at a base64 boundary, the same list key untagged or tagged by another deployment) is the
+/// documented 400.
+#[tokio::test]
+async fn only_a_cursor_a_page_gave_is_taken() {
+    use base64::Engine;
+    let w = ProbeWorld::new();
+    many(&w, 5).await;
+    let first = w
+        .call(
+            "GET",
+            "/api/v2/probes/?limit=2",
+            Some(MONITORING),
+            &[],
+            None,
+        )
+        .await;
+    let link = first.headers["link"].to_str().unwrap().to_string();
+    let cursor = link
+        .split("cursor=")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .unwrap()
+        .to_string();
+    let next = w
+        .call(
+            "GET",
+            &format!("/api/v2/probes/?limit=2&cursor={cursor}"),
+            Some(MONITORING),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(next.status, 200, "{:?}", next.body);
+    assert_ne!(next.body[0]["id"], first.body[0]["id"]);
+
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = b64.decode(&cursor).unwrap();
+    let list_key = &bytes[..bytes.len() - 16];
+    let untagged = b64.encode(list_key);
+    let elsewhere = telltale::probes::cursor::CursorKey::new("another deployment's key")
+        .unwrap()
+        .encode(std::str::from_utf8(list_key).unwrap());
+    let cut = &cursor[..(cursor.len() / 4 - 1) * 4];
+    for forged in ["enp6eg", "AA", cut, &untagged, &elsewhere] {
+        let a = w
+            .call(
+                "GET",
+                &format!("/api/v2/probes/?limit=2&cursor={forged}"),
+                Some(MONITORING),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.detail()),
+            (
+                400,
+                "Invalid 'cursor': use the cursor of a previous page's Link header as it is"
+            ),
+            "{forged}"
+        );
     }
 }

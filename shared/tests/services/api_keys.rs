@@ -63,6 +63,27 @@ async fn a_created_key_authenticates_with_its_role_and_only_its_hash_is_stored()
         .unwrap_err();
     assert_eq!(err.to_string(), NOT_AUTHENTICATED);
 
+    // A second live key of the same name is refused: histories and logs name keys by it.
+    let again = cli(&[
+        "keys",
+        "create",
+        "--name",
+        "ops-team",
+        "--role",
+        "submitter",
+        "--table",
+        &name,
+    ]);
+    assert!(!again.status.success());
+    assert!(again.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("a key named 'ops-team' exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let scan = keys.named("ops-team").await.unwrap();
+    assert_eq!(scan.len(), 1);
+
     let out = cli(&["keys", "revoke", "--name", "ops-team", "--table", &name]);
     assert!(out.status.success());
     assert_eq!(

@@ -257,6 +257,7 @@ async fn email_outbox_shows_a_refused_email_with_its_age_until_it_is_sent() {
         &Caller {
             name: "t".into(),
             role: Role::Submitter,
+            key_hash: "t-hash".into(),
         },
         body.as_object().unwrap(),
         None,
@@ -320,6 +321,7 @@ async fn email_outbox_counts_an_email_given_up_as_dead() {
     let caller = Caller {
         name: "t".into(),
         role: Role::Submitter,
+        key_hash: "t-hash".into(),
     };
     telltale::probes::submit::submit(
         &table,

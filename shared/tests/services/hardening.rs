@@ -330,6 +330,7 @@ fn failing(f: &ProbeFixture, fail_for: &str) -> ProbeApi<FailingClaims, Ses, Api
         keys: api.keys,
         email: api.email,
         min_testing: api.min_testing,
+        cursors: api.cursors,
     }
 }
 

@@ -271,7 +271,9 @@ async fn the_list_pages_through_dynamodb_in_list_order() {
         ..PageRequest::default()
     };
     loop {
-        let p = page(&f.api.store, &request, true).await.unwrap();
+        let p = page(&f.api.store, &f.api.cursors, &request, true)
+            .await
+            .unwrap();
         assert!(p.items.len() <= 5);
         assert!(p.items.iter().all(|i| i.contact.is_some()));
         paged.extend(p.items.into_iter().map(|i| i.item.id));
@@ -283,6 +285,7 @@ async fn the_list_pages_through_dynamodb_in_list_order() {
     assert_eq!(paged, whole);
     let found = page(
         &f.api.store,
+        &f.api.cursors,
         &PageRequest {
             search: Some("PAGER-04".into()),
             status: Some("processing".into()),
@@ -297,4 +300,85 @@ async fn the_list_pages_through_dynamodb_in_list_order() {
         .items
         .iter()
         .all(|i| i.item.name == "Pager-04" && i.item.status == Status::Processing));
+}
+
+/// What SES can never deliver to is refused at submission with POEM's message; an
+/// internationalised domain is sent as punycode and SES takes it; and an email SES refuses for
+/// good (to a contact stored before the rule) is dead at its first attempt, not after 24.
+#[tokio::test]
+async fn an_address_ses_can_never_take_is_refused_and_an_idn_goes_as_punycode() {
+    let f = fixture().await;
+    for bad in [
+        "\"a@b\"@example.org",
+        "\"a,b@x.example\"@example.org",
+        "ü@example.org",
+    ] {
+        let a = post(&f, &rpm_body("unsendable", bad), None).await;
+        assert_eq!(
+            (a.status, a.body["errors"][0]["message"].as_str()),
+            (400, Some("Field 'contact' is not valid email")),
+            "{bad}: {}",
+            a.body
+        );
+    }
+    let local = unique("idn");
+    let a = post(
+        &f,
+        &rpm_body("idn-owner", &format!("{local}@bücher.example")),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(a.body.get("warning").is_none(), "{}", a.body);
+    let sent = moto()
+        .emails_to(&format!("{local}@xn--bcher-kva.example"))
+        .await;
+    assert_eq!(sent.len(), 1);
+
+    // A contact stored before the rule: its status email is refused for good and dead at once.
+    let p = ProbeFixture::new(Role::Monitoring).await;
+    let api = p.api(FROM);
+    let mut legacy = telltale_testkit::probes::legacy_candidate(&unique("quoted"), "quoted-owner");
+    legacy.contact = "\"q@x\"@example.org".into();
+    p.import(legacy.clone()).await;
+    let change = telltale::probes::change::parse_change(
+        json!({"status": "rejected", "rejection_reason": "duplicate"})
+            .as_object()
+            .unwrap(),
+        None,
+    )
+    .unwrap();
+    let caller = telltale::auth::Caller {
+        name: "team".into(),
+        role: Role::Monitoring,
+        key_hash: "team-hash".into(),
+    };
+    let details = telltale::probes::status::change_status(
+        &api.store,
+        &api.mailer,
+        &api.email,
+        api.min_testing,
+        &caller,
+        &legacy.id,
+        change,
+    )
+    .await
+    .unwrap();
+    assert!(
+        details
+            .warning
+            .as_deref()
+            .is_some_and(|w| w.contains("refused for good")),
+        "{:?}",
+        details.warning
+    );
+    let email = api
+        .store
+        .get_email(&email_id(&legacy.id, Status::Rejected))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((email.state.as_str(), email.attempts), ("dead", 1));
+    let summary = deliver_pending(&api.store, &api.mailer).await.unwrap();
+    assert!(summary.failed.is_empty(), "{summary:?}");
 }

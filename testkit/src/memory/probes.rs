@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use telltale::auth::{hash_key, KeyLookup, Role, StoredKey};
 use telltale::base::error::{Dependency, Error, Result};
+use telltale::outbox::ports::Refusal;
 use telltale::probes::email::Email;
 use telltale::probes::model::{Candidate, Status};
 use telltale::probes::ports::{
@@ -243,13 +244,18 @@ impl MemoryProbes {
 #[derive(Clone, Default)]
 pub struct MemoryMailer {
     sent: Arc<Mutex<Vec<Email>>>,
-    refusing: Arc<Mutex<Option<String>>>,
+    refusing: Arc<Mutex<Option<Refusal>>>,
 }
 
 impl MemoryMailer {
-    /// Refuses every email with this reason until `accept` is called.
+    /// Refuses every email with this reason, as for now (throttled, paused), until `accept`.
     pub fn refuse(&self, reason: &str) {
-        *self.refusing.lock().unwrap() = Some(reason.into());
+        *self.refusing.lock().unwrap() = Some(Refusal::Transient(reason.into()));
+    }
+
+    /// Refuses every email for good (an address the service will never take), until `accept`.
+    pub fn refuse_for_good(&self, reason: &str) {
+        *self.refusing.lock().unwrap() = Some(Refusal::Permanent(reason.into()));
     }
 
     pub fn accept(&self) {
@@ -263,9 +269,9 @@ impl MemoryMailer {
 }
 
 impl Mailer for MemoryMailer {
-    async fn send(&self, email: &Email) -> std::result::Result<String, String> {
-        if let Some(reason) = self.refusing.lock().unwrap().clone() {
-            return Err(reason);
+    async fn send(&self, email: &Email) -> std::result::Result<String, Refusal> {
+        if let Some(refusal) = self.refusing.lock().unwrap().clone() {
+            return Err(refusal);
         }
         let mut sent = self.sent.lock().unwrap();
         sent.push(email.clone());

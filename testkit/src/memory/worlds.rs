@@ -94,6 +94,7 @@ impl ProbeWorld {
                     team_page_url: Some("https://argo.example.org/prod/team/".into()),
                 },
                 min_testing: time::Duration::days(3),
+                cursors: crate::probes::cursor_key(),
             },
         }
     }

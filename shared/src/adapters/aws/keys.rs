@@ -40,9 +40,9 @@ impl ApiKeys {
         Ok(())
     }
 
-    /// Removes every key with this name; returns how many were removed.
-    pub async fn revoke(&self, name: &str) -> Result<usize> {
-        let mut removed = 0;
+    /// The hashes of the keys with this name (a scan: the table is small and keyed by hash).
+    pub async fn named(&self, name: &str) -> Result<Vec<AttributeValue>> {
+        let mut hashes = Vec::new();
         let mut start = None;
         loop {
             let page = self
@@ -56,23 +56,31 @@ impl ApiKeys {
                 .send()
                 .await
                 .map_err(|e| Error::unavailable(Dependency::DynamoDb, super::logged(&e)))?;
-            for item in page.items() {
-                if let Some(hash) = item.get("key_hash") {
-                    self.client
-                        .delete_item()
-                        .table_name(&self.table)
-                        .key("key_hash", hash.clone())
-                        .send()
-                        .await
-                        .map_err(|e| Error::unavailable(Dependency::DynamoDb, super::logged(&e)))?;
-                    removed += 1;
-                }
-            }
+            hashes.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|i| i.get("key_hash").cloned()),
+            );
             match page.last_evaluated_key() {
                 Some(k) => start = Some(k.clone()),
-                None => return Ok(removed),
+                None => return Ok(hashes),
             }
         }
+    }
+
+    /// Removes every key with this name; returns how many were removed.
+    pub async fn revoke(&self, name: &str) -> Result<usize> {
+        let hashes = self.named(name).await?;
+        for hash in &hashes {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("key_hash", hash.clone())
+                .send()
+                .await
+                .map_err(|e| Error::unavailable(Dependency::DynamoDb, super::logged(&e)))?;
+        }
+        Ok(hashes.len())
     }
 }
 

@@ -1,5 +1,7 @@
 //! Sending email through SES (v2 API). Plain text, UTF-8.
 
+use crate::outbox::email::ascii_address;
+use crate::outbox::ports::Refusal;
 use crate::probes::email::Email;
 use crate::probes::ports::Mailer;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
@@ -23,7 +25,7 @@ fn content(text: &str) -> Result<Content, String> {
 }
 
 impl Mailer for Ses {
-    async fn send(&self, email: &Email) -> Result<String, String> {
+    async fn send(&self, email: &Email) -> Result<String, Refusal> {
         let message = Message::builder()
             .subject(content(&email.subject)?)
             .body(Body::builder().text(content(&email.text)?).build())
@@ -34,15 +36,32 @@ impl Mailer for Ses {
             .from_email_address(&email.from)
             .destination(
                 Destination::builder()
-                    .to_addresses(&email.to)
-                    .set_bcc_addresses(Some(email.bcc.clone()))
+                    .to_addresses(ascii_address(&email.to))
+                    .set_bcc_addresses(Some(email.bcc.iter().map(|a| ascii_address(a)).collect()))
                     .build(),
             )
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| explained(super::logged(&e)))?;
+            .map_err(|e| refusal(super::logged(&e)))?;
         Ok(out.message_id.unwrap_or_default())
+    }
+}
+
+/// Whether SES' refusal can change: a request SES finds malformed (an address it cannot take:
+/// a quoted or non-ASCII local part, a malformed domain) is refused the same way every time;
+/// throttling, a paused account or an unverified identity can be fixed, so they are retried.
+fn refusal(code: String) -> Refusal {
+    let permanent = matches!(
+        code.as_str(),
+        // SES v2's code, and SES v1's (which the emulator answers with).
+        "BadRequestException" | "InvalidParameterValue"
+    );
+    let reason = explained(code);
+    if permanent {
+        Refusal::Permanent(reason)
+    } else {
+        Refusal::Transient(reason)
     }
 }
 
@@ -56,6 +75,9 @@ fn explained(code: String) -> String {
             "sending is paused for this account"
         }
         "TooManyRequestsException" | "LimitExceededException" => "SES' sending rate was exceeded",
+        "BadRequestException" | "InvalidParameterValue" => {
+            "SES cannot take the message as addressed"
+        }
         _ => return code,
     };
     format!("{code} ({meaning})")

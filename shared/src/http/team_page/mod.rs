@@ -80,9 +80,14 @@ impl TeamPage {
 
 /// Serves `/`, `/team` (a redirect to `/team/`), `/team/` and its assets.
 pub async fn routes(page: &TeamPage, req: &Request) -> Response<Body> {
-    match serve(page, req) {
+    let resp = match serve(page, req) {
         Ok((resp, policy)) => secured(resp, policy),
         Err(err) => secured(poem(&err), None),
+    };
+    if req.method() == Method::HEAD {
+        crate::http::as_head(resp)
+    } else {
+        resp
     }
 }
 
@@ -135,11 +140,7 @@ fn serve(page: &TeamPage, req: &Request) -> Result<(Response<Body>, Option<Heade
             .insert(LOCATION, HeaderValue::from_static("team/"));
         return Ok((resp, None));
     };
-    let mut resp = Response::new(if method == Method::HEAD {
-        Body::Empty
-    } else {
-        Body::Text(body.to_string())
-    });
+    let mut resp = Response::new(Body::Text(body.to_string()));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok((resp, policy))

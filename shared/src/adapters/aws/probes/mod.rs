@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `candidate` | a UUID | submitted; every status change | `status` + `name_key` feed the `by-status` index; `version` is the optimistic lock |
 //! | `email` | `email#<candidate>#<status>` | with the candidate or status change that causes it | `due = "pending"` until SES accepts it (or `"dead"` once given up) feeds the sparse `emails-due` index; one item per status, so a status email can never be created twice |
-//! | `idempotency` | `idem#<sha256(key name, Idempotency-Key)>` | with the candidate | `expires_at` is the table's TTL attribute |
+//! | `idempotency` | `idem#<sha256(API key's hash, Idempotency-Key)>` | with the candidate | `expires_at` is the table's TTL attribute |
 //!
 //! Access patterns: get a candidate by id (GetItem); list by status (Query `by-status`, sorted
 //! by `name_key` = name, created, id); list all (one Query per status, merged: never a Scan);

@@ -45,8 +45,9 @@
 
   // C0 controls and DEL become their visible pictures (␛, ␇, ...); every other character the
   // service refuses in a name (other controls, format characters such as zero-width and
-  // direction marks, line/paragraph separators, private use) becomes a [U+200B]-style mark, so
-  // a value stored before the rule cannot reorder, hide or imitate what follows it.
+  // direction marks, line/paragraph separators, private use, noncharacters, the letters drawn
+  // as nothing) becomes a [U+200B]-style mark, so a value stored before the rule cannot
+  // reorder, hide or imitate what follows it.
   function visible(value, multiline) {
     const s = value === null || value === undefined ? '' : String(value);
     return s
@@ -54,8 +55,11 @@
         if (multiline && (c === '\n' || c === '\t')) return c;
         return c === '\u007F' ? '\u2421' : String.fromCharCode(0x2400 + c.charCodeAt(0));
       })
-      .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]/gu,
-        (c) => '[U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0') + ']');
+      .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Noncharacter_Code_Point}\u115F\u1160\u3164\uFFA0\u2800]/gu, (c) => {
+        // The line breaks and tabs the first pass kept stay what they are.
+        if (multiline && (c === '\n' || c === '\t')) return c;
+        return '[U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0') + ']';
+      });
   }
 
   function node(tag, props, children) {
@@ -249,7 +253,9 @@
 
   function wanted() {
     const h = window.location.hash.slice(1);
-    return h ? decodeURIComponent(h) : null;
+    if (!h) return null;
+    // A link cut inside an escape (#%E0%A4%A) is asked for as it is, and is not found.
+    try { return decodeURIComponent(h); } catch (e) { return h; }
   }
 
   async function route() {
@@ -264,7 +270,13 @@
     clearMessages();
     const result = await call('GET', '/' + encodeURIComponent(id));
     if (refused(result)) return;
-    if (result.status !== 200) return say('error', problem(result.status, result.body));
+    if (result.status !== 200) {
+      // Whatever was open before is not what the link names: back to the list, saying why.
+      state.current = null;
+      if (state.rows.length === 0) await loadList(false);
+      show('list-view');
+      return say('error', problem(result.status, result.body));
+    }
     renderDetails(result.body);
     show('detail-view');
   }
