@@ -13,7 +13,7 @@ use super::state::{Event, State};
 use crate::base::error::Result;
 use crate::outbox::email::{Email, Mailer};
 use crate::outbox::ports::{Claims, Refusal, Sender};
-use crate::outbox::{deliver, RetrySummary};
+use crate::outbox::{deliver_at, RetrySummary};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -139,8 +139,11 @@ where
     }
     // Every pending notice at once: a slow channel costs its own notices' time only.
     let ids = store.pending().await?;
+    // As of the sweep's time, which the backoff of a failed notice is counted from.
+    let at = time::OffsetDateTime::from_unix_timestamp(now)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     let outcomes =
-        futures::future::join_all(ids.iter().map(|id| deliver(store, channels, id))).await;
+        futures::future::join_all(ids.iter().map(|id| deliver_at(store, channels, id, at))).await;
     for (id, outcome) in ids.into_iter().zip(outcomes) {
         report.notices.add(id, outcome);
     }

@@ -22,8 +22,8 @@ use time::OffsetDateTime;
 /// message is retried at the next scheduled run.
 pub const LEASE_SECONDS: i64 = 120;
 
-/// After this many refused attempts a message is marked dead: no longer retried, counted,
-/// shown with its reason. The run that gives up fails, so its function's alarm fires. A
+/// After this many refused attempts (spaced by `backoff_seconds`) a message is marked dead:
+/// no longer retried, counted, shown with its reason. The run that gives up fails, so its function's alarm fires. A
 /// permanent refusal (`Refusal::Permanent`) marks it dead at its first attempt.
 pub const MAX_ATTEMPTS: u32 = 24;
 
@@ -45,12 +45,37 @@ pub struct Attempt {
     outcome: std::result::Result<String, Refusal>,
 }
 
+/// How long a message waits after its `attempts`-th refusal: the first two are retried at the
+/// next run; from the third on the wait doubles from a minute to at most an hour, so a
+/// channel that is down for long is not called every minute, and 24 attempts span about
+/// sixteen hours of an outage instead of two.
+pub fn backoff_seconds(attempts: u32) -> i64 {
+    match attempts {
+        0..=2 => 0,
+        n => (60_i64 << (n - 3).min(6)).min(3_600),
+    }
+}
+
 pub async fn deliver<C, S>(store: &C, sender: &S, id: &str) -> Result<Delivery>
 where
     C: Claims,
     S: Sender<C::Message>,
 {
-    match claim_and_send(store, sender, id).await? {
+    deliver_at(store, sender, id, OffsetDateTime::now_utc()).await
+}
+
+/// `deliver` as of `now` (a scheduled run's time).
+pub async fn deliver_at<C, S>(
+    store: &C,
+    sender: &S,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Delivery>
+where
+    C: Claims,
+    S: Sender<C::Message>,
+{
+    match claim_and_send_at(store, sender, id, now).await? {
         None => Ok(Delivery::NotDue),
         Some(attempt) => record(store, id, attempt).await,
     }
@@ -62,7 +87,19 @@ where
     C: Claims,
     S: Sender<C::Message>,
 {
-    let now = OffsetDateTime::now_utc();
+    claim_and_send_at(store, sender, id, OffsetDateTime::now_utc()).await
+}
+
+async fn claim_and_send_at<C, S>(
+    store: &C,
+    sender: &S,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Attempt>>
+where
+    C: Claims,
+    S: Sender<C::Message>,
+{
     let Some(claimed) = store.claim(id, now.unix_timestamp(), LEASE_SECONDS).await? else {
         return Ok(None);
     };
@@ -103,7 +140,9 @@ pub async fn record(store: &impl Claims, id: &str, attempt: Attempt) -> Result<D
         }
         Err(Refusal::Transient(reason)) => {
             tracing::warn!(kind, id, attempts, %reason, "{kind} not sent; it stays pending");
-            store.mark_failed(id, &reason).await?;
+            let wait = backoff_seconds(attempts);
+            let retry_at = (wait > 0).then(|| at.unix_timestamp() + wait);
+            store.mark_failed(id, &reason, retry_at).await?;
             Ok(Delivery::Failed(reason))
         }
     }
@@ -136,9 +175,22 @@ where
     C: Claims,
     S: Sender<C::Message>,
 {
+    deliver_pending_at(store, sender, OffsetDateTime::now_utc()).await
+}
+
+/// `deliver_pending` as of `now` (a scheduled run's time).
+pub async fn deliver_pending_at<C, S>(
+    store: &C,
+    sender: &S,
+    now: OffsetDateTime,
+) -> Result<RetrySummary>
+where
+    C: Claims,
+    S: Sender<C::Message>,
+{
     let mut summary = RetrySummary::default();
     for id in store.pending().await? {
-        let outcome = deliver(store, sender, &id).await;
+        let outcome = deliver_at(store, sender, &id, now).await;
         summary.add(id, outcome);
     }
     Ok(summary)

@@ -33,7 +33,14 @@ pub trait Claims {
         at: &str,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    fn mark_failed(&self, id: &str, reason: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Keeps the message pending with the channel's reason; it is not claimed again until
+    /// `retry_at` (unix seconds) has passed, or at the next try when `None`.
+    fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+        retry_at: Option<i64>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Gives the message up: no longer pending, never retried, kept with the reason.
     fn mark_dead(

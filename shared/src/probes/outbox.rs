@@ -48,8 +48,9 @@ impl<O: Outbox> ports::Claims for Emails<'_, O> {
         &self,
         id: &str,
         reason: &str,
+        retry_at: Option<i64>,
     ) -> impl std::future::Future<Output = Result<()>> + Send {
-        self.0.mark_failed(id, reason)
+        self.0.mark_failed(id, reason, retry_at)
     }
 
     fn mark_dead(
@@ -122,4 +123,14 @@ pub async fn deliver_after_commit(
 /// others.
 pub async fn deliver_pending(outbox: &impl Outbox, mailer: &impl Mailer) -> Result<RetrySummary> {
     crate::outbox::deliver_pending(&Emails(outbox), &MailChannel(mailer)).await
+}
+
+/// `deliver_pending` as of `now`: an email refused before is tried only once its wait
+/// (`crate::outbox::backoff_seconds`) is over.
+pub async fn deliver_pending_at(
+    outbox: &impl Outbox,
+    mailer: &impl Mailer,
+    now: time::OffsetDateTime,
+) -> Result<RetrySummary> {
+    crate::outbox::deliver_pending_at(&Emails(outbox), &MailChannel(mailer), now).await
 }

@@ -155,7 +155,13 @@ pub trait Outbox {
         at: &str,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    fn mark_failed(&self, id: &str, reason: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Keeps the email pending with SES' reason, not claimed again before `retry_at`.
+    fn mark_failed(
+        &self,
+        id: &str,
+        reason: &str,
+        retry_at: Option<i64>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Gives the email up: no longer pending, never retried, kept with the reason.
     fn mark_dead(

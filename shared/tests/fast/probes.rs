@@ -522,17 +522,78 @@ async fn a_refused_email_keeps_the_submission_and_is_sent_exactly_once_later() {
     );
 }
 
+/// Refusals that may pass (throttling, an outage) are retried with a growing wait; a refusal
+/// SES gives for good (an address it can never take) makes the email dead at once, with no
+/// retries and one failed run.
+#[tokio::test]
+async fn retries_back_off_and_a_refusal_for_good_is_dead_at_once() {
+    use telltale::outbox::backoff_seconds;
+    use telltale::probes::outbox::deliver_pending_at;
+    assert_eq!(
+        (1..=10).map(backoff_seconds).collect::<Vec<_>>(),
+        vec![0, 0, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    );
+    let w = ProbeWorld::new();
+    w.api.mailer.refuse("TooManyRequestsException");
+    w.submitted("o@example.org").await; // attempt 1, at submission
+    let t0 = time::OffsetDateTime::now_utc();
+    let run = |at: time::OffsetDateTime| deliver_pending_at(&w.api.store, &w.api.mailer, at);
+    assert_eq!(run(t0).await.unwrap().failed.len(), 1, "attempt 2, at once");
+    assert_eq!(run(t0).await.unwrap().failed.len(), 1, "attempt 3, at once");
+    let waiting = run(t0 + time::Duration::seconds(30)).await.unwrap();
+    assert_eq!(
+        (waiting.failed.len(), waiting.skipped),
+        (0, 1),
+        "within its minute"
+    );
+    let later = run(t0 + time::Duration::seconds(61)).await.unwrap();
+    assert_eq!(later.failed.len(), 1, "attempt 4, after its minute");
+    let pending = w.api.store.pending_emails().await.unwrap();
+    assert_eq!(pending[0].attempts, 4);
+
+    let w = ProbeWorld::new();
+    w.api
+        .mailer
+        .refuse_for_good("BadRequestException (SES cannot take the message as addressed)");
+    let a = w.submit(&valid_submission("o@example.org")).await;
+    assert_eq!(a.status, 201);
+    assert!(
+        a.body["warning"]
+            .as_str()
+            .unwrap()
+            .ends_with("It will not be retried."),
+        "{}",
+        a.body
+    );
+    let dead = w.api.store.dead_emails().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 1);
+    assert!(dead[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .starts_with("refused for good: BadRequestException"));
+    w.api.mailer.accept();
+    assert!(w.deliver().await.is_empty(), "never retried");
+}
+
 #[tokio::test]
 async fn an_email_refused_too_often_is_dead_and_never_retried() {
     let w = ProbeWorld::new();
     w.api.mailer.refuse("MessageRejected");
     w.submitted("o@example.org").await;
     let mut last = None;
-    for _ in 1..telltale::probes::outbox::MAX_ATTEMPTS {
+    // Each run two hours after the one before: past any wait between attempts.
+    let start = time::OffsetDateTime::now_utc();
+    for run in 1..i64::from(telltale::probes::outbox::MAX_ATTEMPTS) {
         last = Some(
-            telltale::probes::outbox::deliver_pending(&w.api.store, &w.api.mailer)
-                .await
-                .unwrap(),
+            telltale::probes::outbox::deliver_pending_at(
+                &w.api.store,
+                &w.api.mailer,
+                start + time::Duration::hours(2 * run),
+            )
+            .await
+            .unwrap(),
         );
     }
     assert_eq!(last.unwrap().failed.len(), 1);

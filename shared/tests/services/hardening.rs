@@ -299,8 +299,8 @@ impl Outbox for FailingClaims {
     async fn mark_sent(&self, id: &str, message_id: &str, at: &str) -> Result<()> {
         self.inner.mark_sent(id, message_id, at).await
     }
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
-        self.inner.mark_failed(id, reason).await
+    async fn mark_failed(&self, id: &str, reason: &str, retry_at: Option<i64>) -> Result<()> {
+        self.inner.mark_failed(id, reason, retry_at).await
     }
     async fn mark_dead(&self, id: &str, reason: &str, at: &str) -> Result<()> {
         self.inner.mark_dead(id, reason, at).await

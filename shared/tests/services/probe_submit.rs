@@ -202,15 +202,28 @@ async fn a_refused_email_stays_pending_and_is_sent_exactly_once_later() {
     assert_eq!(recorded.attempts, 1);
     assert!(recorded.last_error.unwrap().contains("not verified"));
 
-    // Still refused: the retry run reports it and keeps the email.
+    // Still refused: the retry runs report it and keep the email; after the third refusal it
+    // waits a minute (the claim's lease in the table holds it back).
+    for _ in 2..=3 {
+        let summary = deliver_pending(&f.api.store, &f.api.mailer).await.unwrap();
+        assert_eq!((summary.sent, summary.failed.len()), (0, 1));
+    }
     let summary = deliver_pending(&f.api.store, &f.api.mailer).await.unwrap();
-    assert_eq!((summary.sent, summary.failed.len()), (0, 1));
+    assert_eq!(
+        (summary.skipped, summary.failed.len()),
+        (1, 0),
+        "{summary:?}"
+    );
 
-    // SES recovers (the identity is verified): the next run sends it, the one after sends nothing.
+    // SES recovers (the identity is verified): the next run after the wait sends it, the one
+    // after sends nothing.
     tables::ensure_email_identity(&f.ses, &sender)
         .await
         .unwrap();
-    let summary = deliver_pending(&f.api.store, &f.api.mailer).await.unwrap();
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    let summary = telltale::probes::outbox::deliver_pending_at(&f.api.store, &f.api.mailer, later)
+        .await
+        .unwrap();
     assert_eq!((summary.sent, summary.failed.len()), (1, 0));
     let summary = deliver_pending(&f.api.store, &f.api.mailer).await.unwrap();
     assert_eq!(

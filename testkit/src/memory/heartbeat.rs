@@ -220,9 +220,12 @@ impl Claims for MemoryHeartbeats {
         Ok(())
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
+    async fn mark_failed(&self, id: &str, reason: &str, retry_at: Option<i64>) -> Result<()> {
         self.outage.check("marking a notice failed")?;
-        self.leases.lock().unwrap().remove(id);
+        match retry_at {
+            Some(at) => self.leases.lock().unwrap().insert(id.to_string(), at),
+            None => self.leases.lock().unwrap().remove(id),
+        };
         if let Some(n) = self.notices.lock().unwrap().get_mut(id) {
             n.last_error = Some(reason.into());
         }

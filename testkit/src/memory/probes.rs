@@ -177,12 +177,12 @@ impl Outbox for MemoryProbes {
         Ok(())
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
+    async fn mark_failed(&self, id: &str, reason: &str, retry_at: Option<i64>) -> Result<()> {
         self.outage.check("recording an email failure")?;
         let mut state = self.state.lock().unwrap();
         if let Some((email, claimed)) = state.emails.get_mut(id) {
             email.last_error = Some(reason.into());
-            *claimed = None;
+            *claimed = retry_at;
         }
         Ok(())
     }

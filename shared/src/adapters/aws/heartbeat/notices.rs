@@ -120,9 +120,16 @@ impl Claims for HeartbeatTable {
             .await
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
-        let values = HashMap::from([(":e".to_string(), s(reason))]);
-        let expression = "SET last_error = :e REMOVE lease_until";
+    async fn mark_failed(&self, id: &str, reason: &str, retry_at: Option<i64>) -> Result<()> {
+        let mut values = HashMap::from([(":e".to_string(), s(reason))]);
+        // The lease becomes the wait before the next attempt.
+        let expression = match retry_at {
+            Some(at) => {
+                values.insert(":retry".to_string(), n(at));
+                "SET last_error = :e, lease_until = :retry"
+            }
+            None => "SET last_error = :e REMOVE lease_until",
+        };
         self.notice_update(id, expression, values, "marking a notice failed")
             .await
     }

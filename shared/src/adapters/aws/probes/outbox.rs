@@ -58,21 +58,27 @@ impl Outbox for ProbeTable {
         Ok(())
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<()> {
-        self.client
+    async fn mark_failed(&self, id: &str, reason: &str, retry_at: Option<i64>) -> Result<()> {
+        // The claim's lease becomes the wait before the next attempt (the claim's condition
+        // already skips an email whose `claimed_until` is still ahead).
+        let update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
-            .update_expression("SET last_error = :r REMOVE claimed_until")
-            .expression_attribute_values(":r", s(reason))
-            .send()
-            .await
-            .map_err(|e| {
-                store_error(
-                    "recording an email failure",
-                    crate::adapters::aws::logged(&e),
-                )
-            })?;
+            .expression_attribute_values(":r", s(reason));
+        let update = match retry_at {
+            Some(at) => update
+                .update_expression("SET last_error = :r, claimed_until = :retry")
+                .expression_attribute_values(":retry", AttributeValue::N(at.to_string())),
+            None => update.update_expression("SET last_error = :r REMOVE claimed_until"),
+        };
+        update.send().await.map_err(|e| {
+            store_error(
+                "recording an email failure",
+                crate::adapters::aws::logged(&e),
+            )
+        })?;
         Ok(())
     }
 
