@@ -15,6 +15,10 @@ HEALTHCHECKS_IO_VERSION=0.4.4
 # jsonschema, ...) would clash with moto's and schemathesis'.
 CHECKOV_VERSION=3.3.30
 SAM_CLI_VERSION=1.170.0
+# The Monasca double's checks (monasca-api's schemas and expression parser).
+MONASCA_API_VERSION=11.0.0
+MONASCA_COMMON_VERSION=3.8.0
+MONASCA_CHECK_DEPS="voluptuous==0.16.0 pyparsing==3.3.3 six==1.17.0 falcon==4.4.0 oslo.log==8.3.2 simplejson==4.3.0"
 VENV=${TELLTALE_VENV:-.venv}
 
 need_apt=()
@@ -76,6 +80,23 @@ tool_venv() {
 }
 tool_venv .venv-checkov "checkov==$CHECKOV_VERSION"
 tool_venv .venv-sam "aws-sam-cli==$SAM_CLI_VERSION"
+
+# Monasca's own request checks for the tests' Monasca double: monasca-api's schemas and
+# expression parser, monasca-common's metric validator. Without their dependencies (a whole
+# OpenStack service), with only what those modules import.
+if [ ! -x .venv-monasca/bin/python ]; then
+  echo "setup: creating virtualenv .venv-monasca" >&2
+  python3 -m venv .venv-monasca
+fi
+case " $(.venv-monasca/bin/pip freeze 2>/dev/null | tr '\n' ' ') " in
+  *" monasca-api==$MONASCA_API_VERSION "*) ;;
+  *)
+    echo "setup: installing monasca-api==$MONASCA_API_VERSION's checks into .venv-monasca" >&2
+    .venv-monasca/bin/pip install -q --disable-pip-version-check --no-warn-conflicts --no-deps \
+      "monasca-api==$MONASCA_API_VERSION" "monasca-common==$MONASCA_COMMON_VERSION"
+    .venv-monasca/bin/pip install -q --disable-pip-version-check $MONASCA_CHECK_DEPS
+    ;;
+esac
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 echo "setup: ok" >&2

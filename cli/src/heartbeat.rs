@@ -51,6 +51,11 @@ pub enum HeartbeatCommand {
         /// The check's name.
         name: String,
     },
+    /// The seed's Monasca loop: its notification method and alarm definition.
+    Monasca {
+        #[command(subcommand)]
+        command: crate::monasca::MonascaCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -150,6 +155,7 @@ pub async fn run(command: HeartbeatCommand) -> anyhow::Result<ExitCode> {
             let (store, json) = store(table).await?;
             check(&store, json, command).await
         }
+        HeartbeatCommand::Monasca { command } => crate::monasca::run(command).await,
         HeartbeatCommand::Log { table, name } => {
             let (store, json) = store(table).await?;
             log(&store, json, &name).await

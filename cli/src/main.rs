@@ -17,6 +17,7 @@ mod heartbeat;
 mod keys;
 mod local;
 mod mappings;
+mod monasca;
 mod probes;
 
 use clap::{Parser, Subcommand};

@@ -335,3 +335,22 @@ pub fn team_page() -> Result<TeamPage, ConfigError> {
 pub fn mappings(sdk: &SdkConfig, config: MappingsConfig) -> MappingStore {
     mapping_store(aws::s3_client(sdk), config)
 }
+
+/// `telltale heartbeat monasca setup`: a Monasca session from the same `OS_*` variables as the
+/// heartbeat source's sink; `None` without `OS_AUTH_URL`.
+pub async fn monasca_session<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    sdk: &SdkConfig,
+) -> Result<Option<Monasca>, ConfigError> {
+    let Some(config) = MonascaConfig::read(env)? else {
+        return Ok(None);
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .build()
+        .map_err(|e| no_client("OS_AUTH_URL", e))?;
+    Ok(Some(
+        Monasca::connect(config, http, &ssm::ssm_client(sdk)).await?,
+    ))
+}

@@ -1,30 +1,56 @@
-//! HTTP doubles of Keystone v3 (password grant) and the Monasca API (`POST /v2.0/metrics`),
-//! which cannot run here. They check what the real ones check: the password grant's user,
-//! domains, project and password (401 otherwise); `X-Auth-Token` being a token Keystone issued
-//! and that has not expired or been revoked (401); each metric's name, dimensions, timestamp
-//! and value (422 otherwise); and answer 201 with `X-Subject-Token` and 204.
+//! HTTP doubles of Keystone v3 (password grant) and the Monasca API (`POST /v2.0/metrics`,
+//! notification methods and alarm definitions), which cannot run here. They check what the
+//! real ones check: the password grant's user, domains, project and password (401 otherwise);
+//! `X-Auth-Token` being a token Keystone issued and that has not expired or been revoked (401);
+//! and every body with Monasca's own code (`monasca_rules.py`: monasca-api's schemas and
+//! expression parser, monasca-common's metric validator), answering its 422 otherwise.
+//!
+//! The catalog registers Monasca as deployments do: unversioned, versioned (`…/v2.0`, as
+//! devstack, kolla and OpenStack-Ansible do), or in two regions with every interface. Each
+//! endpoint is served under its own prefix, so a test sees which one a client chose, and a
+//! client that adds the version twice gets Monasca's 404.
 
 use super::serve;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub const USER: &str = "monasca-agent";
 pub const PASSWORD: &str = "keystone-password-for-tests";
 pub const PROJECT: &str = "monitoring";
 
+/// How the catalog registers Monasca.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Catalog {
+    /// One region; the public endpoint without the version (`…/monasca`).
+    #[default]
+    Unversioned,
+    /// One region; the public endpoint with the version (`…/monasca/v2.0`).
+    Versioned,
+    /// `RegionOne` and `RegionTwo`, each with a public, an internal and an admin endpoint
+    /// (versioned), served under `/<region>-<interface>`.
+    TwoRegions,
+}
+
 #[derive(Default)]
 struct OpenStack {
     base: String,
+    catalog: Catalog,
     /// (token, expires at unix seconds)
     tokens: Vec<(String, i64)>,
     ttl_seconds: i64,
     grants: usize,
-    metrics: Vec<Value>,
+    /// Each accepted metric with the endpoint prefix it was posted to.
+    metrics: Vec<(String, Value)>,
+    /// Notification methods and alarm definitions by id, in creation order.
+    objects: Vec<(String, &'static str, Value)>,
+    /// Every accepted write: (method, path).
+    writes: Vec<(String, String)>,
     down: bool,
 }
 
@@ -74,13 +100,90 @@ async fn tokens(State(s): State<Arc<Mutex<OpenStack>>>, Json(body): Json<Value>)
         .expect("formatted");
     let body = json!({"token": {"expires_at": expires_at, "methods": ["password"],
         "catalog": [{"type": "identity", "name": "keystone", "endpoints": [{"interface": "public", "url": s.base}]},
-                    {"type": "monitoring", "name": "monasca", "endpoints": [
-                        {"interface": "internal", "url": "http://internal.invalid:8070"},
-                        {"interface": "public", "url": format!("{}/monasca", s.base)}]}]}});
+                    {"type": "monitoring", "name": "monasca", "endpoints": endpoints(&s.base, s.catalog)}]}});
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     resp.headers_mut()
         .insert("x-subject-token", token.parse().expect("a header"));
     resp
+}
+
+/// The catalog's `monitoring` endpoints.
+fn endpoints(base: &str, catalog: Catalog) -> Value {
+    match catalog {
+        Catalog::Unversioned => json!([
+            {"interface": "internal", "region_id": "RegionOne", "url": "http://internal.invalid:8070"},
+            {"interface": "public", "region_id": "RegionOne", "url": format!("{base}/monasca")}]),
+        Catalog::Versioned => json!([
+            {"interface": "internal", "region_id": "RegionOne", "url": "http://internal.invalid:8070/v2.0"},
+            {"interface": "public", "region_id": "RegionOne", "url": format!("{base}/monasca/v2.0")}]),
+        Catalog::TwoRegions => Value::Array(
+            ["RegionOne", "RegionTwo"]
+                .iter()
+                .flat_map(|region| {
+                    ["public", "internal", "admin"].map(|interface| {
+                        json!({"interface": interface, "region_id": region, "region": region,
+                               "url": format!("{base}/{}-{interface}/v2.0/", region.to_lowercase())})
+                    })
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A prefix the catalog names.
+fn served(prefix: &str) -> bool {
+    prefix == "monasca"
+        || ["regionone", "regiontwo"].iter().any(|r| {
+            ["public", "internal", "admin"]
+                .iter()
+                .any(|i| prefix == format!("{r}-{i}"))
+        })
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"title": "Not Found", "description": "The resource could not be found."})),
+    )
+        .into_response()
+}
+
+/// Monasca's own verdict on a body (`monasca_rules.py`); `Err` holds its reason.
+async fn monasca_rules(kind: &str, body: &Value) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    let python = super::repo_root().join(".venv-monasca/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: `make setup` installs monasca-api's checks",
+        python.display()
+    );
+    let mut child = tokio::process::Command::new(python)
+        .arg(super::repo_root().join("testkit/monasca_rules.py"))
+        .arg(kind)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running monasca_rules.py");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(body.to_string().as_bytes())
+        .await
+        .expect("writing the body");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("monasca_rules.py");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+/// The token's check, as every Monasca route makes it.
+fn authorised(s: &OpenStack, headers: &HeaderMap) -> bool {
+    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
+    s.tokens
+        .iter()
+        .any(|(t, exp)| Some(t.as_str()) == token && *exp > now())
 }
 
 fn invalid(why: &str) -> Response {
@@ -92,53 +195,196 @@ fn invalid(why: &str) -> Response {
 }
 
 async fn metrics(
-    State(s): State<Arc<Mutex<OpenStack>>>,
+    State(state): State<Arc<Mutex<OpenStack>>>,
+    Path(prefix): Path<String>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut s = s.lock().expect("state");
-    if s.down {
-        return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
-    }
-    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
-    if !s
-        .tokens
-        .iter()
-        .any(|(t, exp)| Some(t.as_str()) == token && *exp > now())
     {
-        return unauthorized();
-    }
-    let list = match &body {
-        Value::Array(a) => a.clone(),
-        one @ Value::Object(_) => vec![one.clone()],
-        _ => return invalid("a metric or a list of metrics"),
-    };
-    for m in &list {
-        let name_ok = m["name"]
-            .as_str()
-            .is_some_and(|n| !n.is_empty() && n.len() <= 255);
-        let dims_ok = m["dimensions"].as_object().is_none_or(|d| {
-            d.values()
-                .all(|v| v.as_str().is_some_and(|v| !v.is_empty()))
-        });
-        if !name_ok || !dims_ok || !m["timestamp"].is_i64() || !m["value"].is_number() {
-            return invalid("each metric needs a name, string dimensions, an integer timestamp (ms) and a number value");
+        let s = state.lock().expect("state");
+        if s.down {
+            return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
+        }
+        if !served(&prefix) {
+            return not_found();
+        }
+        if !authorised(&s, &headers) {
+            return unauthorized();
         }
     }
-    s.metrics.extend(list);
+    if let Err(why) = monasca_rules("metrics", &body).await {
+        return invalid(&why);
+    }
+    let list = match body {
+        Value::Array(a) => a,
+        one => vec![one],
+    };
+    let mut s = state.lock().expect("state");
+    s.metrics
+        .extend(list.into_iter().map(|m| (prefix.clone(), m)));
     StatusCode::NO_CONTENT.into_response()
 }
 
+fn kind_of(collection: &str) -> Option<&'static str> {
+    match collection {
+        "notification-methods" => Some("notification"),
+        "alarm-definitions" => Some("definition"),
+        _ => None,
+    }
+}
+
+/// The checks every object route makes before its own: Monasca up, the prefix served, the
+/// collection known, the token valid.
+fn admitted(
+    s: &OpenStack,
+    prefix: &str,
+    collection: &str,
+    headers: &HeaderMap,
+) -> Result<&'static str, Box<Response>> {
+    if s.down {
+        let down = (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
+        return Err(Box::new(down));
+    }
+    let Some(kind) = kind_of(collection).filter(|_| served(prefix)) else {
+        return Err(Box::new(not_found()));
+    };
+    if !authorised(s, headers) {
+        return Err(Box::new(unauthorized()));
+    }
+    Ok(kind)
+}
+
+async fn list_objects(
+    State(state): State<Arc<Mutex<OpenStack>>>,
+    Path((prefix, collection)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let s = state.lock().expect("state");
+    let kind = match admitted(&s, &prefix, &collection, &headers) {
+        Ok(kind) => kind,
+        Err(resp) => return *resp,
+    };
+    let elements: Vec<Value> = s
+        .objects
+        .iter()
+        .filter(|(_, k, body)| *k == kind && query.get("name").is_none_or(|n| body["name"] == *n))
+        .map(|(_, _, body)| body.clone())
+        .collect();
+    Json(
+        json!({"links": [{"rel": "self", "href": format!("{}/{prefix}/v2.0/{collection}", s.base)}],
+                "elements": elements}),
+    )
+    .into_response()
+}
+
+async fn create_object(
+    State(state): State<Arc<Mutex<OpenStack>>>,
+    Path((prefix, collection)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let kind = match admitted(
+        &state.lock().expect("state"),
+        &prefix,
+        &collection,
+        &headers,
+    ) {
+        Ok(kind) => kind,
+        Err(resp) => return *resp,
+    };
+    if let Err(why) = monasca_rules(kind, &body).await {
+        return invalid(&why);
+    }
+    let mut s = state.lock().expect("state");
+    if kind == "notification"
+        && s.objects
+            .iter()
+            .any(|(_, k, b)| *k == kind && b["name"] == body["name"])
+    {
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({"title": "Conflict",
+            "description": "A notification method with that name already exists"})),
+        )
+            .into_response();
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut stored = body;
+    stored["id"] = json!(id);
+    if kind == "notification" {
+        stored["type"] = json!(stored["type"].as_str().unwrap_or_default().to_uppercase());
+        stored["period"] = json!(stored["period"].as_i64().unwrap_or(0));
+    }
+    s.objects.push((id, kind, stored.clone()));
+    s.writes.push(("POST".into(), collection));
+    (StatusCode::CREATED, Json(stored)).into_response()
+}
+
+async fn patch_object(
+    State(state): State<Arc<Mutex<OpenStack>>>,
+    Path((prefix, collection, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let (kind, stored) = {
+        let s = state.lock().expect("state");
+        let kind = match admitted(&s, &prefix, &collection, &headers) {
+            Ok(kind) => kind,
+            Err(resp) => return *resp,
+        };
+        match s.objects.iter().find(|(i, k, _)| *i == id && *k == kind) {
+            Some((_, _, b)) => (kind, b.clone()),
+            None => return not_found(),
+        }
+    };
+    // As monasca-api does: a patch is merged with what is stored; a notification method is
+    // then checked whole, an alarm definition as the object it becomes (its expression parsed).
+    let mut merged = stored;
+    for (k, v) in body.as_object().cloned().unwrap_or_default() {
+        merged[k] = v;
+    }
+    let mut whole = merged.clone();
+    whole.as_object_mut().map(|m| m.remove("id"));
+    let rule = if kind == "notification" {
+        "notification-whole"
+    } else {
+        "definition"
+    };
+    let checked = monasca_rules(rule, &whole).await;
+    if let Err(why) = checked {
+        return invalid(&why);
+    }
+    let mut s = state.lock().expect("state");
+    if let Some(entry) = s.objects.iter_mut().find(|(i, _, _)| *i == id) {
+        entry.2 = merged.clone();
+    }
+    s.writes.push(("PATCH".into(), collection));
+    Json(merged).into_response()
+}
+
 impl Keystone {
-    /// Keystone and Monasca on one loopback port; tokens live `ttl_seconds`.
+    /// Keystone and Monasca on one loopback port, Monasca unversioned in the catalog; tokens
+    /// live `ttl_seconds`.
     pub async fn start(ttl_seconds: i64) -> Keystone {
+        Self::with_catalog(ttl_seconds, Catalog::Unversioned).await
+    }
+
+    /// As `start`, with Monasca registered in the catalog as `catalog` says.
+    pub async fn with_catalog(ttl_seconds: i64, catalog: Catalog) -> Keystone {
         let state = Arc::new(Mutex::new(OpenStack {
             ttl_seconds,
+            catalog,
             ..OpenStack::default()
         }));
         let app = Router::new()
             .route("/v3/auth/tokens", post(tokens))
-            .route("/monasca/v2.0/metrics", post(metrics))
+            .route("/{prefix}/v2.0/metrics", post(metrics))
+            .route(
+                "/{prefix}/v2.0/{collection}",
+                get(list_objects).post(create_object),
+            )
+            .route("/{prefix}/v2.0/{collection}/{id}", patch(patch_object))
             .with_state(state.clone());
         let url = serve(app).await;
         state.lock().expect("state").base = url.clone();
@@ -155,7 +401,39 @@ impl Keystone {
 
     /// Every metric Monasca accepted.
     pub fn metrics(&self) -> Vec<Value> {
+        self.metrics_at().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Every metric Monasca accepted, with the endpoint's prefix it came through
+    /// (`monasca`, `regiontwo-internal`, ...).
+    pub fn metrics_at(&self) -> Vec<(String, Value)> {
         self.state.lock().expect("state").metrics.clone()
+    }
+
+    /// The notification methods (`notification`) or alarm definitions (`definition`) held.
+    pub fn objects(&self, kind: &str) -> Vec<Value> {
+        let s = self.state.lock().expect("state");
+        s.objects
+            .iter()
+            .filter(|(_, k, _)| *k == kind)
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    }
+
+    /// Changes a stored object as an operator's hand would, bypassing the API.
+    pub fn change_by_hand(&self, kind: &str, name: &str, field: &str, value: Value) {
+        let mut s = self.state.lock().expect("state");
+        let entry = s
+            .objects
+            .iter_mut()
+            .find(|(_, k, b)| *k == kind && b["name"] == name)
+            .expect("the object to change");
+        entry.2[field] = value;
+    }
+
+    /// Every write Monasca accepted: (method, collection).
+    pub fn writes(&self) -> Vec<(String, String)> {
+        self.state.lock().expect("state").writes.clone()
     }
 
     /// Makes every token issued so far invalid.

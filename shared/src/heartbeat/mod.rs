@@ -15,6 +15,7 @@
 //! - `exposition.rs`: `GET /heartbeat/metrics`;
 //! - `config.rs`: the configuration; the routes are `http::heartbeat`.
 
+pub mod alarm_setup;
 pub mod channel;
 pub mod check;
 pub mod config;

@@ -5,6 +5,7 @@ use super::check::Check;
 use super::state::{PingKind, Step};
 use crate::base::error::Result;
 use futures::future::BoxFuture;
+use serde_json::Value;
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -254,3 +255,49 @@ pub trait AlertPoster {
 pub trait Heartbeats: HeartbeatStore + CheckStates + PingLog + NoticeLog + Sync {}
 
 impl<T: HeartbeatStore + CheckStates + PingLog + NoticeLog + Sync> Heartbeats for T {}
+
+/// The two kinds of Monasca object the loop's setup manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    NotificationMethod,
+    AlarmDefinition,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::NotificationMethod => "notification method",
+            Kind::AlarmDefinition => "alarm definition",
+        }
+    }
+}
+
+/// An object as Monasca holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Existing {
+    pub id: String,
+    pub body: Value,
+}
+
+/// Monasca's notification methods and alarm definitions (`alarm_setup`).
+pub trait MonascaObjects {
+    /// The objects of `kind` with this name.
+    fn named(
+        &self,
+        kind: Kind,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<Existing>, String>> + Send;
+    /// Creates one; its id.
+    fn create(
+        &self,
+        kind: Kind,
+        body: &Value,
+    ) -> impl Future<Output = Result<String, String>> + Send;
+    /// Changes the given fields of one.
+    fn patch(
+        &self,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}

@@ -13,6 +13,7 @@ mod heartbeat_source;
 mod influx_sink;
 mod mapping_store;
 mod metric_value;
+mod monasca;
 mod pings;
 mod probe_status;
 mod probe_submit;

@@ -6,7 +6,14 @@
 //! Configuration uses OpenStack's own variables (the seed sourced an openrc): `OS_AUTH_URL`,
 //! `OS_USERNAME`, `OS_PASSWORD` (or `OS_PASSWORD_PARAMETER`, an SSM SecureString),
 //! `OS_PROJECT_NAME`, `OS_USER_DOMAIN_NAME`, `OS_PROJECT_DOMAIN_NAME` (both `Default` by
-//! default); `MONASCA_URL` overrides the `monitoring` endpoint of the token's catalog.
+//! default), `OS_REGION_NAME` and `OS_INTERFACE` (`public` by default) to choose the
+//! `monitoring` endpoint of the token's catalog; `MONASCA_URL` overrides it. Either may carry
+//! the API version (`…/v2.0`) or not.
+//!
+//! The same session serves `telltale heartbeat monasca setup` (`objects.rs`).
+
+pub mod keystone;
+pub mod objects;
 
 use crate::adapters::timing;
 use crate::base::env::{ConfigError, Env, Secret, SecretRef};
@@ -31,6 +38,10 @@ pub struct MonascaConfig {
     pub project: String,
     pub project_domain: String,
     pub monasca_url: Option<String>,
+    /// `OS_REGION_NAME`: the catalog's region to take the endpoint from.
+    pub region: Option<String>,
+    /// `OS_INTERFACE`: `public` (default), `internal` or `admin`.
+    pub interface: &'static str,
 }
 
 impl MonascaConfig {
@@ -59,6 +70,14 @@ impl MonascaConfig {
             }
         }
         let base = auth_url.trim().trim_end_matches('/');
+        let interface = match env.optional("OS_INTERFACE") {
+            None => "public",
+            Some(text) => keystone::interface(&text).ok_or(ConfigError::Invalid {
+                name: "OS_INTERFACE",
+                value: text.clone(),
+                reason: "public, internal or admin".into(),
+            })?,
+        };
         Ok(Some(Self {
             auth_url: base.strip_suffix("/v3").unwrap_or(base).to_string(),
             username: env.required("OS_USERNAME")?,
@@ -70,7 +89,9 @@ impl MonascaConfig {
             user_domain: env.or("OS_USER_DOMAIN_NAME", "Default"),
             project: env.required("OS_PROJECT_NAME")?,
             project_domain: env.or("OS_PROJECT_DOMAIN_NAME", "Default"),
-            monasca_url: monasca_url.map(|m| m.trim().trim_end_matches('/').to_string()),
+            monasca_url: monasca_url.map(|m| keystone::api_base(&m)),
+            region: env.optional("OS_REGION_NAME").map(|r| r.trim().to_string()),
+            interface,
         }))
     }
 }
@@ -86,19 +107,6 @@ pub struct Monasca {
     password: Secret,
     http: reqwest::Client,
     token: Mutex<Option<Token>>,
-}
-
-/// The public `monitoring` endpoint of a Keystone catalog.
-fn catalog_endpoint(body: &Value) -> Option<String> {
-    body["token"]["catalog"]
-        .as_array()?
-        .iter()
-        .find(|s| s["type"] == "monitoring")?["endpoints"]
-        .as_array()?
-        .iter()
-        .find(|e| e["interface"] == "public")?["url"]
-        .as_str()
-        .map(|u| u.trim_end_matches('/').to_string())
 }
 
 impl Monasca {
@@ -156,11 +164,11 @@ impl Monasca {
                 OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
             })
             .map_or(now + 3600, OffsetDateTime::unix_timestamp);
-        let endpoint = c
-            .monasca_url
-            .clone()
-            .or_else(|| catalog_endpoint(&answer))
-            .ok_or("no MONASCA_URL and no monitoring endpoint in Keystone's catalog")?;
+        let endpoint = match &c.monasca_url {
+            Some(url) => url.clone(),
+            None => keystone::catalog_endpoint(&answer, c.region.as_deref(), c.interface)
+                .map_err(|e| format!("no Monasca endpoint: {e} (or set MONASCA_URL)"))?,
+        };
         let token = Token {
             value: Secret::new(subject),
             expires_at,
@@ -171,39 +179,55 @@ impl Monasca {
         Ok(out)
     }
 
-    /// Posts one heartbeat; a 401 drops the cached token and retries once with a new one.
+    /// Posts one heartbeat.
     pub async fn post(&self, hostname: &str, value: i64, timestamp_ms: i64) -> Result<(), String> {
         let body = json!([{"name": METRIC, "dimensions": {"hostname": hostname},
                            "timestamp": timestamp_ms, "value": value, "value_meta": {}}]);
+        let (status, text) = self
+            .call(reqwest::Method::POST, "/metrics", Some(&body), "metrics")
+            .await?;
+        match status {
+            200..=299 => Ok(()),
+            _ => Err(format!("Monasca answered HTTP {status}: {}", cut(&text))),
+        }
+    }
+
+    /// One call to Monasca's API (`path` after `/v2.0`), with the session's token; a 401
+    /// drops the cached token and tries once more with a new one. The status and the body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        operation: &'static str,
+    ) -> Result<(u16, String), String> {
         let mut cached = self.token.lock().await;
         for attempt in 0..2 {
-            let (token, endpoint) = self.token(&mut cached).await?;
-            let request = self
+            let (token, base) = self.token(&mut cached).await?;
+            let mut request = self
                 .http
-                .post(format!("{endpoint}/v2.0/metrics"))
-                .header("x-auth-token", token.expose())
-                .json(&body);
-            let resp = timing::send("Monasca", "metrics", request)
+                .request(method.clone(), format!("{base}/v2.0{path}"))
+                .header("x-auth-token", token.expose());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let resp = timing::send("Monasca", operation, request)
                 .await
                 .map_err(|e| format!("Monasca not reachable: {}", e.without_url()))?;
             let status = resp.status().as_u16();
-            match status {
-                200..=299 => return Ok(()),
-                401 if attempt == 0 => *cached = None,
-                _ => {
-                    let text: String = resp
-                        .text()
-                        .await
-                        .unwrap_or_default()
-                        .chars()
-                        .take(300)
-                        .collect();
-                    return Err(format!("Monasca answered HTTP {status}: {}", text.trim()));
-                }
+            if status == 401 && attempt == 0 {
+                *cached = None;
+                continue;
             }
+            return Ok((status, resp.text().await.unwrap_or_default()));
         }
         Err("Monasca refused a fresh token (HTTP 401)".into())
     }
+}
+
+/// The start of an answer, for a message.
+fn cut(text: &str) -> String {
+    text.trim().chars().take(300).collect()
 }
 
 impl BeatSink for Monasca {
