@@ -51,7 +51,7 @@ observability:
 # command runs 2,000 each). Any panic or broken property fails the run with its minimal input.
 fuzz:
 	FUZZ_CASES=$${FUZZ_CASES:-112000} bash -o pipefail -c 'cargo test -p telltale --test fast fuzz:: -- --nocapture \
-	  | awk "/^fuzz: /{print; n+=\$$3} /^test result/{print} END{printf \"fuzz: %d cases in total\\n\", n}"'
+	  | awk "/^fuzz: /{print; n+=\$$3} /^fuzz-property: /{print} /^test result/{print} END{printf \"fuzz: %d cases in total\\n\", n}"'
 
 # Load and fault figures through cargo lambda watch (loopback only; a few minutes): N
 # submissions at concurrency C, moto/Prometheus/InfluxDB stopped and hung in turn, SES refusing.

@@ -31,3 +31,8 @@ promtool check rules infra/prometheus/heartbeat-rules.yml
 promtool test rules infra/prometheus/heartbeat-rules.test.yml
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast
+echo "== the hostile sweep (make hostile's vectors against every route, debug builds)"
+# The same sweep `make hostile` runs optimised; here in the test profile cargo test just built,
+# so CI sends every vector too. It fails on a 5xx, an echo, an oversized error, an unanswered
+# request or a refusal that did not happen.
+cargo test --locked -p telltale-blackbox --bench hostile

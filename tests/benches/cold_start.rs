@@ -90,7 +90,8 @@ fn targets() -> Vec<Target> {
 /// What the loopback Runtime API saw, with when.
 enum Mark {
     Next(Instant),
-    Response(Instant),
+    /// When, and the proxy response's status code.
+    Response(Instant, u16),
     Failed(String),
 }
 
@@ -171,7 +172,11 @@ async fn serve_connection(stream: TcpStream, runtime: Arc<Runtime>) {
                 ))
             }
         } else if method == "POST" && path.ends_with("/response") {
-            let _ = runtime.marks.send(Mark::Response(at));
+            let status = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|doc| doc["statusCode"].as_u64())
+                .map_or(0, |s| s as u16);
+            let _ = runtime.marks.send(Mark::Response(at, status));
             Some((202, vec![], b"{}".to_vec()))
         } else if method == "POST" && path.ends_with("/error") {
             let _ = runtime
@@ -288,6 +293,11 @@ async fn spawn_once(target: &Target, env: &HashMap<String, String>, log: &Path) 
     let event = target.event.map(|e| {
         std::fs::read(repo_root().join("events").join(e)).unwrap_or_else(|err| panic!("{e}: {err}"))
     });
+    // `<name>.<status>.json`: the status the function answers the event with.
+    let expected_status: Option<u16> = target
+        .event
+        .and_then(|e| e.rsplit('.').nth(1))
+        .and_then(|s| s.parse().ok());
     let (marks, mut seen) = mpsc::unbounded_channel();
     let server = tokio::spawn(serve_runtime(
         listener,
@@ -333,7 +343,14 @@ async fn spawn_once(target: &Target, env: &HashMap<String, String>, log: &Path) 
                         }
                     }
                     Some(Mark::Next(at)) => last_next = at,
-                    Some(Mark::Response(at)) => {
+                    Some(Mark::Response(at, status)) => {
+                        // Each event's name says the status its function answers by its own
+                        // code; another (a 500 of a misconfigured function) is no cold start.
+                        if let Some(expected) = expected_status {
+                            if status != expected {
+                                return Err(format!("answered {status}, not {expected}"));
+                            }
+                        }
                         if first_response.is_none() {
                             first_response = Some(at - started);
                         } else {

@@ -1,6 +1,7 @@
-//! `make soak`: load and fault figures through `cargo lambda watch`, loopback only. Figures,
-//! not pass/fail — but every count that says "lost" or "duplicated" is checked against the
-//! stores and printed.
+//! `make soak`: load and fault figures through `cargo lambda watch`, loopback only. The
+//! timings are figures; the counts are checked against the stores and asserted: the run fails
+//! when anything accepted was lost or doubled (a candidate, an email), or a dependency's
+//! outage outlived its restart.
 //!
 //! 1. N submissions from C concurrent clients (watch runs up to INSTANCES processes per
 //!    function, each taking one invocation at a time, as Lambda does).
@@ -219,6 +220,11 @@ async fn main() {
         ms(took[took.len() * 95 / 100]),
         ms(took[took.len() - 1])
     );
+    assert_eq!(
+        (stored, emailed),
+        (created, created),
+        "load: every accepted submission stored once and emailed once"
+    );
 
     // 2. Faults, one dependency at a time.
     for (mode, label) in [(Mode::Stopped, "stopped"), (Mode::Hung, "hung")] {
@@ -247,6 +253,11 @@ async fn main() {
             "moto {label}: POST {}; accepted then {accepted_during}; the same requests (same Idempotency-Key) after restart: 201×{ok_after}; stored {stored} for {FAULT_REQUESTS} submissions",
             tally(&during, "DynamoDB"),
         );
+        assert_eq!(
+            (ok_after, stored),
+            (FAULT_REQUESTS, FAULT_REQUESTS),
+            "moto {label}: each submission, retried with its key, stored exactly once"
+        );
     }
     for (mode, label) in [(Mode::Stopped, "stopped"), (Mode::Hung, "hung")] {
         prom.set(mode);
@@ -260,6 +271,10 @@ async fn main() {
             "Prometheus {label}: GET value {}; after restart {}",
             tally(&during, "Prometheus"),
             after.status
+        );
+        assert_eq!(
+            after.status, 200,
+            "Prometheus {label}: the value route after restart"
         );
     }
     for (mode, label) in [(Mode::Stopped, "stopped"), (Mode::Hung, "hung")] {
@@ -287,6 +302,11 @@ async fn main() {
             } else {
                 "ok"
             }
+        );
+        assert!(
+            !after.body.contains("errorMessage"),
+            "InfluxDB {label}: the collector after restart: {}",
+            after.body
         );
     }
 
@@ -320,4 +340,14 @@ async fn main() {
     );
     let dead = table.dead_emails().await.unwrap().len();
     println!("dead emails: {dead}");
+    assert_eq!(
+        warned, FAULT_REQUESTS,
+        "SES refusing: every submission accepted with a warning"
+    );
+    assert_eq!(
+        sent,
+        vec![1; FAULT_REQUESTS],
+        "SES refusing: each pending email sent exactly once after restoring"
+    );
+    assert_eq!(dead, 0, "no email given up");
 }

@@ -976,8 +976,9 @@ async fn contact_of(http: &reqwest::Client, base: &str, key: &str, id: &str) -> 
     body["contact"].as_str().expect("contact").to_string()
 }
 
-/// 10,000 candidates: the page reads them a page at a time (the first page under a second
-/// here), shows more on request, and a search finds one among them.
+/// 10,000 candidates: the page reads them a page at a time (50 rows, never the whole list),
+/// shows more on request, and a search finds one among them. (How long that takes is a figure
+/// for the benches, not a test.)
 #[tokio::test]
 async fn ten_thousand_candidates_are_paged_not_loaded() {
     let _alone = ONE_BROWSER_TEST.lock().await;

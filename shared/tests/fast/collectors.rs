@@ -150,6 +150,9 @@ async fn email_outbox_counts_pending_failing_and_dead_emails() {
     w.api.mailer.refuse("Throttling");
     w.submitted("a@example.org").await;
     w.submitted("b@example.org").await;
+    // Refused for good: dead at its first attempt.
+    w.api.mailer.refuse_for_good("BadRequestException");
+    w.submitted("c@example.org").await;
     let sources = Sources {
         probes: Some(Box::new(w.api.store.clone())),
         ..Sources::default()
@@ -165,7 +168,7 @@ async fn email_outbox_counts_pending_failing_and_dead_emails() {
             int(p, "dead"),
             int(p, "max_attempts")
         ),
-        (2, 2, 0, 1)
+        (2, 2, 1, 1)
     );
     assert!(int(p, "oldest_age_seconds") >= 0);
     w.api.mailer.accept();
@@ -174,7 +177,10 @@ async fn email_outbox_counts_pending_failing_and_dead_emails() {
         .await
         .unwrap();
     let p = &collected.points[0];
-    assert_eq!((int(p, "pending"), int(p, "failing")), (0, 0));
+    assert_eq!(
+        (int(p, "pending"), int(p, "failing"), int(p, "dead")),
+        (0, 0, 1)
+    );
     assert!(
         !p.fields.contains_key("oldest_age_seconds"),
         "no age when nothing waits"

@@ -49,6 +49,64 @@ where
     }
 }
 
+/// Runs `test` as `fuzz` does, where `test` says whether the case reached the target's
+/// property (a body the parser accepted, whose promise is then checked). Prints how many did,
+/// and fails when fewer than a tenth did: a property reached by no case checks nothing.
+fn fuzz_reaching<S>(
+    target: &str,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<bool, TestCaseError>,
+) where
+    S: Strategy,
+    S::Value: std::fmt::Debug,
+{
+    let reached = std::sync::atomic::AtomicU64::new(0);
+    let cases = std::sync::atomic::AtomicU64::new(0);
+    fuzz(target, strategy, |value| {
+        cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if test(value)? {
+            reached.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    });
+    let (reached, cases) = (reached.into_inner(), cases.into_inner());
+    println!("fuzz-property: {target} reached in {reached} of {cases} cases");
+    assert!(
+        reached * 10 >= cases,
+        "{target}: the property was reached in {reached} of {cases} cases (under 10%)"
+    );
+}
+
+/// A JSON object built from `valid` with up to `changes` of its fields each dropped, replaced
+/// by any value, or joined by a stranger: most cases stay near what the parser accepts, so
+/// its promise on accepted input is checked, and the rest probe every way out of it.
+fn mutated(valid: Value, changes: usize) -> impl Strategy<Value = Map<String, Value>> {
+    let keys: Vec<String> = valid.as_object().unwrap().keys().cloned().collect();
+    let change = (
+        0..3u8,
+        prop::sample::select(keys),
+        prop_oneof![2 => text().prop_map(Value::String), 1 => json_value()],
+        text(),
+    );
+    prop::collection::vec(change, 0..=changes).prop_map(move |list| {
+        let mut body = valid.as_object().unwrap().clone();
+        for (how, key, value, stranger) in list {
+            match how {
+                0 => {
+                    body.remove(&key);
+                }
+                1 => {
+                    body.insert(key, value);
+                }
+                _ => {
+                    body.insert(stranger, value);
+                }
+            }
+        }
+        body
+    })
+}
+
 /// Text as hostile callers send it: ASCII, control characters, bidi overrides, other scripts.
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -105,15 +163,22 @@ const CHANGE: &[&str] = &[
 
 #[test]
 fn probe_submission_bodies() {
-    fuzz("probe_submission_bodies", object_with(SUBMISSION), |body| {
-        if let Ok(s) = telltale::probes::validate::validate(&body) {
+    let valid = telltale_testkit::memory::valid_submission("owner@example.org");
+    fuzz_reaching(
+        "probe_submission_bodies",
+        prop_oneof![1 => object_with(SUBMISSION), 3 => mutated(valid, 3)],
+        |body| {
+            let Ok(s) = telltale::probes::validate::validate(&body) else {
+                return Ok(false);
+            };
             prop_assert!(!s.name.trim().is_empty() && s.name.chars().count() <= 128);
             prop_assert!(telltale::probes::validate::text_problem("name", &s.name).is_none());
             prop_assert!(telltale::probes::validate::is_email(&s.contact));
+            prop_assert!(telltale::outbox::email::undeliverable(&s.contact).is_none());
             prop_assert!(telltale::probes::validate::has_timeout(&s.command));
-        }
-        Ok(())
-    });
+            Ok(true)
+        },
+    );
 }
 
 #[test]
@@ -242,33 +307,55 @@ fn range_rewriting() {
     );
 }
 
+/// The alarm names a webhook may carry: ordinary ones, long ones, hostile text.
+fn alarm_names() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => "[a-z][a-z0-9_ -]{0,30}".prop_map(Value::String),
+        1 => "[a-z]{250,300}".prop_map(Value::String),
+        1 => text().prop_map(Value::String),
+    ]
+}
+
 #[test]
 fn heartbeat_webhook_bodies() {
-    fuzz(
+    let monasca = (alarm_names(), prop::sample::select(&["OK", "ALARM", "UNDETERMINED"][..]))
+        .prop_flat_map(|(name, state)| {
+            mutated(
+                json!({"alarm_id": "a1", "alarm_definition_id": "d1", "alarm_name": name,
+                       "alarm_description": "Heartbeat", "alarm_timestamp": 1795939200,
+                       "state": state, "old_state": "OK", "message": "m", "tenant_id": "t",
+                       "metrics": [{"name": "monascamonitor.heartbeat", "dimensions": {"hostname": "h"}}]}),
+                2,
+            )
+        });
+    let alertmanager = (alarm_names(), prop::sample::select(&["firing", "resolved"][..]))
+        .prop_flat_map(|(name, status)| {
+            mutated(
+                json!({"version": "4", "groupKey": "{}:{}", "receiver": "telltale", "status": status,
+                       "commonLabels": {"alertname": name},
+                       "alerts": [{"status": status, "labels": {"alertname": name},
+                                   "startsAt": "2026-12-01T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z"}]}),
+                2,
+            )
+        });
+    fuzz_reaching(
         "heartbeat_webhook_bodies",
         prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..200),
-            json_value().prop_map(|v| v.to_string().into_bytes()),
-            object_with(&[
-                "alarm_id",
-                "alarm_name",
-                "state",
-                "old_state",
-                "version",
-                "status",
-                "alerts",
-                "receiver"
-            ])
-            .prop_map(|m| Value::Object(m).to_string().into_bytes()),
+            1 => prop::collection::vec(any::<u8>(), 0..200),
+            1 => json_value().prop_map(|v| v.to_string().into_bytes()),
+            3 => monasca.prop_map(|m| Value::Object(m).to_string().into_bytes()),
+            3 => alertmanager.prop_map(|m| Value::Object(m).to_string().into_bytes()),
         ],
         |body| {
-            if let Ok(delivery) = telltale::heartbeat::webhook::parse(&body) {
-                if let Some(alarm) = delivery.alarm {
-                    prop_assert!(alarm.chars().count() <= 256);
-                    prop_assert!(!alarm.chars().any(char::is_control));
-                }
-            }
-            Ok(())
+            let Some(alarm) = telltale::heartbeat::webhook::parse(&body)
+                .ok()
+                .and_then(|d| d.alarm)
+            else {
+                return Ok(false);
+            };
+            prop_assert!(alarm.chars().count() <= 256);
+            prop_assert!(!alarm.chars().any(char::is_control));
+            Ok(true)
         },
     );
 }

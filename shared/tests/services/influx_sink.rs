@@ -61,6 +61,16 @@ async fn batches_of_at_most_5000_points_all_arrive() {
     assert_eq!(written.points, 12_001);
     assert_eq!(written.requests, 3);
     assert_eq!(count(server, &db, "batched").await, 12_001);
+    // Exactly 5,000 to a request: 5,000 points go in one, 5,001 in two (batches of 6,000
+    // would send one; of 4,999, two for 5,000).
+    for (n, requests) in [(5_000, 1), (5_001, 2)] {
+        let written = sink.write(&points(n, &format!("edge{n}"))).await.unwrap();
+        assert_eq!(
+            (written.points, written.requests),
+            (n, requests),
+            "{n} points"
+        );
+    }
 
     // A smaller configured batch size is honoured too.
     let small = make_sink(&[
