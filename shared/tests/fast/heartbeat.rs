@@ -429,3 +429,34 @@ async fn no_ping_counts_into_the_webhook_check() {
         "{text}"
     );
 }
+
+/// With the heartbeat table down, every route answers a 503 naming DynamoDB, in its shape:
+/// JSON under /heartbeat, healthchecks.io's plain text under /ping.
+#[tokio::test]
+async fn the_table_down_is_a_503_naming_dynamodb_on_every_route() {
+    let f = HeartbeatFixture::new().await;
+    send(&f, "GET", "/heartbeat/known?create=1", "").await;
+    f.store().outage.set(true);
+    for (method, uri, body) in [
+        ("POST", "/heartbeat", ""),
+        ("GET", "/heartbeat/known", ""),
+        ("POST", "/heartbeat/known/fail", "exit 1"),
+        ("GET", "/heartbeat/metrics", ""),
+    ] {
+        let a = send(&f, method, uri, body).await;
+        assert_eq!(a.status, 503, "{method} {uri}: {}", a.text());
+        assert!(
+            a.json()["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("DynamoDB"),
+            "{method} {uri}: {}",
+            a.text()
+        );
+    }
+    let a = send(&f, "GET", &format!("/ping/{}/known", f.key), "").await;
+    assert_eq!(a.status, 503, "{}", a.text());
+    assert!(a.text().contains("DynamoDB"), "{}", a.text());
+    f.store().outage.set(false);
+    assert_eq!(send(&f, "GET", "/heartbeat/known", "").await.status, 200);
+}

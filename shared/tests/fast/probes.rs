@@ -1198,3 +1198,24 @@ async fn only_a_cursor_a_page_gave_is_taken() {
         );
     }
 }
+
+/// Reading or changing a candidate with the table down: a 503 naming DynamoDB, and nothing
+/// changed once it is back.
+#[tokio::test]
+async fn reading_or_changing_a_candidate_with_the_table_down_is_a_503_naming_dynamodb() {
+    let w = ProbeWorld::new();
+    let id = w.submitted("o@example.org").await;
+    w.api.store.outage.set(true);
+    let read = w.get(&id).await;
+    let change = w.put(&id, &change_to("processing")).await;
+    for a in [&read, &change] {
+        assert_eq!(a.status, 503, "{:?}", a.body);
+        assert!(a.detail().contains("DynamoDB"), "{:?}", a.body);
+    }
+    w.api.store.outage.set(false);
+    let a = w.get(&id).await;
+    assert_eq!(
+        (a.body["status"].as_str(), a.body["version"].as_u64()),
+        (Some("submitted"), Some(1))
+    );
+}
