@@ -893,6 +893,24 @@ async fn concurrent_changes_on_one_version_never_both_win() {
     assert_eq!(w.get(&id).await.body["version"], 2);
 }
 
+/// Without If-Match the write is still conditional on the version read. Two changes that
+/// both read version 1 before either writes (the in-memory store gives way at each call, as a
+/// network round trip does) end with one winner and a 412; run one after the other, both
+/// would pass (processing, then rejected from processing), so this race is a real one.
+#[tokio::test]
+async fn two_changes_racing_without_if_match_never_both_apply() {
+    let w = ProbeWorld::new();
+    let id = w.submitted("o@example.org").await;
+    let (processing, rejected) = (change_to("processing"), change_to("rejected"));
+    let (a, b) = tokio::join!(w.put(&id, &processing), w.put(&id, &rejected));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 412], "{:?} {:?}", a.body, b.body);
+    let stored = w.get(&id).await;
+    assert_eq!(stored.body["version"], 2);
+    assert_eq!(stored.body["history"].as_array().unwrap().len(), 2);
+}
+
 #[tokio::test]
 async fn one_email_per_status_to_the_stored_contact() {
     let w = ProbeWorld::new();

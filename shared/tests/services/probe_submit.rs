@@ -395,3 +395,46 @@ async fn an_address_ses_can_never_take_is_refused_and_an_idn_goes_as_punycode() 
     let summary = deliver_pending(&api.store, &api.mailer).await.unwrap();
     assert!(summary.failed.is_empty(), "{summary:?}");
 }
+
+/// The table's own conditions, on moto: a `replace` from a version that is no longer the
+/// stored one is refused (412), and an email claimed by one sender is not claimed by another
+/// until its lease lapses.
+#[tokio::test]
+async fn the_tables_conditions_refuse_a_stale_version_and_a_held_claim() {
+    use telltale::probes::ports::CandidateStore;
+    // A sender SES does not know: the email stays pending, to be claimed.
+    let sender = format!("{}@unverified.telltale.test", unique("sender"));
+    let f = fixture_from(&format!("ARGO Monitoring <{sender}>")).await;
+    let a = post(&f, &rpm_body("conditions", &contact()), None).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+
+    let read = f.api.store.get(&id).await.unwrap().unwrap();
+    let mut next = read.clone();
+    next.version = read.version + 1;
+    next.status = Status::Processing;
+    f.api
+        .store
+        .replace(&next, read.version, None)
+        .await
+        .unwrap();
+    let mut stale = read.clone();
+    stale.version = read.version + 1;
+    stale.status = Status::Rejected;
+    let refused = f.api.store.replace(&stale, read.version, None).await;
+    assert!(
+        matches!(refused, Err(telltale::Error::PreconditionFailed(_))),
+        "{refused:?}"
+    );
+    let stored = f.api.store.get(&id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.version), (Status::Processing, 2));
+
+    let email = email_id(&id, Status::Submitted);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let first = f.api.store.claim(&email, now, 120).await.unwrap();
+    assert!(first.is_some(), "a pending email is claimed");
+    let second = f.api.store.claim(&email, now + 60, 120).await.unwrap();
+    assert!(second.is_none(), "held by the first sender");
+    let lapsed = f.api.store.claim(&email, now + 121, 120).await.unwrap();
+    assert!(lapsed.is_some(), "taken again once the lease lapsed");
+}

@@ -104,6 +104,9 @@ impl CandidateStore for MemoryProbes {
     }
 
     async fn get(&self, id: &str) -> Result<Option<Candidate>> {
+        // Each call gives way once before it acts, as a network round trip would, so requests
+        // run at once interleave here as they do on DynamoDB.
+        tokio::task::yield_now().await;
         self.outage.check("reading the candidate")?;
         Ok(self.state.lock().unwrap().candidates.get(id).cloned())
     }
@@ -114,6 +117,7 @@ impl CandidateStore for MemoryProbes {
         expected_version: u64,
         email: Option<&OutboxEmail>,
     ) -> Result<()> {
+        tokio::task::yield_now().await;
         self.outage.check("changing the candidate")?;
         let mut state = self.state.lock().unwrap();
         let current = state.candidates.get(&candidate.id).map(|c| c.version);
@@ -151,6 +155,7 @@ impl CandidateStore for MemoryProbes {
 
 impl Outbox for MemoryProbes {
     async fn claim(&self, id: &str, now: i64, lease_seconds: i64) -> Result<Option<OutboxEmail>> {
+        tokio::task::yield_now().await;
         self.outage.check("claiming an email")?;
         let mut state = self.state.lock().unwrap();
         let Some((email, claimed_until)) = state.emails.get_mut(id) else {
