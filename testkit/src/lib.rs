@@ -6,6 +6,7 @@
 
 pub mod alerting;
 pub mod collectors;
+pub mod contracts;
 pub mod documents;
 pub mod eosc;
 pub mod events;

@@ -497,3 +497,10 @@ async fn a_push_that_fails_a_metric_fails_the_scheduled_run_with_its_reason() {
         .unwrap();
     assert_eq!(ok["pushed"][0]["time_period_end"], "2026-11-21T00:00:00Z");
 }
+
+/// The in-memory accounting store keeps the table's promises (the same suite runs on moto in
+/// the service tier).
+#[tokio::test]
+async fn the_memory_accounting_store_keeps_the_tables_promises() {
+    telltale_testkit::contracts::accounting_store(&MemoryAccounting::default(), "memory").await;
+}

@@ -642,3 +642,16 @@ async fn the_client_secret_and_first_refresh_token_come_from_ssm_as_deployed() {
     let err = accounting_config(&Env(none), &ssm).await.unwrap_err();
     assert!(err.to_string().contains("OIDC_CLIENT_SECRET"), "{err}");
 }
+
+/// The accounting table on moto keeps the promises the in-memory store is held to (the same
+/// suite runs on the memory store in the fast tier).
+#[tokio::test]
+async fn the_accounting_table_keeps_the_promises_the_memory_store_is_held_to() {
+    let dynamodb = dynamodb_client(&telltale_testkit::moto::moto().sdk_config().await);
+    let name = telltale_testkit::unique("contract-accounting");
+    telltale_cli::tables::ensure_accounting_table(&dynamodb, &name)
+        .await
+        .unwrap();
+    let table = AccountingTable::new(dynamodb, name);
+    telltale_testkit::contracts::accounting_store(&table, "dynamodb").await;
+}

@@ -67,7 +67,11 @@ impl AccountingStore for MemoryAccounting {
     }
 
     fn record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<PushRecord>>> {
-        ready(Ok(self.record_of(key)))
+        let r = self
+            .outage
+            .check("reading a push")
+            .map(|()| self.record_of(key));
+        ready(r)
     }
 
     fn claim<'a>(&'a self, key: &'a str, now: i64, lease: i64) -> BoxFuture<'a, Result<bool>> {
@@ -82,16 +86,16 @@ impl AccountingStore for MemoryAccounting {
                 Some(_) => true,
             };
             if free {
-                s.pushes.insert(
-                    key.into(),
-                    PushRecord {
-                        state: PushState::Pushing,
-                        value: None,
-                        metric_id: None,
-                        reason: None,
-                        claimed_until: Some(now + lease),
-                    },
-                );
+                // As the table's update: the state and the lease change, the rest is kept.
+                let record = s.pushes.entry(key.into()).or_insert(PushRecord {
+                    state: PushState::Pushing,
+                    value: None,
+                    metric_id: None,
+                    reason: None,
+                    claimed_until: None,
+                });
+                record.state = PushState::Pushing;
+                record.claimed_until = Some(now + lease);
             }
             free
         });
@@ -108,20 +112,24 @@ impl AccountingStore for MemoryAccounting {
         _at: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
         let r = self.outage.check("recording a push").map(|()| {
-            self.state.lock().unwrap().pushes.insert(
-                key.into(),
-                PushRecord {
-                    state: if pushed {
-                        PushState::Pushed
-                    } else {
-                        PushState::Failed
-                    },
-                    value,
-                    metric_id: metric_id.map(str::to_string),
-                    reason: reason.map(str::to_string),
-                    claimed_until: None,
-                },
-            );
+            let mut s = self.state.lock().unwrap();
+            // As the table's update: what is given is set, the rest kept, the lease removed.
+            let record = s.pushes.entry(key.into()).or_insert(PushRecord {
+                state: PushState::Pushing,
+                value: None,
+                metric_id: None,
+                reason: None,
+                claimed_until: None,
+            });
+            record.state = if pushed {
+                PushState::Pushed
+            } else {
+                PushState::Failed
+            };
+            record.value = value.or(record.value);
+            record.metric_id = metric_id.map(str::to_string).or(record.metric_id.take());
+            record.reason = reason.map(str::to_string).or(record.reason.take());
+            record.claimed_until = None;
         });
         ready(r)
     }
@@ -137,7 +145,12 @@ impl AccountingStore for MemoryAccounting {
     fn set_last_end<'a>(&'a self, i: &'a str, d: &'a str, end: i64) -> BoxFuture<'a, Result<()>> {
         let r = self.outage.check("recording the last push").map(|()| {
             let mut s = self.state.lock().unwrap();
-            s.last_end.insert((i.to_string(), d.to_string()), end);
+            // Forward only, as the table's condition.
+            let last = s
+                .last_end
+                .entry((i.to_string(), d.to_string()))
+                .or_insert(end);
+            *last = (*last).max(end);
         });
         ready(r)
     }
@@ -155,6 +168,8 @@ impl AccountingStore for MemoryAccounting {
             let mut s = self.state.lock().unwrap();
             let key = (i.to_string(), d.to_string());
             let before = s.outcomes.get(&key).and_then(|o| o.last_success_at.clone());
+            // A value not given keeps the one stored, as the table's update does.
+            let value = value.or(s.outcomes.get(&key).and_then(|o| o.value));
             s.outcomes.insert(
                 key,
                 LastOutcome {
@@ -205,11 +220,13 @@ impl AccountingStore for MemoryAccounting {
     }
 
     fn release_refresh_lease<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<()>> {
-        let mut s = self.state.lock().unwrap();
-        if s.lease.as_ref().is_some_and(|(o, _)| o == owner) {
-            s.lease = None;
-        }
-        ready(Ok(()))
+        let r = self.outage.check("releasing the refresh lease").map(|()| {
+            let mut s = self.state.lock().unwrap();
+            if s.lease.as_ref().is_some_and(|(o, _)| o == owner) {
+                s.lease = None;
+            }
+        });
+        ready(r)
     }
 }
 
