@@ -137,3 +137,130 @@ pub async fn accounting_store(store: &dyn AccountingStore, prefix: &str) {
     assert!(store.acquire_refresh_lease(&b, 112, 30).await.unwrap());
     store.release_refresh_lease(&b).await.unwrap();
 }
+
+/// The probe table's promises: a replace from a version no longer stored is a 412 and changes
+/// nothing; an email is claimed by one sender at a time, again once its lease or its wait is
+/// over, never once sent or given up; marking an email that does not exist changes nothing.
+pub async fn probe_store<S>(store: &S, prefix: &str)
+where
+    S: telltale::probes::ports::CandidateStore + telltale::probes::ports::Outbox,
+{
+    use telltale::probes::model::Status;
+    use telltale::probes::ports::{email_id, OutboxEmail};
+    let at = "2026-12-01T00:00:00Z";
+    let id = crate::unique(prefix);
+    let candidate = crate::probes::legacy_candidate(&id, "contract");
+    let mail = |status| telltale::outbox::email::Email {
+        from: "f@example.org".into(),
+        to: "t@example.org".into(),
+        bcc: vec![],
+        subject: format!("{status:?}"),
+        text: "t".into(),
+    };
+    let email = OutboxEmail::pending(&id, Status::Submitted, mail(Status::Submitted), at);
+    store.create(&candidate, &email, None).await.unwrap();
+
+    let read = store.get(&id).await.unwrap().unwrap();
+    let mut next = read.clone();
+    next.version += 1;
+    next.status = Status::Processing;
+    let change = OutboxEmail::pending(&id, Status::Processing, mail(Status::Processing), at);
+    store
+        .replace(&next, read.version, Some(&change))
+        .await
+        .unwrap();
+    let mut stale = read.clone();
+    stale.version += 1;
+    stale.status = Status::Rejected;
+    let refused = store.replace(&stale, read.version, None).await;
+    assert!(
+        matches!(refused, Err(telltale::Error::PreconditionFailed(_))),
+        "{refused:?}"
+    );
+    let stored = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.version),
+        (Status::Processing, read.version + 1)
+    );
+
+    let first = email_id(&id, Status::Submitted);
+    let now = 1_800_000_000;
+    let claimed = store
+        .claim(&first, now, 120)
+        .await
+        .unwrap()
+        .expect("pending");
+    assert_eq!(claimed.attempts, 1);
+    assert!(
+        store.claim(&first, now + 60, 120).await.unwrap().is_none(),
+        "held"
+    );
+    let again = store
+        .claim(&first, now + 121, 120)
+        .await
+        .unwrap()
+        .expect("lapsed");
+    assert_eq!(again.attempts, 2);
+    store
+        .mark_failed(&first, "throttled", Some(now + 1_000))
+        .await
+        .unwrap();
+    assert!(
+        store.claim(&first, now + 500, 120).await.unwrap().is_none(),
+        "waiting"
+    );
+    assert!(
+        store
+            .claim(&first, now + 1_001, 120)
+            .await
+            .unwrap()
+            .is_some(),
+        "waited"
+    );
+    store.mark_sent(&first, "m-1", at).await.unwrap();
+    assert!(
+        store
+            .claim(&first, now + 5_000, 120)
+            .await
+            .unwrap()
+            .is_none(),
+        "sent"
+    );
+    assert!(!store.pending().await.unwrap().contains(&first));
+
+    let second = email_id(&id, Status::Processing);
+    assert!(store.claim(&second, now, 120).await.unwrap().is_some());
+    store
+        .mark_dead(&second, "refused for good", at)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim(&second, now + 5_000, 120)
+            .await
+            .unwrap()
+            .is_none(),
+        "dead"
+    );
+    assert!(store
+        .dead_emails()
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.id == second));
+
+    let unknown = format!("email#{}#testing", crate::unique("none"));
+    store.mark_sent(&unknown, "m", at).await.unwrap();
+    store.mark_failed(&unknown, "r", None).await.unwrap();
+    store.mark_dead(&unknown, "r", at).await.unwrap();
+    assert!(store.get_email(&unknown).await.unwrap().is_none());
+    assert!(store.claim(&unknown, now, 120).await.unwrap().is_none());
+    let dead = store
+        .dead_emails()
+        .await
+        .expect("the dead emails, still readable");
+    assert!(
+        !dead.iter().any(|e| e.id == unknown),
+        "no email made up by a mark"
+    );
+}

@@ -1237,3 +1237,14 @@ async fn reading_or_changing_a_candidate_with_the_table_down_is_a_503_naming_dyn
         (Some("submitted"), Some(1))
     );
 }
+
+/// The in-memory candidate store keeps the probe table's promises (the same suite runs on
+/// moto in the service tier).
+#[tokio::test]
+async fn the_memory_probe_store_keeps_the_tables_promises() {
+    telltale_testkit::contracts::probe_store(
+        &telltale_testkit::memory::MemoryProbes::default(),
+        "memory",
+    )
+    .await;
+}

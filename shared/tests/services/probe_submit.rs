@@ -438,3 +438,10 @@ async fn the_tables_conditions_refuse_a_stale_version_and_a_held_claim() {
     let lapsed = f.api.store.claim(&email, now + 121, 120).await.unwrap();
     assert!(lapsed.is_some(), "taken again once the lease lapsed");
 }
+
+/// The probe table on moto keeps the promises the in-memory store is held to.
+#[tokio::test]
+async fn the_probe_table_keeps_the_promises_the_memory_store_is_held_to() {
+    let f = ProbeFixture::new(Role::Monitoring).await;
+    telltale_testkit::contracts::probe_store(&f.api(FROM).store, "dynamodb").await;
+}

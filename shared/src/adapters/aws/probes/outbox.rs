@@ -6,6 +6,23 @@ use crate::base::error::Result;
 use crate::probes::ports::{Outbox, OutboxEmail};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
+/// A mark's outcome: an email that does not exist is left alone (an update without the
+/// condition would create a stray item, which then breaks every read of the dead emails).
+fn existing_only<T, E, R>(
+    result: std::result::Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    what: &str,
+) -> Result<()>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if crate::adapters::aws::condition_failed(&e) => Ok(()),
+        Err(e) => Err(store_error(what, crate::adapters::aws::logged(&e))),
+    }
+}
+
 impl Outbox for ProbeTable {
     async fn claim(&self, id: &str, now: i64, lease_seconds: i64) -> Result<Option<OutboxEmail>> {
         let result = self
@@ -42,7 +59,8 @@ impl Outbox for ProbeTable {
     }
 
     async fn mark_sent(&self, id: &str, message_id: &str, at: &str) -> Result<()> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
@@ -52,10 +70,10 @@ impl Outbox for ProbeTable {
             .expression_attribute_values(":sent", s("sent"))
             .expression_attribute_values(":at", s(at))
             .expression_attribute_values(":mid", s(message_id))
+            .condition_expression("attribute_exists(id)")
             .send()
-            .await
-            .map_err(|e| store_error("marking an email sent", crate::adapters::aws::logged(&e)))?;
-        Ok(())
+            .await;
+        existing_only(result, "marking an email sent")
     }
 
     async fn mark_failed(&self, id: &str, reason: &str, retry_at: Option<i64>) -> Result<()> {
@@ -73,13 +91,11 @@ impl Outbox for ProbeTable {
                 .expression_attribute_values(":retry", AttributeValue::N(at.to_string())),
             None => update.update_expression("SET last_error = :r REMOVE claimed_until"),
         };
-        update.send().await.map_err(|e| {
-            store_error(
-                "recording an email failure",
-                crate::adapters::aws::logged(&e),
-            )
-        })?;
-        Ok(())
+        let result = update
+            .condition_expression("attribute_exists(id)")
+            .send()
+            .await;
+        existing_only(result, "recording an email failure")
     }
 
     async fn pending(&self) -> Result<Vec<String>> {
@@ -91,7 +107,8 @@ impl Outbox for ProbeTable {
     }
 
     async fn mark_dead(&self, id: &str, reason: &str, at: &str) -> Result<()> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
@@ -103,10 +120,10 @@ impl Outbox for ProbeTable {
             .expression_attribute_values(":dead", s(DEAD))
             .expression_attribute_values(":r", s(reason))
             .expression_attribute_values(":at", s(at))
+            .condition_expression("attribute_exists(id)")
             .send()
-            .await
-            .map_err(|e| store_error("giving an email up", crate::adapters::aws::logged(&e)))?;
-        Ok(())
+            .await;
+        existing_only(result, "giving an email up")
     }
 
     async fn dead_emails(&self) -> Result<Vec<OutboxEmail>> {
