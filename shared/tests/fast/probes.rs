@@ -1248,3 +1248,29 @@ async fn the_memory_probe_store_keeps_the_tables_promises() {
     )
     .await;
 }
+
+/// `email-retry` fails its run while an email is refused, naming each one and SES's reason
+/// (what the alarm's runbook entry reads), and answers its summary once they are sent.
+#[tokio::test]
+async fn email_retry_fails_naming_each_refused_email_then_reports_them_sent() {
+    let w = ProbeWorld::new();
+    w.api
+        .mailer
+        .refuse("TooManyRequestsException (SES' sending rate was exceeded)");
+    let id = w.submitted("o@example.org").await;
+    let stack = telltale::jobs::EmailRetry {
+        outbox: w.api.store.clone(),
+        mailer: w.api.mailer.clone(),
+    };
+    let failed = telltale::jobs::email_retry(&stack).await.unwrap_err();
+    assert_eq!(
+        failed.to_string(),
+        format!(
+            "1 email(s) still not sent: {}: TooManyRequestsException (SES' sending rate was exceeded)",
+            email_id(&id, Status::Submitted)
+        )
+    );
+    w.api.mailer.accept();
+    let done = telltale::jobs::email_retry(&stack).await.unwrap();
+    assert_eq!(done, json!({"sent": 1, "skipped": 0, "failed": []}));
+}
