@@ -233,8 +233,9 @@ pub async fn unconfigured(problem: impl std::fmt::Display) -> Result<(), lambda_
     tracing::error!(error = %message, "configuration incomplete");
     let message = &message;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        // Named as every failed run is (`errorType: JobFailed`), not as a boxed error's type.
         move |_: lambda_http::LambdaEvent<serde_json::Value>| async move {
-            Err::<serde_json::Value, lambda_http::Error>(message.clone().into())
+            Err::<serde_json::Value, JobFailed>(JobFailed(message.clone()))
         },
     ))
     .await

@@ -244,3 +244,44 @@ async fn a_failed_scheduled_run_is_reported_as_a_named_error() {
         "{message}"
     );
 }
+
+/// A scheduled function whose configuration is incomplete stays up and fails every run with
+/// what is missing, named as every failed run is (the schedule's error alarm sees it).
+#[tokio::test]
+async fn a_scheduled_function_missing_its_configuration_fails_each_run_saying_what() {
+    let binary = built_binary("email-retry", "email-retry");
+    let invocation = |n: u32| Invocation {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        trace_id: format!(
+            "Root=1-{:08x}-{};Sampled=1",
+            1_764_600_000 + n,
+            &uuid::Uuid::new_v4().simple().to_string()[..24]
+        ),
+        payload: json!({}),
+    };
+    let api = RuntimeApi::start(vec![invocation(1), invocation(2)]).await;
+    let child = Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "email-retry")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+    let running = Running(child);
+    let answers = api.answers(2, Duration::from_secs(60)).await;
+    drop(running);
+    for answer in &answers {
+        assert_eq!(answer.kind, "error", "{:?}", answer.body);
+        assert_eq!(answer.body["errorType"], "JobFailed", "{:?}", answer.body);
+        let message = answer.body["errorMessage"].as_str().unwrap();
+        assert_eq!(
+            message,
+            "this function is not configured: environment variable TEAM_EMAIL is required but not set"
+        );
+    }
+}
