@@ -1,10 +1,12 @@
 //! The template's schedules run locally as `make dev` runs them: the local scheduler fires
 //! every scheduled function once through `cargo lambda watch`, and InfluxDB fills with the
-//! collectors' points.
+//! collectors' points. The accounting push and the token refresh run against the test kit's
+//! EOSC Accounting and OIDC doubles (which cannot run here), with their real wiring.
 
 use serde_json::Value;
 use telltale::collectors::registry::Registry;
 use telltale_testkit::collectors::Stack;
+use telltale_testkit::eosc::{AccountingApi, TokenEndpoint};
 use telltale_testkit::influx::influx;
 use telltale_testkit::prometheus::{demo_series, prometheus};
 use telltale_testkit::{repo_root, unique, venv_bin, watch::Watch};
@@ -39,6 +41,18 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
     let fixtures = telltale_testkit::documents::documents().await;
     let declarations = telltale_testkit::documents::localized_declarations(&fixtures);
     env.push(("COLLECTORS_FILE".into(), declarations.display().to_string()));
+    // The accounting functions, against the EOSC Accounting Service and OIDC doubles.
+    let aai = TokenEndpoint::start("telltale-client", "s3cret", "initial-refresh").await;
+    let eosc = AccountingApi::start(&aai).await;
+    for (k, v) in [
+        ("ACCOUNTING_BASE_URL", eosc.url.clone()),
+        ("TOKEN_URL", aai.url.clone()),
+        ("OIDC_CLIENT_ID", "telltale-client".to_string()),
+        ("OIDC_CLIENT_SECRET", "s3cret".to_string()),
+        ("INITIAL_REFRESH_TOKEN", "initial-refresh".to_string()),
+    ] {
+        env.push((k.into(), v));
+    }
     let watch = Watch::start(&env);
     let env_file = std::env::temp_dir().join(format!("{}.env", unique("schedules")));
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
@@ -74,10 +88,30 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
     }
     assert!(log.contains("email-retry Schedule -> ok"), "{log}");
     assert!(log.contains("heartbeat-sweep ScheduleV2 -> ok"), "{log}");
-    assert!(
-        log.contains("accounting-push (rate(24 hours)) not run locally"),
-        "{log}"
-    );
+    for function in ["accounting-push", "token-refresh"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("{function} Schedule -> ok"))),
+            "{function} did not run: {log}"
+        );
+    }
+    // One push per demo metric of an EOSC installation that names its EOSC definition, with
+    // a token the OIDC double issued.
+    let defined = metadata
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|resource| resource.get("eoscInstallationId").is_some())
+        .flat_map(|resource| resource["metrics"].as_object().into_iter().flatten())
+        .filter(|(_, m)| m.get("eoscMetricDefinitionId").is_some())
+        .count();
+    let received = eosc.received();
+    assert!(defined > 0);
+    assert_eq!(received.len(), defined, "{log}");
+    // token-refresh grants once; the push reuses a fresh token or, run first, gets its own;
+    // a rotated refresh token is never presented twice.
+    assert!((1..=2).contains(&aai.grants()), "{} grants", aai.grants());
+    assert!(!aai.family_revoked(), "a refresh token was presented twice");
 
     let measurements = influx().measurements(&stack.db).await;
     for m in [
