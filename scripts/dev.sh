@@ -17,6 +17,7 @@ INFLUXDB_PORT=${INFLUXDB_PORT:-8086}
 PUSHGATEWAY_PORT=${PUSHGATEWAY_PORT:-9091}
 ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
 FIXTURES_PORT=${FIXTURES_PORT:-9094}
+EOSC_PORT=${EOSC_PORT:-9095}
 # Where logs, data and keys go (relative to the repository); the doc-example test uses its own.
 STATE_DIR=${TELLTALE_STATE_DIR:-.local}
 export STATE_DIR
@@ -30,6 +31,7 @@ start_moto "$MOTO_PORT"
 start_pushgateway "$PUSHGATEWAY_PORT"
 start_influxdb "$INFLUXDB_PORT"
 start_fixtures "$FIXTURES_PORT"
+start_eosc "$EOSC_PORT"
 
 # The functions' configuration, as the SAM template sets it in AWS.
 cat >"$STATE_DIR/dev.env" <<ENV
@@ -58,6 +60,11 @@ RUST_LOG=info
 LOCAL_LINKS="Prometheus=http://127.0.0.1:$PROMETHEUS_PORT/alerts;Alertmanager=http://127.0.0.1:$ALERTMANAGER_PORT;Pushgateway=http://127.0.0.1:$PUSHGATEWAY_PORT;InfluxDB (measurements)=http://127.0.0.1:$INFLUXDB_PORT/query?db=telltale&q=SHOW%20MEASUREMENTS;moto (AWS emulator)=http://127.0.0.1:$MOTO_PORT/moto-api/"
 LOCAL_EMAILS_URL=http://127.0.0.1:$MOTO_PORT/moto-api/data.json
 COLLECTORS_FILE=$(absolute "$STATE_DIR")/collectors.yaml
+ACCOUNTING_BASE_URL=http://127.0.0.1:$EOSC_PORT
+TOKEN_URL=http://127.0.0.1:$EOSC_PORT/token
+OIDC_CLIENT_ID=telltale-local
+OIDC_CLIENT_SECRET=local-client-secret
+INITIAL_REFRESH_TOKEN=local-refresh-0
 ENV
 set -a; source "$STATE_DIR/dev.env"; set +a
 

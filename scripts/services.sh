@@ -87,6 +87,18 @@ start_fixtures() { # port; the declared collectors' documents, local copies laid
   wait_http "http://127.0.0.1:$1/autopkgtest.ubuntu.com/queues.json" fixtures
 }
 
+start_eosc() { # port; the EOSC Accounting Service and its token endpoint, as local doubles
+  python3 scripts/eosc_double.py --port "$1" >"$STATE_DIR/eosc.log" 2>&1 &
+  PIDS+=($!)
+  # Any answer (a 404 for GET /) says it is listening.
+  for _ in $(seq 1 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+    sleep 0.1
+  done
+  echo "dev: the EOSC double did not start; see $STATE_DIR/eosc.log" >&2
+  return 1
+}
+
 stop_services() {
   # Under `set -e` a failing last command of an `&&` list ends the script, and a child the
   # signal already stopped makes both `kill` and `wait` fail: neither may end the clean-up.

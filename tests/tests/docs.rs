@@ -186,7 +186,7 @@ impl Drop for Stack {
 fn start_stack() -> Stack {
     let root = repo_root();
     let state = format!("target/docs-stack-{}", std::process::id());
-    let defaults = [9000u16, 5000, 9090, 8086, 9091, 9093, 9094];
+    let defaults = [9000u16, 5000, 9090, 8086, 9091, 9093, 9094, 9095];
     let names = [
         "INVOKE_PORT",
         "MOTO_PORT",
@@ -195,6 +195,7 @@ fn start_stack() -> Stack {
         "PUSHGATEWAY_PORT",
         "ALERTMANAGER_PORT",
         "FIXTURES_PORT",
+        "EOSC_PORT",
     ];
     let ports: Vec<(u16, u16)> = defaults.iter().map(|d| (*d, free_port())).collect();
     let mut cmd = Command::new("setsid");
