@@ -321,3 +321,51 @@ async fn mapping_files_that_cannot_be_read_are_a_503_naming_the_mappings() {
         a.body
     );
 }
+
+/// A mapping source that never answers while `hung`, then answers as `files` does.
+struct Hanging {
+    files: MemoryMappings,
+    hung: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl telltale::metrics::ports::MappingSource for Hanging {
+    fn place(&self) -> &str {
+        "memory://hanging"
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        key: &'a str,
+        etag: Option<&'a str>,
+    ) -> futures::future::BoxFuture<
+        'a,
+        std::result::Result<telltale::metrics::ports::Fetched, String>,
+    > {
+        if self.hung.load(std::sync::atomic::Ordering::SeqCst) {
+            return Box::pin(std::future::pending());
+        }
+        self.files.fetch(key, etag)
+    }
+}
+
+/// The cold start's prefetch gives up at its budget when S3 hangs (Lambda's init phase is
+/// limited), and the first request after S3 is back loads the mappings.
+#[tokio::test(start_paused = true)]
+async fn a_hung_prefetch_gives_up_at_its_budget_and_the_first_request_loads_the_mappings() {
+    let hung = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let source = Hanging {
+        files: files(&[]),
+        hung: hung.clone(),
+    };
+    let store = MappingStore::new(source, MappingsConfig::for_bucket("memory"));
+    let started = tokio::time::Instant::now();
+    store.prefetch(Duration::from_secs(3)).await;
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(3),
+        "gave up at its budget"
+    );
+    hung.store(false, std::sync::atomic::Ordering::SeqCst);
+    let a = meta(&store, "/metrics/argo").await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+}
