@@ -100,9 +100,22 @@ def schedules(template_path, env):
     return sorted(found, key=lambda s: s["id"])
 
 
+# EventBridge Scheduler's context attribute, replaced in the input by the scheduled instant.
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+
+
+def with_scheduled_time(value, now):
+    if isinstance(value, dict):
+        return {k: with_scheduled_time(v, now) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_scheduled_time(v, now) for v in value]
+    return now if value == SCHEDULED_TIME else value
+
+
 def event_for(schedule):
     if schedule["input"] is not None:
-        return schedule["input"]
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return with_scheduled_time(schedule["input"], now)
     if schedule["kind"] == "ScheduleV2":
         return {}
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -122,7 +135,9 @@ def invoke(base_url, schedule):
     url = f"{base_url}/2015-03-31/functions/{schedule['function']}/invocations"
     body = json.dumps(event_for(schedule)).encode()
     request = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json"})
-    label = f"{schedule['function']} {json.dumps(schedule['input']) if schedule['input'] else schedule['kind']}"
+    # The input as the template writes it, without the scheduled instant.
+    shown = {k: v for k, v in (schedule["input"] or {}).items() if v != SCHEDULED_TIME}
+    label = f"{schedule['function']} {json.dumps(shown) if shown else schedule['kind']}"
     try:
         # The first invocation compiles the function.
         with urllib.request.urlopen(request, timeout=600) as resp:

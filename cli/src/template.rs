@@ -214,7 +214,7 @@ fn function(out: &mut String, c: &dyn Collector) -> Result<(), String> {
           Type: ScheduleV2
           Properties:
             ScheduleExpression: {rate}
-            Input: '{{"collector": "{name}"}}'
+            Input: '{{"collector": "{name}", "time": "<aws.scheduler.scheduled-time>"}}'
             Description: Run the {name} collector every {interval}.
 "#,
         interval = c.interval(),

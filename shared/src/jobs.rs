@@ -194,20 +194,23 @@ pub struct Collector<S> {
     pub sink: S,
 }
 
-/// Runs the collector the event names, as of now.
+/// Runs the collector the event names, as of the schedule's time (so a repeated delivery
+/// writes the same points at the same time, which overwrite).
 pub async fn collector<S: PointSink>(
     stack: &Collector<S>,
     event: &Value,
 ) -> Result<Value, JobFailed> {
     let collector = collector_for(event, &stack.registry)?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::base::time::scheduled_time(event).map_err(JobFailed)?;
     let report = run_collector(collector, &stack.sources, &stack.sink, now).await?;
     answer(report)
 }
 
-/// Sends one beat to every sink; fails naming each sink that did not take it.
-pub async fn heartbeat_source(source: &Source) -> Result<Value, JobFailed> {
-    let report = source.emit(time::OffsetDateTime::now_utc()).await;
+/// Sends one beat to every sink, as of the schedule's time (a repeated delivery sends the same
+/// beat, with the same timestamp); fails naming each sink that did not take it.
+pub async fn heartbeat_source(source: &Source, event: &Value) -> Result<Value, JobFailed> {
+    let at = crate::base::time::scheduled_time(event).map_err(JobFailed)?;
+    let report = source.emit(at).await;
     let failures = report.failures();
     if !failures.is_empty() {
         return Err(JobFailed(format!(

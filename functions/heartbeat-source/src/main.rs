@@ -8,8 +8,8 @@ use telltale::heartbeat::source::Source;
 use telltale::jobs::heartbeat_source;
 use telltale::jobs::JobFailed;
 
-async fn handler(source: &Source, _event: LambdaEvent<Value>) -> Result<Value, JobFailed> {
-    telltale::jobs::logged(heartbeat_source(source)).await
+async fn handler(source: &Source, event: LambdaEvent<Value>) -> Result<Value, JobFailed> {
+    telltale::jobs::logged(heartbeat_source(source, &event.payload)).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -382,19 +382,7 @@ impl Pusher<'_> {
 /// invocation of the same schedule covers the same period), or now when the event has none
 /// (EventBridge Scheduler passes only its input; a manual run may pass `{"time": "..."}`).
 pub fn event_time(event: &Value) -> Result<i64, String> {
-    let parsed = match &event["time"] {
-        // EventBridge Scheduler's own input carries no time: the run is now.
-        Value::Null => return Ok(OffsetDateTime::now_utc().unix_timestamp()),
-        Value::String(t) => {
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        }
-        _ => None,
-    };
-    // A garbled time would silently push the window ending now: say so instead.
-    parsed.map(OffsetDateTime::unix_timestamp).ok_or_else(|| {
-        let shown: String = event["time"].to_string().chars().take(40).collect();
-        format!("the event's time {shown} is not an RFC 3339 time (2026-11-21T00:00:00Z)")
-    })
+    crate::base::time::scheduled_time(event).map(OffsetDateTime::unix_timestamp)
 }
 
 #[cfg(test)]

@@ -4,6 +4,23 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// An RFC 3339 timestamp with whole seconds, as stored.
+/// The time a scheduled run is for: the event's `time` (a classic EventBridge rule's, or the
+/// `<aws.scheduler.scheduled-time>` EventBridge Scheduler puts in the input), so a repeated or
+/// retried delivery of one schedule works as of the same instant (its points overwrite, its
+/// window is the same); now when the event has none (a manual run). A `time` that is there but
+/// not RFC 3339 is an error, never read as now.
+pub fn scheduled_time(event: &serde_json::Value) -> Result<OffsetDateTime, String> {
+    let parsed = match &event["time"] {
+        serde_json::Value::Null => return Ok(OffsetDateTime::now_utc()),
+        serde_json::Value::String(t) => OffsetDateTime::parse(t, &Rfc3339).ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        let shown: String = event["time"].to_string().chars().take(40).collect();
+        format!("the event's time {shown} is not an RFC 3339 time (2026-11-21T00:00:00Z)")
+    })
+}
+
 pub fn timestamp(t: OffsetDateTime) -> String {
     t.replace_nanosecond(0)
         .unwrap_or(t)

@@ -43,7 +43,9 @@ async fn a_failing_sink_does_not_stop_the_others_and_fails_the_run_by_name() {
         report.failures(),
         vec!["monasca: Monasca answered HTTP 500: down".to_string()]
     );
-    let err = telltale::jobs::heartbeat_source(&source).await.unwrap_err();
+    let err = telltale::jobs::heartbeat_source(&source, &serde_json::json!({}))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "1 of 2 heartbeat sink(s) failed: monasca: Monasca answered HTTP 500: down"

@@ -910,3 +910,45 @@ fn the_local_scheduler_runs_what_the_template_schedules() {
         "{push}"
     );
 }
+
+/// A schedule delivered twice — one after the other, and twice at once — writes what one
+/// delivery writes: the run takes its time from the event, so the repeated points land on the
+/// same series and instant and overwrite.
+#[tokio::test]
+async fn a_schedule_delivered_twice_writes_what_one_delivery_writes() {
+    let stack = Stack::new("http://127.0.0.1:9", None).await;
+    let job = telltale::jobs::Collector {
+        registry: Registry::builtins(),
+        sources: stack.sources(&[]),
+        sink: stack.sink(&[]).await,
+    };
+    let event = json!({"collector": "probe_pipeline", "time": "2026-12-01T10:05:00Z"});
+    let count = || async {
+        influx()
+            .rows(&stack.db, r#"SELECT count("count") FROM "probe_pipeline""#)
+            .await
+            .first()
+            .and_then(|r| r["count"].as_i64())
+            .unwrap_or(0)
+    };
+    telltale::jobs::collector(&job, &event).await.unwrap();
+    let once = count().await;
+    assert!(once > 0);
+    telltale::jobs::collector(&job, &event).await.unwrap();
+    let (a, b) = tokio::join!(
+        telltale::jobs::collector(&job, &event),
+        telltale::jobs::collector(&job, &event)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(count().await, once, "repeated deliveries overwrite");
+    let rows = influx()
+        .rows(&stack.db, r#"SELECT * FROM "probe_pipeline""#)
+        .await;
+    let at = parse_time("2026-12-01T10:05:00Z").unwrap().unix_timestamp();
+    assert!(rows.iter().all(|r| r["time"] == json!(at)), "{rows:?}");
+    // A later scheduled time is another run: its points are added.
+    let later = json!({"collector": "probe_pipeline", "time": "2026-12-01T10:10:00Z"});
+    telltale::jobs::collector(&job, &later).await.unwrap();
+    assert_eq!(count().await, 2 * once);
+}

@@ -193,3 +193,35 @@ async fn the_keystone_password_can_come_from_ssm() {
         .await;
     assert!(r.failures().is_empty(), "{r:?}");
 }
+
+/// A beat delivered twice for one scheduled time is one point (the same series and instant),
+/// and its beat value is the scheduled minute's, not the clock's.
+#[tokio::test]
+async fn a_beat_delivered_twice_is_one_point_of_its_scheduled_minute() {
+    let db = influx().database("twice").await;
+    let env: Vec<(&'static str, String)> = vec![
+        ("INFLUXDB_URL", influx().url.clone()),
+        ("INFLUXDB_DATABASE", db.clone()),
+        ("HEARTBEAT_SOURCE_ID", "src-2".into()),
+    ];
+    let source = source(&pairs(&env)).await;
+    let event = serde_json::json!({"time": "2026-12-01T10:05:00Z"});
+    for _ in 0..2 {
+        telltale::jobs::heartbeat_source(&source, &event)
+            .await
+            .unwrap();
+    }
+    let rows = influx()
+        .rows(&db, r#"SELECT * FROM "telltale_heartbeat""#)
+        .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    // 10:05 is an odd minute: the seed's value is 0.
+    assert_eq!(rows[0]["beat"], 0);
+    let garbled = telltale::jobs::heartbeat_source(&source, &serde_json::json!({"time": "soon"}))
+        .await
+        .unwrap_err();
+    assert!(
+        garbled.to_string().contains("not an RFC 3339 time"),
+        "{garbled}"
+    );
+}
