@@ -112,6 +112,12 @@ def with_scheduled_time(value, now):
     return now if value == SCHEDULED_TIME else value
 
 
+def shown_input(schedule):
+    """The input as the template writes it, without the scheduled instant (None when empty)."""
+    shown = {k: v for k, v in (schedule["input"] or {}).items() if v != SCHEDULED_TIME}
+    return shown or None
+
+
 def event_for(schedule):
     if schedule["input"] is not None:
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -135,8 +141,7 @@ def invoke(base_url, schedule):
     url = f"{base_url}/2015-03-31/functions/{schedule['function']}/invocations"
     body = json.dumps(event_for(schedule)).encode()
     request = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json"})
-    # The input as the template writes it, without the scheduled instant.
-    shown = {k: v for k, v in (schedule["input"] or {}).items() if v != SCHEDULED_TIME}
+    shown = shown_input(schedule)
     label = f"{schedule['function']} {json.dumps(shown) if shown else schedule['kind']}"
     try:
         # The first invocation compiles the function.
@@ -177,7 +182,7 @@ def main():
     if args.list:
         for s in all_schedules:
             status = f"skipped: {s['skip']}" if s["skip"] else "runs"
-            print(f"{s['function']}\t{s['every']}\t{json.dumps(s['input'])}\t{status}")
+            print(f"{s['function']}\t{s['every']}\t{json.dumps(shown_input(s))}\t{status}")
         return 0
     active = [s for s in all_schedules if not s["skip"]]
     for s in all_schedules:
@@ -189,7 +194,7 @@ def main():
         results = [invoke(args.invoke_url, s) for s in active]
         return 0 if all(results) else 1
     for s in active:
-        say(f"{s['function']} {json.dumps(s['input']) if s['input'] else ''} every {s['every'] / args.speedup:g} s ({s['expression']})")
+        say(f"{s['function']} {json.dumps(shown_input(s)) if shown_input(s) else ''} every {s['every'] / args.speedup:g} s ({s['expression']})")
     next_run = {s["id"]: time.time() for s in active}
     running = {}
     while True:
