@@ -70,6 +70,11 @@ pub fn malformed(shape: Shape, path: &str, key: &str) -> Vec<(&'static str, Valu
     cases
 }
 
+/// The probe-submit function's routes on `w`, as a handler of `answer`.
+async fn submit(w: &ProbeWorld, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(telltale::http::probes::submit_routes(&w.api, &req).await)
+}
+
 fn read(doc: &Value) -> (u16, Value) {
     let status = doc["statusCode"].as_u64().expect("statusCode") as u16;
     let body = doc["body"]
@@ -82,14 +87,7 @@ fn read(doc: &Value) -> (u16, Value) {
 #[tokio::test]
 async fn an_event_the_runtime_cannot_decode_is_a_400_in_the_probe_routes_shape() {
     let w = ProbeWorld::new();
-    let handler = |req: Request| {
-        let api = &w.api;
-        async move {
-            Ok::<Response<Body>, lambda_http::Error>(
-                telltale::http::probes::submit_routes(api, &req).await,
-            )
-        }
-    };
+    let handler = |req: Request| submit(&w, req);
     for shape in [rest_event as Shape, http_event] {
         for (what, event, says) in malformed(shape, "/api/v2/probes/", MONITORING) {
             let doc = answer(
@@ -166,14 +164,7 @@ async fn an_event_the_runtime_cannot_decode_is_a_400_in_the_heartbeat_shape() {
 #[tokio::test]
 async fn location_resolves_under_the_stage_the_caller_used() {
     let w = ProbeWorld::new();
-    let handler = |req: Request| {
-        let api = &w.api;
-        async move {
-            Ok::<Response<Body>, lambda_http::Error>(
-                telltale::http::probes::submit_routes(api, &req).await,
-            )
-        }
-    };
+    let handler = |req: Request| submit(&w, req);
     let body = json!({"name": "located", "docurl": "https://example.org/d", "script": "https://example.org/s",
         "command": "s -t 10", "contact": "l@example.org"})
     .to_string();

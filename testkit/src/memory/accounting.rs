@@ -36,6 +36,17 @@ impl MemoryAccounting {
     }
 }
 
+/// A push record before anything was recorded in it (as an item the table's update creates).
+fn new_record() -> PushRecord {
+    PushRecord {
+        state: PushState::Pushing,
+        value: None,
+        metric_id: None,
+        reason: None,
+        claimed_until: None,
+    }
+}
+
 fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
     Box::pin(async move { value })
 }
@@ -87,13 +98,7 @@ impl AccountingStore for MemoryAccounting {
             };
             if free {
                 // As the table's update: the state and the lease change, the rest is kept.
-                let record = s.pushes.entry(key.into()).or_insert(PushRecord {
-                    state: PushState::Pushing,
-                    value: None,
-                    metric_id: None,
-                    reason: None,
-                    claimed_until: None,
-                });
+                let record = s.pushes.entry(key.into()).or_insert_with(new_record);
                 record.state = PushState::Pushing;
                 record.claimed_until = Some(now + lease);
             }
@@ -114,13 +119,7 @@ impl AccountingStore for MemoryAccounting {
         let r = self.outage.check("recording a push").map(|()| {
             let mut s = self.state.lock().unwrap();
             // As the table's update: what is given is set, the rest kept, the lease removed.
-            let record = s.pushes.entry(key.into()).or_insert(PushRecord {
-                state: PushState::Pushing,
-                value: None,
-                metric_id: None,
-                reason: None,
-                claimed_until: None,
-            });
+            let record = s.pushes.entry(key.into()).or_insert_with(new_record);
             record.state = if pushed {
                 PushState::Pushed
             } else {
