@@ -460,3 +460,11 @@ async fn the_table_down_is_a_503_naming_dynamodb_on_every_route() {
     f.store().outage.set(false);
     assert_eq!(send(&f, "GET", "/heartbeat/known", "").await.status, 200);
 }
+
+/// The in-memory heartbeat table keeps the DynamoDB table's promises (the same suite runs on
+/// moto in the service tier).
+#[tokio::test]
+async fn the_memory_heartbeat_table_keeps_the_tables_promises() {
+    let store = telltale_testkit::memory::MemoryHeartbeats::default();
+    telltale_testkit::contracts::heartbeat_store(&store, "memory").await;
+}

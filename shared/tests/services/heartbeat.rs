@@ -316,3 +316,10 @@ async fn telltale_heartbeat_check_sets_and_lists_checks() {
         String::from_utf8_lossy(&bare.stderr)
     );
 }
+
+/// The DynamoDB heartbeat table keeps the promises the in-memory one is held to.
+#[tokio::test]
+async fn the_heartbeat_table_keeps_the_promises_the_memory_table_is_held_to() {
+    let f = HeartbeatFixture::new().await;
+    telltale_testkit::contracts::heartbeat_store(&f.store(), "dynamodb").await;
+}

@@ -3,6 +3,9 @@
 //! drift apart (a memory port that kept less than its adapter would let a fast test pass that
 //! the deployed function fails).
 
+pub mod heartbeat;
+pub use heartbeat::heartbeat_store;
+
 use telltale::accounting::model::{PushState, StoredToken};
 use telltale::accounting::ports::AccountingStore;
 use telltale::base::env::Secret;
