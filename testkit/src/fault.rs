@@ -2,6 +2,8 @@
 //! it makes the dependency stopped (connections refused at once) or hung (accepted, never
 //! answered) and back, without losing the real server's state.
 
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -19,6 +21,7 @@ pub enum Mode {
 pub struct FaultProxy {
     pub url: String,
     mode: watch::Sender<Mode>,
+    accepted: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl FaultProxy {
@@ -33,8 +36,11 @@ impl FaultProxy {
             .expect("binding a port");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (mode, watching) = watch::channel(Mode::Pass);
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let log = accepted.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                log.lock().expect("connection log").push(Instant::now());
                 let mut changes = watching.clone();
                 let current = *changes.borrow_and_update();
                 let upstream = upstream.clone();
@@ -60,7 +66,17 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { url, mode }
+        FaultProxy {
+            url,
+            mode,
+            accepted,
+        }
+    }
+
+    /// When each connection was accepted, oldest first: a client's attempts, each a new
+    /// connection while the dependency hangs.
+    pub fn accepted(&self) -> Vec<Instant> {
+        self.accepted.lock().expect("connection log").clone()
     }
 
     pub fn set(&self, mode: Mode) {

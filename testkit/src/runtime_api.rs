@@ -38,6 +38,8 @@ struct Inner {
     handed: Vec<(String, SystemTime)>,
     answers: Vec<Answer>,
     init_error: Option<String>,
+    /// Each invocation's time to its deadline.
+    timeout: Duration,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -50,8 +52,15 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub async fn start(events: Vec<Invocation>) -> Self {
+        RuntimeApi::start_with_timeout(events, Duration::from_secs(15)).await
+    }
+
+    /// As `start`, each invocation's deadline `timeout` after it is handed out (the function's
+    /// configured timeout, as Lambda sends it in `Lambda-Runtime-Deadline-Ms`).
+    pub async fn start_with_timeout(events: Vec<Invocation>, timeout: Duration) -> Self {
         let shared: Shared = Arc::new(Mutex::new(Inner {
             pending: events.into(),
+            timeout,
             ..Inner::default()
         }));
         let app = Router::new()
@@ -98,13 +107,13 @@ impl RuntimeApi {
 }
 
 async fn next(State(shared): State<Shared>) -> Response {
-    let event = {
+    let (event, timeout) = {
         let mut inner = shared.lock().expect("runtime API state");
         let event = inner.pending.pop_front();
         if let Some(e) = &event {
             inner.handed.push((e.request_id.clone(), SystemTime::now()));
         }
-        event
+        (event, inner.timeout)
     };
     let Some(event) = event else {
         std::future::pending::<()>().await;
@@ -114,7 +123,7 @@ async fn next(State(shared): State<Shared>) -> Response {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis()
-        + 15_000;
+        + timeout.as_millis();
     let mut headers = HeaderMap::new();
     let mut put = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
