@@ -6,6 +6,7 @@ pub mod client;
 pub mod emails;
 pub mod fixtures;
 pub mod locate;
+pub mod stores;
 pub mod tables;
 pub mod template;
 pub mod terminal;

@@ -68,16 +68,16 @@ pub async fn run(command: LocalCommand) -> anyhow::Result<ExitCode> {
     }
     let dynamodb = aws::dynamodb_client(&sdk);
     let s3 = aws::s3_client(&sdk);
-    tables::ensure_api_keys_table(&dynamodb, &keys_table)
+    tables::ensure_table(&dynamodb, tables::Store::ApiKeys, &keys_table)
         .await
         .map_err(anyhow::Error::msg)?;
-    tables::ensure_probes_table(&dynamodb, &probes_table)
+    tables::ensure_table(&dynamodb, tables::Store::Probes, &probes_table)
         .await
         .map_err(anyhow::Error::msg)?;
-    tables::ensure_accounting_table(&dynamodb, &accounting_table)
+    tables::ensure_table(&dynamodb, tables::Store::Accounting, &accounting_table)
         .await
         .map_err(anyhow::Error::msg)?;
-    tables::ensure_heartbeat_table(&dynamodb, &heartbeat_table)
+    tables::ensure_table(&dynamodb, tables::Store::Heartbeat, &heartbeat_table)
         .await
         .map_err(anyhow::Error::msg)?;
     let (_, address) = email_from

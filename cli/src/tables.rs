@@ -1,6 +1,7 @@
 //! Creating the DynamoDB tables and the S3 bucket on the local emulator: `telltale local setup`
-//! (what `make dev` runs) and the tests' fixtures. Only the CLI and the test kit link this; in
-//! AWS the SAM template (`infra/template.yaml`) declares the tables, with the same key schemas.
+//! (what `make dev` runs) and the tests' fixtures. Only the CLI and the test kit link this. Each
+//! table and the bucket take their shape from `infra/template.yaml` (`crate::stores`), the one
+//! description of them.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -61,32 +62,35 @@ pub async fn ensure_sample_candidate(
     table.create(&candidate, &email, None).await.map(|_| ())
 }
 
-/// Partition key of the API-key table.
-pub const API_KEYS_HASH_KEY: &str = "key_hash";
+pub use crate::stores::Store;
 
-/// Creates a table with just a string partition key, if it does not exist yet.
-async fn ensure_keyed_table(
+/// Creates the table `store` under `name` as the template declares it (key schema, attribute
+/// definitions, global secondary indexes, TTL), if it does not exist yet.
+pub async fn ensure_table(
     client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    hash_key: &str,
+    store: Store,
+    name: &str,
 ) -> Result<(), String> {
-    let result = client
+    let spec = crate::stores::table(store)?;
+    let mut create = client
         .create_table()
-        .table_name(table)
+        .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(hash_key)?)
-        .key_schema(key(hash_key, KeyType::Hash)?)
-        .send()
-        .await;
-    created_or_existing(table, result).map(|_| ())
-}
-
-/// Creates the API-key table if it does not exist yet.
-pub async fn ensure_api_keys_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Result<(), String> {
-    ensure_keyed_table(client, table, API_KEYS_HASH_KEY).await
+        .set_attribute_definitions(Some(
+            spec.attributes
+                .iter()
+                .map(|(n, t)| attr(n, t))
+                .collect::<Result<_, _>>()?,
+        ))
+        .set_key_schema(Some(key_schema(&spec.key)?));
+    for index in &spec.indexes {
+        create = create.global_secondary_indexes(gsi(index)?);
+    }
+    let created = created_or_existing(name, create.send().await)?;
+    match spec.ttl {
+        Some(attribute) if created => enable_ttl(client, name, &attribute).await,
+        _ => Ok(()),
+    }
 }
 
 /// `Ok(true)` if the table was created now, `Ok(false)` if it already existed.
@@ -111,6 +115,27 @@ fn created_or_existing<T>(
     }
 }
 
+async fn enable_ttl(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    attribute: &str,
+) -> Result<(), String> {
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(attribute)
+                .enabled(true)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("enabling TTL on {table}: {}", describe(&e)))
+}
+
 /// Creates the bucket if it does not exist yet.
 pub async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
     let mut req = client.create_bucket().bucket(bucket);
@@ -127,16 +152,31 @@ pub async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<
         }
     }
     match req.send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(e)
             if e.as_service_error().is_some_and(|s| {
                 s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
             }) =>
         {
-            Ok(())
+            return Ok(())
         }
-        Err(e) => Err(format!("creating bucket {bucket}: {}", describe(&e))),
+        Err(e) => return Err(format!("creating bucket {bucket}: {}", describe(&e))),
     }
+    if !crate::stores::bucket_versioned()? {
+        return Ok(());
+    }
+    client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("enabling versioning on {bucket}: {}", describe(&e)))
 }
 
 pub async fn put_object(
@@ -157,81 +197,40 @@ pub async fn put_object(
         .map_err(|e| format!("uploading s3://{bucket}/{key}: {}", describe(&e)))
 }
 
-fn attr(name: &str) -> Result<AttributeDefinition, String> {
+fn attr(name: &str, kind: &str) -> Result<AttributeDefinition, String> {
     AttributeDefinition::builder()
         .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
+        .attribute_type(ScalarAttributeType::from(kind))
         .build()
         .map_err(|e| e.to_string())
 }
 
-fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, String> {
-    GlobalSecondaryIndex::builder()
-        .index_name(name)
-        .key_schema(key(hash, KeyType::Hash)?)
-        .key_schema(key(range, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// Creates the probe table (see `aws::probes` for its design) if it does not exist yet.
-pub async fn ensure_probes_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Result<(), String> {
-    use telltale::adapters::aws::probes::{EMAILS_DUE_INDEX, NAME_INDEX, STATUS_INDEX};
-    let result = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("id")?)
-        .attribute_definitions(attr("status")?)
-        .attribute_definitions(attr("name_key")?)
-        .attribute_definitions(attr("due")?)
-        .attribute_definitions(attr("kind")?)
-        .key_schema(key("id", KeyType::Hash)?)
-        .global_secondary_indexes(index(STATUS_INDEX, "status", "name_key")?)
-        .global_secondary_indexes(index(EMAILS_DUE_INDEX, "due", "id")?)
-        .global_secondary_indexes(index(NAME_INDEX, "kind", "name_key")?)
-        .send()
-        .await;
-    match result {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            return Ok(())
-        }
-        Err(e) => return Err(format!("creating table {table}: {}", describe(&e))),
-    }
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
+fn key_schema(elements: &[(String, String)]) -> Result<Vec<KeySchemaElement>, String> {
+    elements
+        .iter()
+        .map(|(name, kind)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(kind.as_str()))
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+fn gsi(index: &crate::stores::IndexSpec) -> Result<GlobalSecondaryIndex, String> {
+    let projection = Projection::builder()
+        .projection_type(ProjectionType::from(index.projection.as_str()))
+        .set_non_key_attributes(
+            (!index.non_key_attributes.is_empty()).then(|| index.non_key_attributes.clone()),
         )
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("enabling TTL on {table}: {}", describe(&e)))
+        .build();
+    GlobalSecondaryIndex::builder()
+        .index_name(&index.name)
+        .set_key_schema(Some(key_schema(&index.key)?))
+        .projection(projection)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// Lets SES send from this address (locally: moto accepts it at once).
@@ -254,30 +253,4 @@ pub async fn ensure_email_identity(
         }
         Err(e) => Err(format!("creating SES identity {address}: {}", describe(&e))),
     }
-}
-
-/// Creates the accounting state table (see `aws::accounting`) if it does not exist yet.
-pub async fn ensure_accounting_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Result<(), String> {
-    ensure_keyed_table(client, table, "id").await
-}
-
-/// Creates the heartbeat table (see `aws::heartbeat`) if it does not exist yet.
-pub async fn ensure_heartbeat_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Result<(), String> {
-    let result = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk")?)
-        .attribute_definitions(attr("sk")?)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .send()
-        .await;
-    created_or_existing(table, result).map(|_| ())
 }

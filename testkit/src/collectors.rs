@@ -38,12 +38,20 @@ impl Stack {
             db: influx().database("kpis").await,
             sdk,
         };
-        tables::ensure_probes_table(&dynamodb, &stack.probes_table)
-            .await
-            .expect("probe table");
-        tables::ensure_accounting_table(&dynamodb, &stack.accounting_table)
-            .await
-            .expect("accounting table");
+        tables::ensure_table(
+            &dynamodb,
+            telltale_cli::tables::Store::Probes,
+            &stack.probes_table,
+        )
+        .await
+        .expect("probe table");
+        tables::ensure_table(
+            &dynamodb,
+            telltale_cli::tables::Store::Accounting,
+            &stack.accounting_table,
+        )
+        .await
+        .expect("accounting table");
         tables::ensure_bucket(&s3, &stack.bucket)
             .await
             .expect("bucket");

@@ -29,12 +29,20 @@ impl HeartbeatFixture {
             key: generate_key(),
             submitter_key: generate_key(),
         };
-        tables::ensure_heartbeat_table(&f.dynamodb, &f.table)
-            .await
-            .expect("heartbeat table");
-        tables::ensure_api_keys_table(&f.dynamodb, &f.keys_table)
-            .await
-            .expect("key table");
+        tables::ensure_table(
+            &f.dynamodb,
+            telltale_cli::tables::Store::Heartbeat,
+            &f.table,
+        )
+        .await
+        .expect("heartbeat table");
+        tables::ensure_table(
+            &f.dynamodb,
+            telltale_cli::tables::Store::ApiKeys,
+            &f.keys_table,
+        )
+        .await
+        .expect("key table");
         f.add_key(&f.key, "alertmanager", Role::Heartbeat).await;
         f.add_key(&f.submitter_key, "tenant", Role::Submitter).await;
         f

@@ -40,12 +40,20 @@ impl ProbeFixture {
             keys_table: unique("keys"),
             key: generate_key(),
         };
-        tables::ensure_probes_table(&f.dynamodb, &f.probes_table)
-            .await
-            .expect("probe table");
-        tables::ensure_api_keys_table(&f.dynamodb, &f.keys_table)
-            .await
-            .expect("key table");
+        tables::ensure_table(
+            &f.dynamodb,
+            telltale_cli::tables::Store::Probes,
+            &f.probes_table,
+        )
+        .await
+        .expect("probe table");
+        tables::ensure_table(
+            &f.dynamodb,
+            telltale_cli::tables::Store::ApiKeys,
+            &f.keys_table,
+        )
+        .await
+        .expect("key table");
         tables::ensure_email_identity(&f.ses, "no-reply@telltale.test")
             .await
             .expect("SES identity");
@@ -98,9 +106,13 @@ impl ProbeFixture {
             tables::put_object(&s3, &bucket, name, body).await.unwrap();
         }
         let heartbeats = unique(&format!("{label}-heartbeats"));
-        tables::ensure_heartbeat_table(&self.dynamodb, &heartbeats)
-            .await
-            .unwrap();
+        tables::ensure_table(
+            &self.dynamodb,
+            telltale_cli::tables::Store::Heartbeat,
+            &heartbeats,
+        )
+        .await
+        .unwrap();
         let server = crate::prometheus::prometheus(crate::prometheus::demo_series);
         let mut env = self.env();
         env.extend(

@@ -166,9 +166,13 @@ async fn push() {
     let sdk = moto().sdk_config().await;
     let dynamodb = dynamodb_client(&sdk);
     let table_name = unique("scale-accounting");
-    tables::ensure_accounting_table(&dynamodb, &table_name)
-        .await
-        .expect("table");
+    tables::ensure_table(
+        &dynamodb,
+        telltale_cli::tables::Store::Accounting,
+        &table_name,
+    )
+    .await
+    .expect("table");
     let aai = TokenEndpoint::start("scale-client", "s3cret", "initial-refresh").await;
     let api = AccountingApi::start(&aai).await;
     api.set_latency(LATENCY);

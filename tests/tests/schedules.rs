@@ -33,9 +33,13 @@ async fn the_local_scheduler_fills_influxdb_through_cargo_lambda_watch() {
     let heartbeats = unique("schedules-heartbeats");
     let dynamodb =
         aws_sdk_dynamodb::Client::new(&telltale_testkit::moto::moto().sdk_config().await);
-    telltale_cli::tables::ensure_heartbeat_table(&dynamodb, &heartbeats)
-        .await
-        .unwrap();
+    telltale_cli::tables::ensure_table(
+        &dynamodb,
+        telltale_cli::tables::Store::Heartbeat,
+        &heartbeats,
+    )
+    .await
+    .unwrap();
     env.push(("HEARTBEAT_TABLE".into(), heartbeats));
     // The declared collectors read local copies of their documents, as under `make dev`.
     let fixtures = telltale_testkit::documents::documents().await;

@@ -588,3 +588,69 @@ fn every_parameter_is_in_the_deployment_docs() {
         );
     }
 }
+
+/// The local stack's tables are created from what the command line's template reader gives
+/// (`telltale_cli::stores`); here that reading is held to cfn-lint's decoding of the same file,
+/// table by table, so neither can read the template differently.
+#[test]
+fn the_local_stores_read_the_tables_as_cloudformation_does() {
+    use telltale_cli::stores::{table, Store};
+    let t = decoded_template();
+    let pairs = |v: &Value, a: &str, b: &str| -> Vec<(String, String)> {
+        v.as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| (render(&i[a]), render(&i[b])))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let tables: Vec<&String> = resources(&t)
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(tables.len(), Store::ALL.len(), "{tables:?}");
+    for store in Store::ALL {
+        let p = &resources(&t)[store.logical_id()]["Properties"];
+        let spec = table(store).unwrap();
+        let what = store.logical_id();
+        assert_eq!(
+            spec.attributes,
+            pairs(&p["AttributeDefinitions"], "AttributeName", "AttributeType"),
+            "{what}"
+        );
+        assert_eq!(
+            spec.key,
+            pairs(&p["KeySchema"], "AttributeName", "KeyType"),
+            "{what}"
+        );
+        let indexes = p["GlobalSecondaryIndexes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(spec.indexes.len(), indexes.len(), "{what}");
+        for (ours, theirs) in spec.indexes.iter().zip(&indexes) {
+            assert_eq!(ours.name, render(&theirs["IndexName"]), "{what}");
+            assert_eq!(
+                ours.key,
+                pairs(&theirs["KeySchema"], "AttributeName", "KeyType"),
+                "{what}"
+            );
+            assert_eq!(
+                ours.projection,
+                render(&theirs["Projection"]["ProjectionType"]),
+                "{what}"
+            );
+        }
+        let ttl = &p["TimeToLiveSpecification"];
+        let theirs = (ttl["Enabled"] == true).then(|| render(&ttl["AttributeName"]));
+        assert_eq!(spec.ttl, theirs, "{what}");
+    }
+    let bucket = &resources(&t)["MappingsBucket"]["Properties"];
+    assert_eq!(
+        telltale_cli::stores::bucket_versioned().unwrap(),
+        bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    );
+}

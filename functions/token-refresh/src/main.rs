@@ -51,9 +51,13 @@ mod tests {
         let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
         let dynamodb = telltale::adapters::aws::dynamodb_client(&moto().sdk_config().await);
         let table = unique("tokens");
-        telltale_cli::tables::ensure_accounting_table(&dynamodb, &table)
-            .await
-            .unwrap();
+        telltale_cli::tables::ensure_table(
+            &dynamodb,
+            telltale_cli::tables::Store::Accounting,
+            &table,
+        )
+        .await
+        .unwrap();
         let config = AccountingConfig {
             base_url: "http://127.0.0.1:9".into(),
             token_url: aai.url.clone(),

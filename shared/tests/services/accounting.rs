@@ -82,9 +82,13 @@ impl World {
                 .unwrap();
         }
         let table_name = unique("accounting");
-        tables::ensure_accounting_table(&dynamodb, &table_name)
-            .await
-            .unwrap();
+        tables::ensure_table(
+            &dynamodb,
+            telltale_cli::tables::Store::Accounting,
+            &table_name,
+        )
+        .await
+        .unwrap();
         let aai = TokenEndpoint::start("telltale-client", "s3cret", "initial-refresh").await;
         let api = AccountingApi::start(&aai).await;
         World {
@@ -649,7 +653,7 @@ async fn the_client_secret_and_first_refresh_token_come_from_ssm_as_deployed() {
 async fn the_accounting_table_keeps_the_promises_the_memory_store_is_held_to() {
     let dynamodb = dynamodb_client(&telltale_testkit::moto::moto().sdk_config().await);
     let name = telltale_testkit::unique("contract-accounting");
-    telltale_cli::tables::ensure_accounting_table(&dynamodb, &name)
+    telltale_cli::tables::ensure_table(&dynamodb, telltale_cli::tables::Store::Accounting, &name)
         .await
         .unwrap();
     let table = AccountingTable::new(dynamodb, name);

@@ -9,7 +9,9 @@ use telltale_testkit::{moto::moto, unique};
 async fn table() -> (aws_sdk_dynamodb::Client, String) {
     let client = dynamodb_client(&moto().sdk_config().await);
     let name = unique("keys");
-    tables::ensure_api_keys_table(&client, &name).await.unwrap();
+    tables::ensure_table(&client, telltale_cli::tables::Store::ApiKeys, &name)
+        .await
+        .unwrap();
     (client, name)
 }
 

@@ -17,4 +17,5 @@ mod monasca;
 mod pings;
 mod probe_status;
 mod probe_submit;
+mod stores;
 mod validate_cli;

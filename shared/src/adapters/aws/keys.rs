@@ -6,6 +6,13 @@ use crate::base::error::{Dependency, Error, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
+/// The table as this adapter uses it (checked against the template).
+pub const TABLE_USE: super::TableUse = super::TableUse {
+    key: &["key_hash"],
+    indexes: &[],
+    ttl: None,
+};
+
 pub struct ApiKeys {
     client: Client,
     table: String,

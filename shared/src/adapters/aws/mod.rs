@@ -13,6 +13,17 @@ pub mod ses;
 pub mod ssm;
 
 use super::timing::sdk::Timing;
+
+/// What an adapter relies on in its table: the key's attribute names in order, the indexes it
+/// queries with the attribute each is queried by, and the TTL attribute it writes. The
+/// template (`infra/template.yaml`) is the one description of the tables; a test of the
+/// command line's template reader holds these names to it.
+#[derive(Debug, Clone, Copy)]
+pub struct TableUse {
+    pub key: &'static [&'static str],
+    pub indexes: &'static [(&'static str, &'static str)],
+    pub ttl: Option<&'static str>,
+}
 use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
 

@@ -15,6 +15,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
+/// The table as this adapter uses it (checked against the template). Its token record's
+/// `expires_at` is the token's own expiry, not a TTL: the record is never deleted.
+pub const TABLE_USE: super::TableUse = super::TableUse {
+    key: &["id"],
+    indexes: &[],
+    ttl: None,
+};
+
 mod store;
 
 pub struct AccountingTable {

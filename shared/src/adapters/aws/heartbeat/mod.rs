@@ -25,6 +25,14 @@ use crate::heartbeat::ports::{CheckSettings, HeartbeatStore, Record, Recorded};
 use crate::heartbeat::state::State;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
+
+/// The table as this adapter uses it (checked against the template): logged pings, flips and
+/// sent notices carry `expires_at`.
+pub const TABLE_USE: super::TableUse = super::TableUse {
+    key: &["pk", "sk"],
+    indexes: &[],
+    ttl: Some("expires_at"),
+};
 use std::collections::HashMap;
 
 pub const PARTITION: &str = "check";

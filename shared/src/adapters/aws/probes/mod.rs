@@ -25,6 +25,16 @@ pub const STATUS_INDEX: &str = "by-status";
 pub const EMAILS_DUE_INDEX: &str = "emails-due";
 /// Every candidate (`kind` = `candidate`) by `name_key`: a page of the whole list is one Query.
 pub const NAME_INDEX: &str = "by-name";
+/// The table as this adapter uses it (checked against the template).
+pub const TABLE_USE: super::TableUse = super::TableUse {
+    key: &["id"],
+    indexes: &[
+        (STATUS_INDEX, "status"),
+        (EMAILS_DUE_INDEX, "due"),
+        (NAME_INDEX, "kind"),
+    ],
+    ttl: Some("expires_at"),
+};
 const PENDING: &str = EmailState::Pending.as_str();
 /// Given up: kept in the `emails-due` index under its own key, so the dead are one query too.
 const DEAD: &str = EmailState::Dead.as_str();
