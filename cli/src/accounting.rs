@@ -162,10 +162,9 @@ async fn set_refresh_token(table: String) -> anyhow::Result<ExitCode> {
         expires_at: 0,
         refresh_token: Secret::new(token),
         version,
+        refreshed_at: time::OffsetDateTime::now_utc().unix_timestamp(),
     };
-    let now =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
-    if !table.put_token(&stored, &now).await? {
+    if !table.put_token(&stored).await? {
         bail!("the token changed while storing it; run the command again");
     }
     eprintln!("refresh token stored (version {version}); the next push or refresh uses it");

@@ -5,7 +5,8 @@
 use crate::accounting::config::AccountingConfig;
 use crate::accounting::ports::{AccountingService, AccountingStore, TokenGrant};
 use crate::accounting::push::{event_time, Pusher};
-use crate::accounting::token::refresh;
+use crate::accounting::token::refresh_scheduled;
+use crate::base::time::scheduled_time;
 use crate::collectors::ports::PointSink;
 use crate::collectors::registry::Registry;
 use crate::collectors::run::{collector_for, run as run_collector};
@@ -147,12 +148,19 @@ pub struct Refresh<S, G> {
     pub grant: G,
 }
 
-/// Refreshes the stored token (one refresh at a time across instances).
+/// Refreshes the stored token as of the event's time (one refresh at a time across instances,
+/// one grant per scheduled time: see `refresh_scheduled`).
 pub async fn token_refresh<S: AccountingStore, G: TokenGrant>(
     stack: &Refresh<S, G>,
+    event: &Value,
 ) -> Result<Value, JobFailed> {
-    let token = refresh(&stack.grant, &stack.config, &stack.table).await?;
-    Ok(json!({"expires_at": token.expires_at, "version": token.version}))
+    let scheduled = scheduled_time(event).map_err(JobFailed)?.unix_timestamp();
+    let token = refresh_scheduled(&stack.grant, &stack.config, &stack.table, scheduled).await?;
+    Ok(json!({
+        "expires_at": token.expires_at,
+        "version": token.version,
+        "refreshed_at": token.refreshed_at,
+    }))
 }
 
 /// `email-retry`'s stack.

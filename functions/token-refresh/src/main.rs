@@ -10,9 +10,9 @@ use telltale::jobs::{token_refresh, Refresh};
 
 async fn handler<S: AccountingStore, G: TokenGrant>(
     stack: &Refresh<S, G>,
-    _event: LambdaEvent<Value>,
+    event: LambdaEvent<Value>,
 ) -> Result<Value, JobFailed> {
-    telltale::jobs::logged(token_refresh(stack)).await
+    telltale::jobs::logged(token_refresh(stack, &event.payload)).await
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -44,10 +44,11 @@ mod tests {
         )
     }
 
-    /// The sample scheduled event refreshes the token; with the endpoint down the invocation
-    /// fails with the reason and the stored token stays.
+    /// The sample scheduled event refreshes the token; delivered again (one after the other or
+    /// at once) it grants nothing more; a later schedule with the endpoint down fails the
+    /// invocation with the reason, and the stored token stays.
     #[tokio::test]
-    async fn the_sample_event_refreshes_and_a_failure_fails_the_invocation() {
+    async fn the_sample_event_refreshes_once_and_a_failure_fails_the_invocation() {
         let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
         let dynamodb = telltale::adapters::aws::dynamodb_client(&moto().sdk_config().await);
         let table = unique("tokens");
@@ -79,9 +80,20 @@ mod tests {
         let answer = handler(&state, sample_event()).await.unwrap();
         assert_eq!(answer["version"], 1);
         let stored = state.table.token().await.unwrap().unwrap();
+        assert_eq!(handler(&state, sample_event()).await.unwrap(), answer);
+        let (a, b) = tokio::join!(
+            handler(&state, sample_event()),
+            handler(&state, sample_event())
+        );
+        assert_eq!((a.unwrap(), b.unwrap()), (answer.clone(), answer));
+        assert_eq!(aai.grants(), 1, "one grant for one scheduled time");
+        assert_eq!(state.table.token().await.unwrap().unwrap(), stored);
 
         aai.set_down(true);
-        let err = handler(&state, sample_event()).await.unwrap_err();
+        let mut later = sample_event();
+        // A schedule after the stored token was granted.
+        later.payload["time"] = serde_json::json!("2099-01-01T00:00:00Z");
+        let err = handler(&state, later).await.unwrap_err();
         assert!(
             err.to_string()
                 .contains("OIDC token endpoint answered with an error: HTTP 503"),

@@ -11,6 +11,9 @@ pub struct StoredToken {
     pub expires_at: i64,
     pub refresh_token: Secret,
     pub version: u64,
+    /// When it was granted (unix seconds; 0 when not known): a scheduled refresh that finds a
+    /// token granted at or after its scheduled time has nothing left to do.
+    pub refreshed_at: i64,
 }
 
 /// How a metric's push for a period stands.

@@ -16,11 +16,7 @@ pub trait AccountingStore: Send + Sync {
 
     /// Stores `token` if the stored one is still at `token.version - 1` (or there is none);
     /// `false` when another refresher stored a newer one first.
-    fn put_token<'a>(
-        &'a self,
-        token: &'a StoredToken,
-        refreshed_at: &'a str,
-    ) -> BoxFuture<'a, Result<bool>>;
+    fn put_token<'a>(&'a self, token: &'a StoredToken) -> BoxFuture<'a, Result<bool>>;
 
     fn record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<PushRecord>>>;
 

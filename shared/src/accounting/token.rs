@@ -24,13 +24,37 @@ const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Serialises refreshes within this process (one Lambda instance).
 static LOCAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Refreshes unconditionally (the scheduled `token-refresh`), one refresh at a time.
+/// Refreshes unconditionally, one refresh at a time.
 pub async fn refresh(
     grant: &(impl TokenGrant + ?Sized),
     config: &AccountingConfig,
     table: &(impl AccountingStore + ?Sized),
 ) -> Result<StoredToken> {
     single_flight(grant, config, table, |_| false).await
+}
+
+/// How much earlier than its schedule's time a token may have been granted and still count as
+/// that schedule's refresh: the clocks of the scheduler and of Lambda may differ by a little,
+/// and a token granted a minute before is as fresh as one granted at the time.
+pub const SCHEDULE_SKEW_SECONDS: i64 = 60;
+
+/// The scheduled `token-refresh` for the schedule's time `scheduled` (unix s): refreshes unless
+/// the stored token was granted at or after it (less `SCHEDULE_SKEW_SECONDS`) and has not
+/// expired. A schedule delivered twice, at once or one
+/// after the other, or a run retried after it succeeded, is then one grant: the second finds
+/// the first's token (after waiting for its lease when they overlap). A run that failed left
+/// the old token, so its retry refreshes.
+pub async fn refresh_scheduled(
+    grant: &(impl TokenGrant + ?Sized),
+    config: &AccountingConfig,
+    table: &(impl AccountingStore + ?Sized),
+    scheduled: i64,
+) -> Result<StoredToken> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    single_flight(grant, config, table, |t| {
+        t.refreshed_at >= scheduled - SCHEDULE_SKEW_SECONDS && usable(t, now, 0)
+    })
+    .await
 }
 
 fn usable(t: &StoredToken, now: i64, margin: i64) -> bool {
@@ -104,9 +128,9 @@ async fn exchange(
         expires_at: now.unix_timestamp() + granted.expires_in.unwrap_or(300),
         refresh_token: granted.refresh_token.unwrap_or(refresh_token),
         version: current.as_ref().map_or(1, |t| t.version + 1),
+        refreshed_at: now.unix_timestamp(),
     };
-    let at = crate::base::time::timestamp(now);
-    if table.put_token(&token, &at).await? {
+    if table.put_token(&token).await? {
         tracing::debug!(
             expires_at = token.expires_at,
             version = token.version,

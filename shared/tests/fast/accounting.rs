@@ -366,8 +366,9 @@ async fn a_fresh_stored_token_is_used_as_it_is() {
         expires_at: now + 3600,
         refresh_token: Secret::new("initial-refresh"),
         version: 1,
+        refreshed_at: now,
     };
-    assert!(w.table.put_token(&stored, "t").await.unwrap());
+    assert!(w.table.put_token(&stored).await.unwrap());
     let token = valid_token(&w.grant, &w.config, &w.table).await.unwrap();
     assert_eq!(token.expose(), "stored-access");
     assert_eq!(w.grant.grants(), 0);
@@ -382,8 +383,9 @@ async fn a_token_within_the_margin_is_refreshed_with_the_stored_refresh_token() 
         expires_at: now + 60,
         refresh_token: Secret::new("initial-refresh"),
         version: 1,
+        refreshed_at: now,
     };
-    assert!(w.table.put_token(&stored, "t").await.unwrap());
+    assert!(w.table.put_token(&stored).await.unwrap());
     let token = valid_token(&w.grant, &w.config, &w.table).await.unwrap();
     assert_eq!(token.expose(), "access-1");
     let now_stored = w.table.stored_token().unwrap();
@@ -394,7 +396,7 @@ async fn a_token_within_the_margin_is_refreshed_with_the_stored_refresh_token() 
 }
 
 #[tokio::test]
-async fn the_scheduled_refresh_always_refreshes_and_stores_the_rotation() {
+async fn an_unconditional_refresh_refreshes_and_stores_the_rotation() {
     let w = World::new(PeriodMode::Cumulative);
     let first = refresh(&w.grant, &w.config, &w.table).await.unwrap();
     let second = refresh(&w.grant, &w.config, &w.table).await.unwrap();
@@ -450,8 +452,9 @@ async fn a_refresh_in_another_instance_is_waited_for_and_its_token_used() {
             expires_at: now + 3600,
             refresh_token: Secret::new("rotated-elsewhere"),
             version: 1,
+            refreshed_at: now,
         };
-        assert!(w.table.put_token(&token, "t").await.unwrap());
+        assert!(w.table.put_token(&token).await.unwrap());
         w.table.release_refresh_lease("other").await.unwrap();
     };
     let (ours, ()) = tokio::join!(valid_token(&w.grant, &w.config, &w.table), theirs);
@@ -503,4 +506,94 @@ async fn a_push_that_fails_a_metric_fails_the_scheduled_run_with_its_reason() {
 #[tokio::test]
 async fn the_memory_accounting_store_keeps_the_tables_promises() {
     telltale_testkit::contracts::accounting_store(&MemoryAccounting::default(), "memory").await;
+}
+
+/// The token-refresh schedule's event delivered twice — one after the other, at once, and
+/// retried after a run that failed — grants what one delivery grants: one token per scheduled
+/// time, so a rotating refresh token is never spent twice for one schedule.
+#[tokio::test]
+async fn a_refresh_schedule_delivered_twice_is_one_grant() {
+    use telltale::jobs::{token_refresh, Refresh};
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let event = json!({
+        "source": "aws.events", "detail-type": "Scheduled Event", "time": zulu(now - 10),
+    });
+    // The token the previous schedule (two hours ago) left.
+    let world = || async {
+        let w = World::new(PeriodMode::Cumulative);
+        let previous = StoredToken {
+            access_token: Secret::new("previous-access"),
+            expires_at: now + 600,
+            refresh_token: Secret::new("initial-refresh"),
+            version: 1,
+            refreshed_at: now - 7200,
+        };
+        assert!(w.table.put_token(&previous).await.unwrap());
+        let stack = Refresh {
+            config: w.config.clone(),
+            table: w.table.clone(),
+            grant: w.grant.clone(),
+        };
+        (w, stack)
+    };
+
+    let (once, stack) = world().await;
+    let answer = token_refresh(&stack, &event).await.unwrap();
+    assert_eq!(
+        (once.grant.grants(), answer["version"].as_u64()),
+        (1, Some(2))
+    );
+
+    let (w, stack) = world().await;
+    let first = token_refresh(&stack, &event).await.unwrap();
+    let second = token_refresh(&stack, &event).await.unwrap();
+    assert_eq!(w.grant.grants(), 1, "one after the other");
+    assert_eq!(first, second, "the second finds the first's token");
+    let (stored, single) = (
+        w.table.stored_token().unwrap(),
+        once.table.stored_token().unwrap(),
+    );
+    assert_eq!(
+        (stored.version, stored.access_token, stored.refresh_token),
+        (single.version, single.access_token, single.refresh_token),
+        "the same token as one delivery leaves"
+    );
+
+    let (w, stack) = world().await;
+    let (a, b) = tokio::join!(token_refresh(&stack, &event), token_refresh(&stack, &event));
+    assert_eq!(w.grant.grants(), 1, "at once");
+    assert_eq!(a.unwrap()["version"], b.unwrap()["version"]);
+
+    let (w, stack) = world().await;
+    *w.grant.down.lock().unwrap() = true;
+    let failed = token_refresh(&stack, &event).await.unwrap_err();
+    assert!(failed.0.contains("OIDC token endpoint"), "{failed:?}");
+    assert_eq!(
+        w.table.stored_token().unwrap().version,
+        1,
+        "the old token stays"
+    );
+    *w.grant.down.lock().unwrap() = false;
+    token_refresh(&stack, &event).await.unwrap();
+    token_refresh(&stack, &event).await.unwrap();
+    assert_eq!(
+        w.grant.grants(),
+        1,
+        "the retry of a failed run refreshes, once"
+    );
+
+    let later = json!({"time": zulu(now + 3 * 3600)});
+    let (w, stack) = world().await;
+    token_refresh(&stack, &event).await.unwrap();
+    token_refresh(&stack, &later).await.unwrap();
+    assert_eq!(
+        w.grant.grants(),
+        2,
+        "the next scheduled time refreshes again"
+    );
+    let garbled = token_refresh(&stack, &json!({"time": "noon"}))
+        .await
+        .unwrap_err();
+    assert!(garbled.0.contains("not an RFC 3339 time"), "{garbled:?}");
+    assert_eq!(w.grant.grants(), 2);
 }

@@ -219,6 +219,28 @@ async fn a_re_run_for_the_same_time_pushes_nothing_twice() {
     assert_eq!(w.api.received().len(), 4);
 }
 
+/// The push schedule delivered twice at once: each metric's claim on the table lets one run
+/// push it, so the service gets what one delivery sends, and a third delivery after both
+/// sends nothing.
+#[tokio::test]
+async fn a_push_delivered_twice_at_once_pushes_each_metric_once() {
+    let w = World::new(PeriodMode::Cumulative).await;
+    let (a, b) = tokio::join!(w.push(at(100)), w.push(at(100)));
+    assert_eq!(a.failed.len() + b.failed.len(), 0, "{a:?} {b:?}");
+    assert_eq!(a.pushed.len() + b.pushed.len(), 2, "{a:?} {b:?}");
+    let received = w.api.received();
+    assert_eq!(received.len(), 2, "one POST per metric and period");
+    let mut metrics: Vec<String> = received
+        .iter()
+        .map(|r| r.body["metric_definition_id"].to_string())
+        .collect();
+    metrics.sort();
+    metrics.dedup();
+    assert_eq!(metrics.len(), 2, "each metric once: {metrics:?}");
+    assert_eq!(w.push(at(100)).await.pushed.len(), 0);
+    assert_eq!(w.api.received().len(), 2);
+}
+
 #[tokio::test]
 async fn incremental_periods_never_overlap() {
     let w = World::new(PeriodMode::Incremental).await;
@@ -568,12 +590,9 @@ async fn a_refresh_in_another_instance_is_waited_for_and_its_token_used() {
             expires_at: now + 3600,
             refresh_token: Secret::new("rotated-elsewhere"),
             version: 1,
+            refreshed_at: now,
         };
-        assert!(w
-            .table
-            .put_token(&token, "2026-11-23T00:00:00Z")
-            .await
-            .unwrap());
+        assert!(w.table.put_token(&token).await.unwrap());
         w.table.release_refresh_lease("other").await.unwrap();
     };
     let (token, ()) = tokio::join!(ours, theirs);

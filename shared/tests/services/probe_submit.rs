@@ -176,6 +176,43 @@ async fn concurrent_retries_create_one_candidate_and_one_email() {
     assert_eq!(moto().emails_to(&owner).await.len(), 1);
 }
 
+/// The email-retry schedule delivered twice at once, then once more: each pending email is
+/// claimed (on the table) by one run and sent once, as one delivery sends it.
+#[tokio::test]
+async fn an_email_retry_delivered_twice_sends_each_email_once() {
+    let sender = format!("{}@unverified.telltale.test", unique("sender"));
+    let f = fixture_from(&format!("ARGO Monitoring <{sender}>")).await;
+    let owners: Vec<String> = (0..3).map(|_| contact()).collect();
+    for (i, owner) in owners.iter().enumerate() {
+        let a = post(&f, &rpm_body(&format!("retry-twice-{i}"), owner), None).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+    }
+    assert_eq!(f.api.store.pending().await.unwrap().len(), 3);
+    tables::ensure_email_identity(&f.ses, &sender)
+        .await
+        .unwrap();
+    let stack = telltale::jobs::EmailRetry {
+        outbox: f.api.store,
+        mailer: f.api.mailer,
+    };
+    let (a, b) = tokio::join!(
+        telltale::jobs::email_retry(&stack),
+        telltale::jobs::email_retry(&stack)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a["sent"].as_u64().unwrap() + b["sent"].as_u64().unwrap(),
+        3,
+        "{a} {b}"
+    );
+    let again = telltale::jobs::email_retry(&stack).await.unwrap();
+    assert_eq!(again["sent"], 0, "{again}");
+    for owner in &owners {
+        assert_eq!(moto().emails_to(owner).await.len(), 1, "{owner}");
+    }
+    assert!(stack.outbox.pending().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_refused_email_stays_pending_and_is_sent_exactly_once_later() {
     // A sender SES does not know yet: SES refuses every email from it.

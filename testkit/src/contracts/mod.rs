@@ -112,18 +112,23 @@ pub async fn accounting_store(store: &dyn AccountingStore, prefix: &str) {
         expires_at: 1_900_000_000,
         refresh_token: Secret::new(format!("refresh-{version}")),
         version,
+        refreshed_at: 1_800_000_000 + version as i64,
     };
     let base = store.token().await.unwrap().map_or(0, |t| t.version);
-    assert!(store.put_token(&token(base + 1), at).await.unwrap());
+    assert!(store.put_token(&token(base + 1)).await.unwrap());
     assert!(
-        !store.put_token(&token(base + 1), at).await.unwrap(),
+        !store.put_token(&token(base + 1)).await.unwrap(),
         "one write per version"
     );
     assert!(
-        !store.put_token(&token(base + 3), at).await.unwrap(),
+        !store.put_token(&token(base + 3)).await.unwrap(),
         "no version skipped"
     );
-    assert_eq!(store.token().await.unwrap().unwrap().version, base + 1);
+    assert_eq!(
+        store.token().await.unwrap().unwrap(),
+        token(base + 1),
+        "read back as written, its grant time included"
+    );
 
     let (a, b) = (format!("{prefix}-a"), format!("{prefix}-b"));
     assert!(store.acquire_refresh_lease(&a, 100, 30).await.unwrap());

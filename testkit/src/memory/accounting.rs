@@ -60,11 +60,7 @@ impl AccountingStore for MemoryAccounting {
         ready(r)
     }
 
-    fn put_token<'a>(
-        &'a self,
-        token: &'a StoredToken,
-        _at: &'a str,
-    ) -> BoxFuture<'a, Result<bool>> {
+    fn put_token<'a>(&'a self, token: &'a StoredToken) -> BoxFuture<'a, Result<bool>> {
         let r = self.outage.check("storing the token").map(|()| {
             let mut s = self.state.lock().unwrap();
             let current = s.token.as_ref().map_or(0, |t| t.version);

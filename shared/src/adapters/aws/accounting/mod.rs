@@ -77,12 +77,19 @@ impl AccountingTable {
             expires_at: num(&item, "expires_at").unwrap_or(0),
             refresh_token: Secret::new(text(&item, "refresh_token").unwrap_or_default()),
             version: num(&item, "version").unwrap_or(0),
+            refreshed_at: text(&item, "refreshed_at")
+                .and_then(|t| crate::base::time::parse_time(&t))
+                .map_or(0, |t| t.unix_timestamp()),
         }))
     }
 
     /// Stores `token` if the stored one is still at `token.version - 1` (or none is stored for
     /// version 1). Returns false when another writer got there first.
-    pub async fn put_token(&self, token: &StoredToken, refreshed_at: &str) -> Result<bool> {
+    pub async fn put_token(&self, token: &StoredToken) -> Result<bool> {
+        // Kept as RFC 3339, as an operator reading the item expects.
+        let refreshed_at = time::OffsetDateTime::from_unix_timestamp(token.refreshed_at)
+            .map(crate::base::time::timestamp)
+            .unwrap_or_default();
         let mut req = self
             .client
             .put_item()
@@ -92,7 +99,7 @@ impl AccountingTable {
             .item("expires_at", n(token.expires_at))
             .item("refresh_token", s(token.refresh_token.expose()))
             .item("version", n(token.version))
-            .item("refreshed_at", s(refreshed_at));
+            .item("refreshed_at", s(&refreshed_at));
         req = if token.version <= 1 {
             req.condition_expression("attribute_not_exists(id)")
         } else {

@@ -13,12 +13,8 @@ impl AccountingStore for AccountingTable {
         Box::pin(AccountingTable::token(self))
     }
 
-    fn put_token<'a>(
-        &'a self,
-        token: &'a StoredToken,
-        refreshed_at: &'a str,
-    ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(AccountingTable::put_token(self, token, refreshed_at))
+    fn put_token<'a>(&'a self, token: &'a StoredToken) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(AccountingTable::put_token(self, token))
     }
 
     fn record<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<PushRecord>>> {
