@@ -7,6 +7,9 @@ use telltale_cli::stores::{table, Store};
 use telltale_cli::tables::{ensure_bucket, ensure_table};
 use telltale_testkit::{moto::moto, unique};
 
+/// An index as compared: name, key schema, projection type.
+type Index = (String, Vec<(String, String)>, String);
+
 #[tokio::test]
 async fn each_table_is_created_as_the_template_declares_it() {
     let client = dynamodb_client(&moto().sdk_config().await);
@@ -35,7 +38,7 @@ async fn each_table_is_created_as_the_template_declares_it() {
             })
             .collect();
         assert_eq!(key, spec.key, "{store:?}");
-        let mut indexes: Vec<(String, Vec<(String, String)>, String)> = t
+        let mut indexes: Vec<Index> = t
             .global_secondary_indexes()
             .iter()
             .map(|i| {
@@ -57,7 +60,7 @@ async fn each_table_is_created_as_the_template_declares_it() {
                 )
             })
             .collect();
-        let mut declared: Vec<(String, Vec<(String, String)>, String)> = spec
+        let mut declared: Vec<Index> = spec
             .indexes
             .iter()
             .map(|i| (i.name.clone(), i.key.clone(), i.projection.clone()))
