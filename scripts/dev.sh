@@ -33,39 +33,14 @@ start_influxdb "$INFLUXDB_PORT"
 start_fixtures "$FIXTURES_PORT"
 start_eosc "$EOSC_PORT"
 
-# The functions' configuration, as the SAM template sets it in AWS.
-cat >"$STATE_DIR/dev.env" <<ENV
-AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
-AWS_REGION=us-east-1
-AWS_ACCESS_KEY_ID=local
-AWS_SECRET_ACCESS_KEY=local
-AWS_EC2_METADATA_DISABLED=true
-MAPPINGS_BUCKET=telltale-mappings
-MAPPINGS_REVALIDATE_SECONDS=10
-API_KEYS_TABLE=telltale-api-keys
-PROBES_TABLE=telltale-probes
-ACCOUNTING_TABLE=telltale-accounting
-HEARTBEAT_TABLE=telltale-heartbeats
-HEARTBEAT_SOURCE_ID=local
-EMAIL_FROM="ARGO Monitoring <no-reply@telltale.localhost>"
-TEAM_EMAIL=monitoring-team@telltale.localhost
-TEAM_PAGE_URL=http://localhost:$INVOKE_PORT/team/
-CURSOR_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d " \n")
-PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
-INFLUXDB_URL=http://127.0.0.1:$INFLUXDB_PORT
-INFLUXDB_DATABASE=telltale
-PUSHGATEWAY_URL=http://127.0.0.1:$PUSHGATEWAY_PORT
-ALERTMANAGER_URL=http://127.0.0.1:$ALERTMANAGER_PORT
-RUST_LOG=info
-LOCAL_LINKS="Prometheus=http://127.0.0.1:$PROMETHEUS_PORT/alerts;Alertmanager=http://127.0.0.1:$ALERTMANAGER_PORT;Pushgateway=http://127.0.0.1:$PUSHGATEWAY_PORT;InfluxDB (measurements)=http://127.0.0.1:$INFLUXDB_PORT/query?db=telltale&q=SHOW%20MEASUREMENTS;moto (AWS emulator)=http://127.0.0.1:$MOTO_PORT/moto-api/"
-LOCAL_EMAILS_URL=http://127.0.0.1:$MOTO_PORT/moto-api/data.json
-COLLECTORS_FILE=$(absolute "$STATE_DIR")/collectors.yaml
-ACCOUNTING_BASE_URL=http://127.0.0.1:$EOSC_PORT
-TOKEN_URL=http://127.0.0.1:$EOSC_PORT/token
-OIDC_CLIENT_ID=telltale-local
-OIDC_CLIENT_SECRET=local-client-secret
-INITIAL_REFRESH_TOKEN=local-refresh-0
-ENV
+# The table of local values (infra/local/functions.env): each function takes from it what its
+# template entry declares (scripts/function_env.py); the command line reads all of it
+# (`set -a; . .local/dev.env`).
+python3 scripts/render_config.py infra/local/functions.env MOTO_PORT="$MOTO_PORT" \
+  INVOKE_PORT="$INVOKE_PORT" PROMETHEUS_PORT="$PROMETHEUS_PORT" INFLUXDB_PORT="$INFLUXDB_PORT" \
+  PUSHGATEWAY_PORT="$PUSHGATEWAY_PORT" ALERTMANAGER_PORT="$ALERTMANAGER_PORT" EOSC_PORT="$EOSC_PORT" \
+  CURSOR_KEY="$(od -An -tx1 -N16 /dev/urandom | tr -d " \n")" \
+  COLLECTORS_FILE="$(absolute "$STATE_DIR")/collectors.yaml" >"$STATE_DIR/dev.env"
 set -a; source "$STATE_DIR/dev.env"; set +a
 
 # Everything is built before anything is served, with cargo's own progress on the console:
@@ -99,7 +74,12 @@ PIDS+=($!)
 # for work with no invocation, and the function dies; each route ends within 30 s by itself.)
 # Its whole output goes to watch.log; the console keeps what a person reads (no file-lock
 # waits, no per-spawn warnings, no environment dumps).
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env" \
+# Each function runs with only what its template entry declares (scripts/function_env.py, as
+# cargo's runner), dev.env being the table of local values it is resolved from.
+host=$(rustc -vV | sed -n 's/^host: //p')
+runner_var="CARGO_TARGET_$(printf '%s' "$host" | tr 'a-z.-' 'A-Z__')_RUNNER"
+env "$runner_var=$PWD/.venv/bin/python $PWD/scripts/function_env.py exec" \
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" --env-file "$STATE_DIR/dev.env" \
   --disable-cors >"$STATE_DIR/watch.log" 2>&1 &
 WATCH_PID=$!
 PIDS+=($WATCH_PID)

@@ -1,4 +1,6 @@
-//! `cargo lambda watch` with the workspace router, on a free port, for black-box tests.
+//! `cargo lambda watch` with the workspace router, on a free port, for black-box tests. Each
+//! function starts with the environment its template entry declares (`function_runner`), the
+//! given variables being the table of local values it is resolved from.
 
 use super::{repo_root, venv_bin};
 use std::net::TcpListener;
@@ -66,6 +68,7 @@ impl Watch {
             .args(["--invoke-port", &port.to_string()])
             .args(if release { &["--release"][..] } else { &[][..] })
             .args(["--concurrency", &instances.to_string()])
+            .env(runner_variable(), function_runner())
             .arg("--env-file")
             .arg(&env_file)
             .current_dir(repo_root())
@@ -93,6 +96,33 @@ impl Watch {
 }
 
 use std::os::unix::process::CommandExt;
+
+/// `CARGO_TARGET_<host triple>_RUNNER`: the program cargo runs a binary through.
+pub fn runner_variable() -> String {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("running rustc -vV");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let host = text
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc names its host");
+    format!(
+        "CARGO_TARGET_{}_RUNNER",
+        host.to_ascii_uppercase().replace(['-', '.'], "_")
+    )
+}
+
+/// What cargo runs each function through under watch: `scripts/function_env.py exec`, which
+/// gives it only its template entry's variables.
+pub fn function_runner() -> String {
+    format!(
+        "{} {} exec",
+        venv_bin("python").display(),
+        repo_root().join("scripts/function_env.py").display()
+    )
+}
 
 impl Drop for Watch {
     fn drop(&mut self) {

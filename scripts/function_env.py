@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Each function's environment as infra/template.yaml declares it, for local runs.
+
+`cargo lambda watch` gives every function one environment (its --env-file). Under `make dev`
+and the black-box tests it starts each function through this script instead (as cargo's
+runner, CARGO_TARGET_<host>_RUNNER), which keeps only what the function's template entry
+declares:
+
+  - the variables of its `Environment.Variables` and of `Globals.Function`: a literal as the
+    template writes it; anything the template computes (Ref, GetAtt, Sub, Select, If) from the
+    table of local values, which is the environment watch passes in (.local/dev.env under
+    make dev); a Ref to a parameter the table does not give takes the parameter's default, as
+    a stack deployed with defaults does; anything else the table lacks is left unset;
+  - for a template variable `X_PARAMETER` (an SSM parameter's name), the plain `X` when the
+    table gives that and not `X_PARAMETER`: locally a secret is a plain variable;
+  - what Lambda itself gives a function (AWS_LAMBDA_*, the region and credentials, PATH, LANG,
+    TZ), and the local stack's own variables: AWS_ENDPOINT_URL (the emulator),
+    AWS_EC2_METADATA_DISABLED, LOCAL_LINKS and LOCAL_EMAILS_URL (the team page's local links)
+    and COLLECTORS_FILE (the declared collectors' local copies).
+
+Nothing else reaches the function, so a variable its configuration needs and its template
+entry forgot fails locally as it would deployed. The binary's template entry is the function
+whose CodeUri is ../target/lambda/<binary>/; the collectors share one binary, which gets the
+union of their entries.
+
+  function_env.py exec BINARY [ARGS...]   run BINARY with its environment (the runner)
+  function_env.py show NAME               print NAME's environment as KEY=VALUE lines
+  function_env.py names                   list the binaries the template declares
+
+TELLTALE_TEMPLATE names another template (the tests' edited copy).
+"""
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAMBDA_GIVES = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN", "PATH", "LANG", "TZ")
+LOCAL_ONLY = ("AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED", "LOCAL_LINKS", "LOCAL_EMAILS_URL",
+              "COLLECTORS_FILE")
+
+
+def template_path():
+    return os.environ.get("TELLTALE_TEMPLATE") or os.path.join(ROOT, "infra", "template.yaml")
+
+
+def declared(path):
+    """binary -> {variable: ("literal", text) | ("default", text) | ("computed", None)}."""
+    from cfnlint.decode import decode
+
+    template, problems = decode(path)
+    if problems:
+        raise SystemExit(f"function_env: {path} does not decode: {problems}")
+    parameters = template.get("Parameters", {})
+
+    def kind(value):
+        if isinstance(value, (str, int, float, bool)):
+            return ("literal", str(value).lower() if isinstance(value, bool) else str(value))
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+            default = parameters[value["Ref"]].get("Default")
+            if default is not None:
+                return ("default", str(default))
+        return ("computed", None)
+
+    globals_ = template.get("Globals", {}).get("Function", {})
+    common = globals_.get("Environment", {}).get("Variables", {})
+    binaries = {}
+    for resource in template["Resources"].values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        binary = str(props.get("CodeUri", "")).rstrip("/").split("/")[-1]
+        variables = dict(common)
+        variables.update(props.get("Environment", {}).get("Variables", {}))
+        entry = binaries.setdefault(binary, {})
+        for name, value in variables.items():
+            entry[name] = kind(value)
+    return binaries
+
+
+def cached(path):
+    """`declared`, cached beside the build output by the template's size and time: a function
+    starts without decoding the template again unless it changed."""
+    stat = os.stat(path)
+    key = f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}"
+    cache = os.path.join(ROOT, "target", "function-env.json")
+    try:
+        with open(cache, encoding="utf-8") as f:
+            stored = json.load(f)
+        if stored.get("key") == key:
+            return {b: {n: tuple(k) for n, k in v.items()} for b, v in stored["binaries"].items()}
+    except (OSError, ValueError, KeyError):
+        pass
+    binaries = declared(path)
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        partial = f"{cache}.{os.getpid()}"
+        with open(partial, "w", encoding="utf-8") as f:
+            json.dump({"key": key, "binaries": binaries}, f)
+        os.replace(partial, cache)
+    except OSError:
+        pass
+    return binaries
+
+
+def environment(binary, table, binaries):
+    """The environment `binary` runs with, given the table of local values."""
+    if binary not in binaries:
+        known = ", ".join(sorted(binaries))
+        raise SystemExit(f"function_env: the template declares no function for {binary!r} ({known})")
+    env = {k: v for k, v in table.items()
+           if k.startswith("AWS_LAMBDA_") or k in LAMBDA_GIVES or k in LOCAL_ONLY}
+    for name, (how, value) in binaries[binary].items():
+        if how == "literal":
+            env[name] = value
+        elif name in table:
+            env[name] = table[name]
+        elif name.endswith("_PARAMETER") and name[: -len("_PARAMETER")] in table:
+            plain = name[: -len("_PARAMETER")]
+            env[plain] = table[plain]
+        elif how == "default":
+            env[name] = value
+    return env
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in ("exec", "show", "names"):
+        raise SystemExit(__doc__)
+    binaries = cached(template_path())
+    if argv[1] == "names":
+        print("\n".join(sorted(binaries)))
+        return
+    if len(argv) < 3:
+        raise SystemExit(__doc__)
+    name = os.path.basename(argv[2])
+    env = environment(name, dict(os.environ), binaries)
+    if argv[1] == "show":
+        for key in sorted(env):
+            print(f"{key}={env[key]}")
+        return
+    os.execve(argv[2], argv[2:], env)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
