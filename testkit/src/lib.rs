@@ -13,6 +13,7 @@ pub mod events;
 pub mod fault;
 pub mod heartbeat;
 pub mod heartbeat_calls;
+pub mod iam;
 pub mod influx;
 pub mod influx2;
 pub mod memory;

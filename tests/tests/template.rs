@@ -238,11 +238,7 @@ const LEAST_PRIVILEGE: &[(&str, &[&str])] = &[
     (
         "EmailRetryFunction",
         &[
-            "dynamodb:GetItem ${ProbesTable.Arn}/index/emails-due",
-            "dynamodb:GetItem ProbesTable.Arn",
             "dynamodb:Query ${ProbesTable.Arn}/index/emails-due",
-            "dynamodb:Query ProbesTable.Arn",
-            "dynamodb:UpdateItem ${ProbesTable.Arn}/index/emails-due",
             "dynamodb:UpdateItem ProbesTable.Arn",
             "ses:SendEmail arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}",
         ],

@@ -1,0 +1,386 @@
+//! Least privilege, proven against moto with IAM enforced (`testkit/iam_moto.py`): each
+//! function's real binary runs as a principal holding exactly its template policy (resolved to
+//! the local stack's ARNs), through its sample events, and gets the answers it gets with no
+//! IAM at all; then each action of each statement is taken out in turn, and the run must be
+//! refused that very action, or the permission is dead. The report printed lists every
+//! statement's action with the call that needs it.
+
+use serde_json::{json, Value};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use telltale::adapters::aws::{dynamodb_client, s3_client, ses_client};
+use telltale::auth::{hash_key, Role, StoredKey};
+use telltale_cli::tables::{self, Store, SAMPLE_EVENTS_KEY};
+use telltale_testkit::eosc::TokenEndpoint;
+use telltale_testkit::events::sample_events;
+use telltale_testkit::iam::IamMoto;
+use telltale_testkit::runtime_api::{Answer, Invocation, RuntimeApi};
+use telltale_testkit::{built_binary, local_config, repo_root, unique, venv_bin};
+
+const SENDER_DOMAIN: &str = "telltale.test";
+const SECRET_PARAMETER: &str = "/telltale/oidc-client-secret";
+
+/// What a run must answer: an HTTP status, or a scheduled run that succeeded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    Status(u16),
+    Done,
+}
+
+struct Scenario {
+    function_id: &'static str,
+    binary: &'static str,
+    role: Role,
+    events: Vec<(Value, Expect)>,
+}
+
+fn http(binary: &'static str, function_id: &'static str, role: Role) -> Scenario {
+    let mut events: Vec<(Value, Expect)> = sample_events(binary)
+        .into_iter()
+        .map(|e| {
+            let payload: Value = serde_json::from_str(&e.text).expect("an event");
+            (payload, Expect::Status(e.expected_status))
+        })
+        .collect();
+    if binary == "probe-submit" {
+        // A retried submission (the same Idempotency-Key) reads the first one's record back.
+        let text =
+            std::fs::read_to_string(repo_root().join("events/probe-submit/post-rpm.201.json"))
+                .expect("the submission event");
+        let mut retried: Value = serde_json::from_str(&text).unwrap();
+        retried["headers"]["Idempotency-Key"] = json!("least-privilege-1");
+        retried["multiValueHeaders"]["Idempotency-Key"] = json!(["least-privilege-1"]);
+        events.push((retried.clone(), Expect::Status(201)));
+        events.push((retried, Expect::Status(201)));
+    }
+    Scenario {
+        function_id,
+        binary,
+        role,
+        events,
+    }
+}
+
+fn scheduled(binary: &'static str, function_id: &'static str) -> Scenario {
+    let text = std::fs::read_to_string(
+        repo_root()
+            .join("events")
+            .join(binary)
+            .join("scheduled.json"),
+    )
+    .expect("the scheduled event");
+    let mut event: Value = serde_json::from_str(&text).unwrap();
+    event["time"] = Value::from(telltale::base::time::timestamp(
+        time::OffsetDateTime::now_utc(),
+    ));
+    Scenario {
+        function_id,
+        binary,
+        role: Role::Monitoring,
+        events: vec![(event, Expect::Done)],
+    }
+}
+
+/// One local stack on the enforcing moto, set up by its administrator: every table, the
+/// bucket with the demo mappings, the sender, the sample key in `role`, the sample candidate,
+/// a pending email, the OIDC client secret in SSM.
+struct Stack {
+    names: Value,
+    table: Vec<(String, String)>,
+    _aai: TokenEndpoint,
+}
+
+async fn stack(iam: &IamMoto, role: Role) -> Stack {
+    let sdk = iam.admin_sdk().await;
+    let dynamodb = dynamodb_client(&sdk);
+    let name = |s: &str| unique(s);
+    let (probes, keys, heartbeats, accounting, bucket) = (
+        name("probes"),
+        name("keys"),
+        name("heartbeats"),
+        name("accounting"),
+        name("mappings"),
+    );
+    for (store, table) in [
+        (Store::Probes, &probes),
+        (Store::ApiKeys, &keys),
+        (Store::Heartbeat, &heartbeats),
+        (Store::Accounting, &accounting),
+    ] {
+        tables::ensure_table(&dynamodb, store, table).await.unwrap();
+    }
+    let s3 = s3_client(&sdk);
+    tables::ensure_bucket(&s3, &bucket).await.unwrap();
+    for file in ["metadata_mappings.json", "metrics_mappings.json"] {
+        let body = std::fs::read(repo_root().join("demo").join(file)).unwrap();
+        tables::put_object(&s3, &bucket, file, body).await.unwrap();
+    }
+    tables::ensure_email_identity(&ses_client(&sdk), SENDER_DOMAIN)
+        .await
+        .unwrap();
+    telltale::adapters::aws::keys::ApiKeys::new(dynamodb.clone(), &keys)
+        .put(
+            &StoredKey {
+                key_hash: hash_key(SAMPLE_EVENTS_KEY),
+                name: "sample-events".into(),
+                role,
+            },
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .unwrap();
+    let table = telltale::adapters::aws::probes::ProbeTable::new(dynamodb.clone(), &probes);
+    tables::ensure_sample_candidate(&table).await.unwrap();
+    pending_email(&table).await;
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(SECRET_PARAMETER)
+        .value("secret")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
+
+    let names = json!({
+        "ProbesTable": probes, "ApiKeysTable": keys, "HeartbeatTable": heartbeats,
+        "AccountingTable": accounting, "MappingsBucket": bucket, "SesIdentity": SENDER_DOMAIN,
+        "OidcClientSecretParameter": SECRET_PARAMETER,
+    });
+    let port = iam.endpoint.rsplit(':').next().unwrap().to_string();
+    let text = local_config(
+        "functions.env",
+        &[
+            ("MOTO_PORT", &port),
+            ("INVOKE_PORT", "9"),
+            ("PROMETHEUS_PORT", "9"),
+            ("INFLUXDB_PORT", "9"),
+            ("PUSHGATEWAY_PORT", "9"),
+            ("ALERTMANAGER_PORT", "9"),
+            ("EOSC_PORT", "9"),
+            ("CURSOR_KEY", "00112233445566778899aabbccddeeff"),
+            ("COLLECTORS_FILE", "/nonexistent"),
+        ],
+    );
+    let mut table: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+        .filter(|(k, _)| k != "OIDC_CLIENT_SECRET")
+        .collect();
+    for (k, v) in [
+        ("PROBES_TABLE", probes.as_str()),
+        ("API_KEYS_TABLE", keys.as_str()),
+        ("HEARTBEAT_TABLE", heartbeats.as_str()),
+        ("ACCOUNTING_TABLE", accounting.as_str()),
+        ("MAPPINGS_BUCKET", bucket.as_str()),
+        ("EMAIL_FROM", "ARGO Monitoring <no-reply@telltale.test>"),
+        ("TOKEN_URL", aai.url.as_str()),
+        ("OIDC_CLIENT_ID", "client"),
+        ("OIDC_CLIENT_SECRET_PARAMETER", SECRET_PARAMETER),
+        ("INITIAL_REFRESH_TOKEN", "first-refresh"),
+    ] {
+        table.retain(|(key, _)| key != k);
+        table.push((k.to_string(), v.to_string()));
+    }
+    Stack {
+        names,
+        table,
+        _aai: aai,
+    }
+}
+
+/// A candidate whose status email is still to send, for `email-retry`.
+async fn pending_email(table: &telltale::adapters::aws::probes::ProbeTable) {
+    use telltale::probes::model::Status;
+    use telltale::probes::ports::{CandidateStore, OutboxEmail};
+    let id = uuid::Uuid::new_v4().to_string();
+    let candidate = telltale_testkit::probes::legacy_candidate(&id, "least-privilege");
+    let email = telltale::outbox::email::Email {
+        from: "ARGO Monitoring <no-reply@telltale.test>".into(),
+        to: "owner@example.org".into(),
+        bcc: vec![],
+        subject: "[ARGO Monitoring] Probe submitted".into(),
+        text: "t".into(),
+    };
+    let pending = OutboxEmail::pending(&id, Status::Submitted, email, "2026-12-01T00:00:00Z");
+    table.create(&candidate, &pending, None).await.unwrap();
+}
+
+/// The function's environment as the local runner gives it, run as `key`.
+fn environment(
+    binary: &str,
+    table: &[(String, String)],
+    key: &(String, String),
+) -> Vec<(String, String)> {
+    let out = Command::new(venv_bin("python"))
+        .arg(repo_root().join("scripts/function_env.py"))
+        .args(["show", binary])
+        .env_clear()
+        .envs(table.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut env: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .filter(|(k, _)| k != "AWS_ACCESS_KEY_ID" && k != "AWS_SECRET_ACCESS_KEY")
+        .collect();
+    env.push(("AWS_ACCESS_KEY_ID".into(), key.0.clone()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), key.1.clone()));
+    env
+}
+
+/// Runs the scenario on a fresh stack as a principal holding `statements`; the answers that
+/// differ from the expected ones, and the actions refused to it.
+async fn run(
+    iam: &IamMoto,
+    s: &Scenario,
+    drop: Option<(usize, &str)>,
+) -> (Vec<String>, Vec<String>) {
+    let stack = stack(iam, s.role).await;
+    let mut statements = iam.policy(s.function_id, &stack.names);
+    if let Some((i, action)) = drop {
+        let actions = match &statements[i]["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            other => panic!("{other}"),
+        };
+        let kept: Vec<String> = actions.into_iter().filter(|a| a != action).collect();
+        if kept.is_empty() {
+            statements.remove(i);
+        } else {
+            statements[i]["Action"] = Value::from(kept);
+        }
+    }
+    let key = iam.principal(&unique(s.binary), &statements);
+    let env = environment(s.binary, &stack.table, &key);
+    let invocations: Vec<Invocation> = s
+        .events
+        .iter()
+        .map(|(payload, _)| Invocation {
+            request_id: unique("req"),
+            trace_id: "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+            payload: payload.clone(),
+        })
+        .collect();
+    let api = RuntimeApi::start(invocations.clone()).await;
+    let path = built_binary(s.binary, s.binary);
+    let mut child = Command::new(&path)
+        .env_clear()
+        .envs(env)
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", s.binary)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let answers = api
+        .answers(invocations.len(), Duration::from_secs(120))
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let wrong = invocations
+        .iter()
+        .zip(&s.events)
+        .filter_map(|(inv, (_, expect))| {
+            let a: &Answer = answers.iter().find(|a| a.request_id == inv.request_id)?;
+            let got = match a.kind {
+                "response" if a.body.get("statusCode").is_some() => {
+                    Expect::Status(a.body["statusCode"].as_u64().unwrap_or(0) as u16)
+                }
+                "response" => Expect::Done,
+                _ => Expect::Status(0),
+            };
+            (got != *expect).then(|| format!("expected {expect:?}, got {got:?}: {}", a.body))
+        })
+        .collect();
+    (wrong, iam.denied(&key.0))
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Permissions AWS needs that moto cannot show: without `s3:ListBucket` AWS answers a missing
+/// object's GetObject with AccessDenied instead of NoSuchKey; moto answers NoSuchKey whatever
+/// the policy.
+const NOT_MODELLED: &[(&str, &str)] = &[("metric-metadata", "s3:ListBucket")];
+
+#[tokio::test]
+async fn each_function_needs_exactly_its_template_policy() {
+    let iam = IamMoto::start();
+    let scenarios = vec![
+        http("probe-submit", "ProbeSubmitFunction", Role::Submitter),
+        http("probe-status", "ProbeStatusFunction", Role::Monitoring),
+        http("heartbeat", "HeartbeatFunction", Role::Monitoring),
+        http(
+            "metric-metadata",
+            "MetricMetadataFunction",
+            Role::Monitoring,
+        ),
+        scheduled("email-retry", "EmailRetryFunction"),
+        scheduled("token-refresh", "TokenRefreshFunction"),
+    ];
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for s in &scenarios {
+        let (wrong, denied) = run(&iam, s, None).await;
+        if !wrong.is_empty() || !denied.is_empty() {
+            failures.push(format!(
+                "{} with its whole policy: refused {denied:?}; {}",
+                s.binary,
+                wrong.join("; ")
+            ));
+            continue;
+        }
+        let names = stack(&iam, s.role).await.names;
+        let statements = iam.policy(s.function_id, &names);
+        for (i, statement) in statements.iter().enumerate() {
+            for action in actions(statement) {
+                if NOT_MODELLED.contains(&(s.binary, action.as_str())) {
+                    report.push(format!(
+                        "{} statement {i} {action}: kept, for what moto does not model",
+                        s.binary
+                    ));
+                    continue;
+                }
+                let (wrong, denied) = run(&iam, s, Some((i, &action))).await;
+                if denied.contains(&action) {
+                    report.push(format!(
+                        "{} statement {i} {action}: needed ({} answer(s) change without it)",
+                        s.binary,
+                        wrong.len()
+                    ));
+                } else {
+                    failures.push(format!(
+                        "{} statement {i} {action}: dead (nothing refused without it; refused {denied:?})",
+                        s.binary
+                    ));
+                }
+            }
+        }
+    }
+    eprintln!("least privilege:\n  {}", report.join("\n  "));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
