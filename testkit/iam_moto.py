@@ -92,23 +92,24 @@ def patch_moto():
 
     SESV2Response._determine_resource = ses_resource
 
-    # Every refusal is recorded (IAM_DENIALS names the file): who was refused what, so a test
-    # can tell which call a removed permission was for.
+    # Every refusal is recorded (IAM_DENIALS names the file): who was refused which action on
+    # which resource, so a test can tell which call a permission is for.
     from moto.iam.access_control import IAMRequestBase
     path = os.environ.get("IAM_DENIALS")
+    check = IAMRequestBase.check_action_permitted
 
-    for cls in IAMRequestBase.__subclasses__():
-        if "_raise_access_denied" in cls.__dict__:
-            original = cls._raise_access_denied
+    def recorded(self, resource):
+        try:
+            return check(self, resource)
+        except Exception:
+            if path:
+                key = self._get_string_between("Credential=", "/", self._headers["Authorization"])
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"key": key, "action": self._action,
+                                        "resource": resource}) + "\n")
+            raise
 
-            def wrapped(self, original=original):
-                if path:
-                    with open(path, "a", encoding="utf-8") as f:
-                        key = self._get_string_between(
-                            "Credential=", "/", self._headers["Authorization"])
-                        f.write(json.dumps({"key": key, "action": self._action}) + "\n")
-                return original(self)
-            cls._raise_access_denied = wrapped
+    IAMRequestBase.check_action_permitted = recorded
 
 
 def serve():

@@ -111,14 +111,18 @@ impl IamMoto {
         (keys[0].clone(), keys[1].clone())
     }
 
-    /// The actions refused to `key` so far (`dynamodb:PutItem`, ...).
-    pub fn denied(&self, key: &str) -> Vec<String> {
+    /// What was refused to `key` so far: (action, resource), as `dynamodb:PutItem` on
+    /// `arn:aws:dynamodb:…:table/name`.
+    pub fn denied(&self, key: &str) -> Vec<(String, String)> {
         std::fs::read_to_string(&self.denials)
             .unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|d| d["key"] == key)
-            .filter_map(|d| d["action"].as_str().map(str::to_string))
+            .map(|d| {
+                let text = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+                (text("action"), text("resource"))
+            })
             .collect()
     }
 }

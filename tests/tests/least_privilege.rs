@@ -52,6 +52,13 @@ fn http(binary: &'static str, function_id: &'static str, role: Role) -> Scenario
         retried["multiValueHeaders"]["Idempotency-Key"] = json!(["least-privilege-1"]);
         events.push((retried.clone(), Expect::Status(201)));
         events.push((retried, Expect::Status(201)));
+        // A page of the whole list is one Query of the by-name index.
+        let text = std::fs::read_to_string(repo_root().join("events/probe-submit/list.200.json"))
+            .expect("the list event");
+        let mut paged: Value = serde_json::from_str(&text).unwrap();
+        paged["queryStringParameters"] = json!({"limit": "1"});
+        paged["multiValueQueryStringParameters"] = json!({"limit": ["1"]});
+        events.push((paged, Expect::Status(200)));
     }
     Scenario {
         function_id,
@@ -241,28 +248,23 @@ fn environment(
 
 /// Runs the scenario on a fresh stack as a principal holding `statements`; the answers that
 /// differ from the expected ones, and the actions refused to it.
-async fn run(
-    iam: &IamMoto,
-    s: &Scenario,
-    drop: Option<(usize, &str)>,
-) -> (Vec<String>, Vec<String>) {
+/// What a run shows: the answers that differ from the expected ones, what was refused, and
+/// the resource taken out (as this run's stack names it).
+struct Ran {
+    wrong: Vec<String>,
+    denied: Vec<(String, String)>,
+    removed: String,
+}
+
+/// Runs the scenario on a fresh stack as a principal holding the function's policy, less
+/// `drop`'s action on the statement's `drop.2`-th resource when given.
+async fn run(iam: &IamMoto, s: &Scenario, drop: Option<(usize, &str, usize)>) -> Ran {
     let stack = stack(iam, s.role).await;
     let mut statements = iam.policy(s.function_id, &stack.names);
-    if let Some((i, action)) = drop {
-        let actions = match &statements[i]["Action"] {
-            Value::String(a) => vec![a.clone()],
-            Value::Array(a) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            other => panic!("{other}"),
-        };
-        let kept: Vec<String> = actions.into_iter().filter(|a| a != action).collect();
-        if kept.is_empty() {
-            statements.remove(i);
-        } else {
-            statements[i]["Action"] = Value::from(kept);
-        }
+    let mut removed = String::new();
+    if let Some((i, action, r)) = drop {
+        removed = strings(&statements[i]["Resource"])[r].clone();
+        statements = without(&statements, i, action, &removed);
     }
     let key = iam.principal(&unique(s.binary), &statements);
     let env = environment(s.binary, &stack.table, &key);
@@ -308,11 +310,15 @@ async fn run(
             (got != *expect).then(|| format!("expected {expect:?}, got {got:?}: {}", a.body))
         })
         .collect();
-    (wrong, iam.denied(&key.0))
+    Ran {
+        wrong,
+        denied: iam.denied(&key.0),
+        removed,
+    }
 }
 
-fn actions(statement: &Value) -> Vec<String> {
-    match &statement["Action"] {
+fn strings(value: &Value) -> Vec<String> {
+    match value {
         Value::String(a) => vec![a.clone()],
         Value::Array(a) => a
             .iter()
@@ -320,6 +326,61 @@ fn actions(statement: &Value) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
+}
+
+/// The statements with statement `i` granting everything it granted but `action` on
+/// `resource` (one statement per remaining action and resource).
+fn without(statements: &[Value], i: usize, action: &str, resource: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = statements
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, s)| s.clone())
+        .collect();
+    for a in strings(&statements[i]["Action"]) {
+        for r in strings(&statements[i]["Resource"]) {
+            if (a.as_str(), r.as_str()) != (action, resource) {
+                out.push(json!({"Effect": "Allow", "Action": a, "Resource": r}));
+            }
+        }
+    }
+    out
+}
+
+/// Whether an IAM resource pattern (`*` for any run of characters) covers `resource`.
+fn covers(pattern: &str, resource: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == resource;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if resource.len() < first.len() + last.len()
+        || !resource.starts_with(first)
+        || !resource.ends_with(last)
+    {
+        return false;
+    }
+    let mut rest = &resource[first.len()..resource.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The per-run part of a local name (`probes-1a2b3c4d5e6f` → `1a2b3c4d5e6f`), left out of
+/// the report.
+fn unique_part(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| {
+            w.len() == 12
+                && w.chars().all(|c| c.is_ascii_hexdigit())
+                && w.chars().any(|c| c.is_ascii_digit())
+        })
+        .unwrap_or("\u{0}")
+        .to_string()
 }
 
 /// Permissions AWS needs that moto cannot show: without `s3:ListBucket` AWS answers a missing
@@ -345,7 +406,7 @@ async fn each_function_needs_exactly_its_template_policy() {
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for s in &scenarios {
-        let (wrong, denied) = run(&iam, s, None).await;
+        let Ran { wrong, denied, .. } = run(&iam, s, None).await;
         if !wrong.is_empty() || !denied.is_empty() {
             failures.push(format!(
                 "{} with its whole policy: refused {denied:?}; {}",
@@ -357,26 +418,32 @@ async fn each_function_needs_exactly_its_template_policy() {
         let names = stack(&iam, s.role).await.names;
         let statements = iam.policy(s.function_id, &names);
         for (i, statement) in statements.iter().enumerate() {
-            for action in actions(statement) {
-                if NOT_MODELLED.contains(&(s.binary, action.as_str())) {
-                    report.push(format!(
-                        "{} statement {i} {action}: kept, for what moto does not model",
-                        s.binary
-                    ));
-                    continue;
-                }
-                let (wrong, denied) = run(&iam, s, Some((i, &action))).await;
-                if denied.contains(&action) {
-                    report.push(format!(
-                        "{} statement {i} {action}: needed ({} answer(s) change without it)",
-                        s.binary,
-                        wrong.len()
-                    ));
-                } else {
-                    failures.push(format!(
-                        "{} statement {i} {action}: dead (nothing refused without it; refused {denied:?})",
-                        s.binary
-                    ));
+            for action in strings(&statement["Action"]) {
+                for (r, resource) in strings(&statement["Resource"]).iter().enumerate() {
+                    let shown = resource.replace(&unique_part(resource), "…");
+                    if NOT_MODELLED.contains(&(s.binary, action.as_str())) {
+                        report.push(format!(
+                            "{} {action} on {shown}: kept, for what moto does not model",
+                            s.binary
+                        ));
+                        continue;
+                    }
+                    let ran = run(&iam, s, Some((i, &action, r))).await;
+                    let denied = &ran.denied;
+                    match denied
+                        .iter()
+                        .find(|(a, r)| *a == action && covers(&ran.removed, r))
+                    {
+                        Some((a, r)) => report.push(format!(
+                            "{} {action} on {shown}: needed, by {a} on {}",
+                            s.binary,
+                            r.replace(&unique_part(r), "…")
+                        )),
+                        None => failures.push(format!(
+                            "{} {action} on {shown}: dead (nothing it grants was refused without it; refused {denied:?})",
+                            s.binary
+                        )),
+                    }
                 }
             }
         }

@@ -209,18 +209,11 @@ const LEAST_PRIVILEGE: &[(&str, &[&str])] = &[
     (
         "ProbeSubmitFunction",
         &[
-            "dynamodb:GetItem ${ProbesTable.Arn}/index/by-name",
-            "dynamodb:GetItem ${ProbesTable.Arn}/index/by-status",
             "dynamodb:GetItem ApiKeysTable.Arn",
             "dynamodb:GetItem ProbesTable.Arn",
-            "dynamodb:PutItem ${ProbesTable.Arn}/index/by-name",
-            "dynamodb:PutItem ${ProbesTable.Arn}/index/by-status",
             "dynamodb:PutItem ProbesTable.Arn",
             "dynamodb:Query ${ProbesTable.Arn}/index/by-name",
             "dynamodb:Query ${ProbesTable.Arn}/index/by-status",
-            "dynamodb:Query ProbesTable.Arn",
-            "dynamodb:UpdateItem ${ProbesTable.Arn}/index/by-name",
-            "dynamodb:UpdateItem ${ProbesTable.Arn}/index/by-status",
             "dynamodb:UpdateItem ProbesTable.Arn",
             "ses:SendEmail arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}",
         ],
