@@ -206,6 +206,10 @@ def policy(function_id, names):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     template, problems = decode(os.path.join(root, "infra", "template.yaml"))
     assert not problems, problems
+    # A parameter the local stack does not name keeps its default, as a deployed stack does.
+    defaults = {k: str(v["Default"]) for k, v in template.get("Parameters", {}).items()
+                if "Default" in v}
+    names = {**defaults, **names}
     statements = []
     for entry in template["Resources"][function_id]["Properties"].get("Policies", []):
         if not (isinstance(entry, dict) and "Statement" in entry):

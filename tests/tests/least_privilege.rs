@@ -11,14 +11,30 @@ use std::time::Duration;
 use telltale::adapters::aws::{dynamodb_client, s3_client, ses_client};
 use telltale::auth::{hash_key, Role, StoredKey};
 use telltale_cli::tables::{self, Store, SAMPLE_EVENTS_KEY};
-use telltale_testkit::eosc::TokenEndpoint;
+use telltale_testkit::eosc::{AccountingApi, TokenEndpoint};
 use telltale_testkit::events::sample_events;
 use telltale_testkit::iam::IamMoto;
+use telltale_testkit::influx::{InfluxServer, Options, ADMIN_PASSWORD, ADMIN_USER};
+use telltale_testkit::prometheus::{demo_series, prometheus};
 use telltale_testkit::runtime_api::{Answer, Invocation, RuntimeApi};
 use telltale_testkit::{built_binary, local_config, repo_root, unique, venv_bin};
 
 const SENDER_DOMAIN: &str = "telltale.test";
 const SECRET_PARAMETER: &str = "/telltale/oidc-client-secret";
+/// The template's default for `InfluxDbSecretParameter`.
+const INFLUX_PARAMETER: &str = "/telltale/influxdb/secret";
+
+/// InfluxDB with authentication, its password read from SSM as deployed: so the collectors'
+/// `ssm:GetParameter` is exercised too.
+fn influx() -> &'static InfluxServer {
+    static SERVER: std::sync::OnceLock<InfluxServer> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        InfluxServer::start(Options {
+            auth: true,
+            tls: false,
+        })
+    })
+}
 
 /// What a run must answer: an HTTP status, or a scheduled run that succeeded.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -69,13 +85,17 @@ fn http(binary: &'static str, function_id: &'static str, role: Role) -> Scenario
 }
 
 fn scheduled(binary: &'static str, function_id: &'static str) -> Scenario {
-    let text = std::fs::read_to_string(
-        repo_root()
-            .join("events")
-            .join(binary)
-            .join("scheduled.json"),
-    )
-    .expect("the scheduled event");
+    scheduled_event(binary, function_id, "scheduled.json")
+}
+
+/// A collector function's run: the scheduler's input for it (`events/collector/`).
+fn collector(function_id: &'static str, file: &str) -> Scenario {
+    scheduled_event("collector", function_id, file)
+}
+
+fn scheduled_event(binary: &'static str, function_id: &'static str, file: &str) -> Scenario {
+    let text = std::fs::read_to_string(repo_root().join("events").join(binary).join(file))
+        .expect("the scheduled event");
     let mut event: Value = serde_json::from_str(&text).unwrap();
     event["time"] = Value::from(telltale::base::time::timestamp(
         time::OffsetDateTime::now_utc(),
@@ -95,6 +115,7 @@ struct Stack {
     names: Value,
     table: Vec<(String, String)>,
     _aai: TokenEndpoint,
+    _eosc: AccountingApi,
 }
 
 async fn stack(iam: &IamMoto, role: Role) -> Stack {
@@ -139,16 +160,25 @@ async fn stack(iam: &IamMoto, role: Role) -> Stack {
     let table = telltale::adapters::aws::probes::ProbeTable::new(dynamodb.clone(), &probes);
     tables::ensure_sample_candidate(&table).await.unwrap();
     pending_email(&table).await;
-    aws_sdk_ssm::Client::new(&sdk)
-        .put_parameter()
-        .name(SECRET_PARAMETER)
-        .value("secret")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    for (name, value) in [
+        (SECRET_PARAMETER, "secret"),
+        (INFLUX_PARAMETER, ADMIN_PASSWORD),
+    ] {
+        aws_sdk_ssm::Client::new(&sdk)
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
     let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
+    let eosc = AccountingApi::start(&aai).await;
+    let influxdb = influx();
+    let database = influxdb.database("least-privilege").await;
+    let collectors = repo_root().join("infra/collectors.yaml");
 
     let names = json!({
         "ProbesTable": probes, "ApiKeysTable": keys, "HeartbeatTable": heartbeats,
@@ -188,6 +218,13 @@ async fn stack(iam: &IamMoto, role: Role) -> Stack {
         ("OIDC_CLIENT_ID", "client"),
         ("OIDC_CLIENT_SECRET_PARAMETER", SECRET_PARAMETER),
         ("INITIAL_REFRESH_TOKEN", "first-refresh"),
+        ("ACCOUNTING_BASE_URL", eosc.url.as_str()),
+        ("PROMETHEUS_URL", prometheus(demo_series).url.as_str()),
+        ("INFLUXDB_URL", influxdb.url.as_str()),
+        ("INFLUXDB_DATABASE", database.as_str()),
+        ("INFLUXDB_USERNAME", ADMIN_USER),
+        ("INFLUXDB_PASSWORD_PARAMETER", INFLUX_PARAMETER),
+        ("COLLECTORS_FILE", collectors.to_str().expect("UTF-8")),
     ] {
         table.retain(|(key, _)| key != k);
         table.push((k.to_string(), v.to_string()));
@@ -196,6 +233,7 @@ async fn stack(iam: &IamMoto, role: Role) -> Stack {
         names,
         table,
         _aai: aai,
+        _eosc: eosc,
     }
 }
 
@@ -248,6 +286,37 @@ fn environment(
 
 /// Runs the scenario on a fresh stack as a principal holding `statements`; the answers that
 /// differ from the expected ones, and the actions refused to it.
+/// The stack's names, each standing for itself (`@ProbesTable@`): the template's policy is
+/// resolved once per function and filled in for each run's stack.
+fn placeholders() -> Value {
+    let ids = [
+        "ProbesTable",
+        "ApiKeysTable",
+        "HeartbeatTable",
+        "AccountingTable",
+        "MappingsBucket",
+    ];
+    let mut names = serde_json::Map::new();
+    for id in ids {
+        names.insert(id.into(), Value::from(format!("@{id}@")));
+    }
+    names.insert("SesIdentity".into(), Value::from(SENDER_DOMAIN));
+    names.insert(
+        "OidcClientSecretParameter".into(),
+        Value::from(SECRET_PARAMETER),
+    );
+    Value::Object(names)
+}
+
+/// `policy` (resolved with `placeholders`) for a stack with these names.
+fn for_stack(policy: &[Value], names: &Value) -> Vec<Value> {
+    let mut text = Value::from(policy.to_vec()).to_string();
+    for (id, name) in names.as_object().expect("names") {
+        text = text.replace(&format!("@{id}@"), name.as_str().unwrap_or_default());
+    }
+    serde_json::from_str(&text).expect("the policy")
+}
+
 /// What a run shows: the answers that differ from the expected ones, what was refused, and
 /// the resource taken out (as this run's stack names it).
 struct Ran {
@@ -258,9 +327,14 @@ struct Ran {
 
 /// Runs the scenario on a fresh stack as a principal holding the function's policy, less
 /// `drop`'s action on the statement's `drop.2`-th resource when given.
-async fn run(iam: &IamMoto, s: &Scenario, drop: Option<(usize, &str, usize)>) -> Ran {
+async fn run(
+    iam: &IamMoto,
+    s: &Scenario,
+    policy: &[Value],
+    drop: Option<(usize, &str, usize)>,
+) -> Ran {
     let stack = stack(iam, s.role).await;
-    let mut statements = iam.policy(s.function_id, &stack.names);
+    let mut statements = for_stack(policy, &stack.names);
     let mut removed = String::new();
     if let Some((i, action, r)) = drop {
         removed = strings(&statements[i]["Resource"])[r].clone();
@@ -386,7 +460,12 @@ fn unique_part(text: &str) -> String {
 /// Permissions AWS needs that moto cannot show: without `s3:ListBucket` AWS answers a missing
 /// object's GetObject with AccessDenied instead of NoSuchKey; moto answers NoSuchKey whatever
 /// the policy.
-const NOT_MODELLED: &[(&str, &str)] = &[("metric-metadata", "s3:ListBucket")];
+const NOT_MODELLED: &[(&str, &str)] = &[
+    ("metric-metadata", "s3:ListBucket"),
+    ("metric-value", "s3:ListBucket"),
+    ("accounting-push", "s3:ListBucket"),
+    ("collector", "s3:ListBucket"),
+];
 
 #[tokio::test]
 async fn each_function_needs_exactly_its_template_policy() {
@@ -402,11 +481,31 @@ async fn each_function_needs_exactly_its_template_policy() {
         ),
         scheduled("email-retry", "EmailRetryFunction"),
         scheduled("token-refresh", "TokenRefreshFunction"),
+        http("metric-value", "MetricValueFunction", Role::Monitoring),
+        scheduled("accounting-push", "AccountingPushFunction"),
+        collector(
+            "CollectorProbePipelineFunction",
+            "scheduler-probe-pipeline.json",
+        ),
+        collector(
+            "CollectorEmailOutboxFunction",
+            "scheduler-email-outbox.json",
+        ),
+        collector("CollectorMasCatalogFunction", "scheduler-mas-catalog.json"),
+        collector(
+            "CollectorMetricValuesFunction",
+            "scheduler-metric-values.json",
+        ),
+        collector(
+            "CollectorAccountingPushFunction",
+            "scheduler-accounting-push.json",
+        ),
     ];
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for s in &scenarios {
-        let Ran { wrong, denied, .. } = run(&iam, s, None).await;
+        let policy = iam.policy(s.function_id, &placeholders());
+        let Ran { wrong, denied, .. } = run(&iam, s, &policy, None).await;
         if !wrong.is_empty() || !denied.is_empty() {
             failures.push(format!(
                 "{} with its whole policy: refused {denied:?}; {}",
@@ -415,8 +514,7 @@ async fn each_function_needs_exactly_its_template_policy() {
             ));
             continue;
         }
-        let names = stack(&iam, s.role).await.names;
-        let statements = iam.policy(s.function_id, &names);
+        let statements = &policy;
         for (i, statement) in statements.iter().enumerate() {
             for action in strings(&statement["Action"]) {
                 for (r, resource) in strings(&statement["Resource"]).iter().enumerate() {
@@ -424,11 +522,11 @@ async fn each_function_needs_exactly_its_template_policy() {
                     if NOT_MODELLED.contains(&(s.binary, action.as_str())) {
                         report.push(format!(
                             "{} {action} on {shown}: kept, for what moto does not model",
-                            s.binary
+                            s.function_id
                         ));
                         continue;
                     }
-                    let ran = run(&iam, s, Some((i, &action, r))).await;
+                    let ran = run(&iam, s, &policy, Some((i, &action, r))).await;
                     let denied = &ran.denied;
                     match denied
                         .iter()
@@ -436,12 +534,12 @@ async fn each_function_needs_exactly_its_template_policy() {
                     {
                         Some((a, r)) => report.push(format!(
                             "{} {action} on {shown}: needed, by {a} on {}",
-                            s.binary,
+                            s.function_id,
                             r.replace(&unique_part(r), "…")
                         )),
                         None => failures.push(format!(
                             "{} {action} on {shown}: dead (nothing it grants was refused without it; refused {denied:?})",
-                            s.binary
+                            s.function_id
                         )),
                     }
                 }
