@@ -552,41 +552,11 @@ const NOT_SHOWN: &[(&str, &str, &str)] = &[
 
 const LIST_BUCKET: &str = "without it AWS answers a missing object's GetObject with AccessDenied, not NoSuchKey; moto answers NoSuchKey whatever the policy";
 
-#[tokio::test]
-async fn each_function_needs_exactly_its_template_policy() {
+/// Each scenario's function needs exactly its template policy: the report of which call needs
+/// each permission is printed; a dead one, or a run that answers otherwise than without IAM,
+/// fails. Each test has its own moto, so the two run side by side.
+async fn prove(scenarios: Vec<Scenario>) {
     let iam = IamMoto::start();
-    let scenarios = vec![
-        http("probe-submit", "ProbeSubmitFunction", Role::Submitter),
-        http("probe-status", "ProbeStatusFunction", Role::Monitoring),
-        http("heartbeat", "HeartbeatFunction", Role::Monitoring),
-        http(
-            "metric-metadata",
-            "MetricMetadataFunction",
-            Role::Monitoring,
-        ),
-        scheduled("email-retry", "EmailRetryFunction"),
-        scheduled("token-refresh", "TokenRefreshFunction"),
-        http("metric-value", "MetricValueFunction", Role::Monitoring),
-        scheduled("accounting-push", "AccountingPushFunction"),
-        scheduled("heartbeat-sweep", "HeartbeatSweepFunction"),
-        collector(
-            "CollectorProbePipelineFunction",
-            "scheduler-probe-pipeline.json",
-        ),
-        collector(
-            "CollectorEmailOutboxFunction",
-            "scheduler-email-outbox.json",
-        ),
-        collector("CollectorMasCatalogFunction", "scheduler-mas-catalog.json"),
-        collector(
-            "CollectorMetricValuesFunction",
-            "scheduler-metric-values.json",
-        ),
-        collector(
-            "CollectorAccountingPushFunction",
-            "scheduler-accounting-push.json",
-        ),
-    ];
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for s in &scenarios {
@@ -637,4 +607,48 @@ async fn each_function_needs_exactly_its_template_policy() {
     }
     eprintln!("least privilege:\n  {}", report.join("\n  "));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn the_http_functions_need_exactly_their_template_policy() {
+    prove(vec![
+        http("probe-submit", "ProbeSubmitFunction", Role::Submitter),
+        http("probe-status", "ProbeStatusFunction", Role::Monitoring),
+        http("heartbeat", "HeartbeatFunction", Role::Monitoring),
+        http(
+            "metric-metadata",
+            "MetricMetadataFunction",
+            Role::Monitoring,
+        ),
+        http("metric-value", "MetricValueFunction", Role::Monitoring),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn the_scheduled_functions_need_exactly_their_template_policy() {
+    prove(vec![
+        scheduled("email-retry", "EmailRetryFunction"),
+        scheduled("token-refresh", "TokenRefreshFunction"),
+        scheduled("accounting-push", "AccountingPushFunction"),
+        scheduled("heartbeat-sweep", "HeartbeatSweepFunction"),
+        collector(
+            "CollectorProbePipelineFunction",
+            "scheduler-probe-pipeline.json",
+        ),
+        collector(
+            "CollectorEmailOutboxFunction",
+            "scheduler-email-outbox.json",
+        ),
+        collector("CollectorMasCatalogFunction", "scheduler-mas-catalog.json"),
+        collector(
+            "CollectorMetricValuesFunction",
+            "scheduler-metric-values.json",
+        ),
+        collector(
+            "CollectorAccountingPushFunction",
+            "scheduler-accounting-push.json",
+        ),
+    ])
+    .await;
 }
