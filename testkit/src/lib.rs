@@ -14,6 +14,7 @@ pub mod fault;
 pub mod heartbeat;
 pub mod heartbeat_calls;
 pub mod iam;
+pub mod iam_stack;
 pub mod influx;
 pub mod influx2;
 pub mod memory;
