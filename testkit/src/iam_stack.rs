@@ -3,9 +3,11 @@
 //! bucket with the demo mappings, the sender, the sample key, the sample candidate, a pending
 //! email, an overdue check, the secrets in SSM, and the table of local values pointing there.
 
+use crate::alerting::{pushgateway, Service};
 use crate::eosc::{AccountingApi, TokenEndpoint};
 use crate::iam::IamMoto;
 use crate::influx::{InfluxServer, Options, ADMIN_PASSWORD, ADMIN_USER};
+use crate::monasca::Keystone;
 use crate::prometheus::{demo_series, prometheus};
 use crate::{local_config, repo_root, unique, venv_bin};
 use serde_json::{json, Value};
@@ -20,6 +22,14 @@ pub const SECRET_PARAMETER: &str = "/telltale/oidc-client-secret";
 pub const INFLUX_PARAMETER: &str = "/telltale/influxdb/secret";
 /// Under the template's default `HeartbeatWebhookSecretPath`.
 pub const WEBHOOK_SECRET: &str = "/telltale/heartbeat/nightly-hook";
+/// The template's default for `OsPasswordParameter`.
+pub const KEYSTONE_PARAMETER: &str = "/telltale/monasca/password";
+
+/// One Pushgateway for every stack (the heartbeat source's first sink).
+fn gateway() -> &'static Service {
+    static SERVER: std::sync::OnceLock<Service> = std::sync::OnceLock::new();
+    SERVER.get_or_init(pushgateway)
+}
 
 /// InfluxDB with authentication, its password read from SSM as deployed: so the collectors'
 /// `ssm:GetParameter` is exercised too.
@@ -41,6 +51,7 @@ pub struct Stack {
     pub table: Vec<(String, String)>,
     _aai: TokenEndpoint,
     _eosc: AccountingApi,
+    _keystone: Keystone,
 }
 
 pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
@@ -90,6 +101,7 @@ pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
         (SECRET_PARAMETER, "secret"),
         (INFLUX_PARAMETER, ADMIN_PASSWORD),
         (WEBHOOK_SECRET, "webhook-secret"),
+        (KEYSTONE_PARAMETER, crate::monasca::PASSWORD),
     ] {
         aws_sdk_ssm::Client::new(&sdk)
             .put_parameter()
@@ -103,6 +115,8 @@ pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
     }
     let aai = TokenEndpoint::start("client", "secret", "first-refresh").await;
     let eosc = AccountingApi::start(&aai).await;
+    let keystone = Keystone::start(3600).await;
+    let keystone_url = format!("{}/v3", keystone.url);
     let influxdb = influx();
     let database = influxdb.database("least-privilege").await;
     let collectors = repo_root().join("infra/collectors.yaml");
@@ -152,6 +166,11 @@ pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
         ("INFLUXDB_USERNAME", ADMIN_USER),
         ("INFLUXDB_PASSWORD_PARAMETER", INFLUX_PARAMETER),
         ("COLLECTORS_FILE", collectors.to_str().expect("UTF-8")),
+        ("PUSHGATEWAY_URL", gateway().url.as_str()),
+        ("OS_AUTH_URL", keystone_url.as_str()),
+        ("OS_USERNAME", crate::monasca::USER),
+        ("OS_PROJECT_NAME", crate::monasca::PROJECT),
+        ("OS_PASSWORD_PARAMETER", KEYSTONE_PARAMETER),
     ] {
         table.retain(|(key, _)| key != k);
         table.push((k.to_string(), v.to_string()));
@@ -161,6 +180,7 @@ pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
         table,
         _aai: aai,
         _eosc: eosc,
+        _keystone: keystone,
     }
 }
 
