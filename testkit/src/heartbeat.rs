@@ -95,3 +95,31 @@ impl HeartbeatFixture {
         env
     }
 }
+
+/// A successful ping that ends a run, creating `check` with `period` and `grace` (seconds)
+/// when it does not exist, at `now_ms`, as the ping route records one.
+pub fn success_ping<'a>(
+    check: &'a str,
+    source: &'a str,
+    counts: &'a [(String, u64)],
+    (period, grace): (i64, i64),
+    now_ms: i64,
+) -> telltale::heartbeat::ports::Record<'a> {
+    telltale::heartbeat::ports::Record {
+        check,
+        source,
+        counts,
+        state: "success",
+        success: true,
+        start: false,
+        ends_run: true,
+        failed: false,
+        rid: None,
+        exit_status: None,
+        alarm: None,
+        create: true,
+        default_period: period,
+        default_grace: grace,
+        now_ms,
+    }
+}

@@ -9,9 +9,9 @@ use crate::iam::IamMoto;
 use crate::influx::{InfluxServer, Options, ADMIN_PASSWORD, ADMIN_USER};
 use crate::monasca::Keystone;
 use crate::prometheus::{demo_series, prometheus};
-use crate::{local_config, repo_root, unique, venv_bin};
+use crate::{repo_root, unique};
 use serde_json::{json, Value};
-use std::process::Command;
+
 use telltale::adapters::aws::{dynamodb_client, s3_client, ses_client};
 use telltale::auth::{hash_key, Role, StoredKey};
 use telltale_cli::tables::{self, Store, SAMPLE_EVENTS_KEY};
@@ -127,27 +127,20 @@ pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
         "OidcClientSecretParameter": SECRET_PARAMETER,
     });
     let port = iam.endpoint.rsplit(':').next().unwrap().to_string();
-    let text = local_config(
-        "functions.env",
-        &[
-            ("MOTO_PORT", &port),
-            ("INVOKE_PORT", "9"),
-            ("PROMETHEUS_PORT", "9"),
-            ("INFLUXDB_PORT", "9"),
-            ("PUSHGATEWAY_PORT", "9"),
-            ("ALERTMANAGER_PORT", "9"),
-            ("EOSC_PORT", "9"),
-            ("CURSOR_KEY", "00112233445566778899aabbccddeeff"),
-            ("COLLECTORS_FILE", "/nonexistent"),
-        ],
-    );
-    let mut table: Vec<(String, String)> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-        .filter(|(k, _)| k != "OIDC_CLIENT_SECRET")
-        .collect();
+    let mut table: Vec<(String, String)> = crate::local_env::local_values(&[
+        ("MOTO_PORT", &port),
+        ("INVOKE_PORT", "9"),
+        ("PROMETHEUS_PORT", "9"),
+        ("INFLUXDB_PORT", "9"),
+        ("PUSHGATEWAY_PORT", "9"),
+        ("ALERTMANAGER_PORT", "9"),
+        ("EOSC_PORT", "9"),
+        ("CURSOR_KEY", "00112233445566778899aabbccddeeff"),
+        ("COLLECTORS_FILE", "/nonexistent"),
+    ])
+    .into_iter()
+    .filter(|(k, _)| k != "OIDC_CLIENT_SECRET")
+    .collect();
     for (k, v) in [
         ("PROBES_TABLE", probes.as_str()),
         ("API_KEYS_TABLE", keys.as_str()),
@@ -188,28 +181,18 @@ pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
 /// webhook channel: `heartbeat-sweep` flips it down and sends both notices.
 pub async fn quiet_check(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
     use telltale::heartbeat::channel::Channel;
-    use telltale::heartbeat::ports::{CheckSettings, HeartbeatStore, Record};
+    use telltale::heartbeat::ports::{CheckSettings, HeartbeatStore};
     let store = telltale::adapters::aws::heartbeat::HeartbeatTable::new(dynamodb.clone(), table);
     let counts = [("success".to_string(), 1u64)];
     let hour_ago = (time::OffsetDateTime::now_utc().unix_timestamp() - 3600) * 1000;
     store
-        .record(&Record {
-            check: "nightly",
-            source: "least-privilege",
-            counts: &counts,
-            state: "success",
-            success: true,
-            start: false,
-            ends_run: true,
-            failed: false,
-            rid: None,
-            exit_status: None,
-            alarm: None,
-            create: true,
-            default_period: 60,
-            default_grace: 60,
-            now_ms: hour_ago,
-        })
+        .record(&crate::heartbeat::success_ping(
+            "nightly",
+            "least-privilege",
+            &counts,
+            (60, 60),
+            hour_ago,
+        ))
         .await
         .unwrap();
     let settings = CheckSettings {
@@ -281,32 +264,16 @@ pub fn environment(
     table: &[(String, String)],
     key: &(String, String),
 ) -> Vec<(String, String)> {
-    let out = Command::new(venv_bin("python"))
-        .arg(repo_root().join("scripts/function_env.py"))
-        .args(["show", binary])
-        .env_clear()
-        .envs(table.iter().cloned())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut env: Vec<(String, String)> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .filter(|(k, _)| k != "AWS_ACCESS_KEY_ID" && k != "AWS_SECRET_ACCESS_KEY")
-        .collect();
+    let mut env: Vec<(String, String)> =
+        crate::local_env::function_environment(binary, table, None)
+            .into_iter()
+            .filter(|(k, _)| k != "AWS_ACCESS_KEY_ID" && k != "AWS_SECRET_ACCESS_KEY")
+            .collect();
     env.push(("AWS_ACCESS_KEY_ID".into(), key.0.clone()));
     env.push(("AWS_SECRET_ACCESS_KEY".into(), key.1.clone()));
     env
 }
 
-/// Runs the scenario on a fresh stack as a principal holding `statements`; the answers that
-/// differ from the expected ones, and the actions refused to it.
 /// The stack's names, each standing for itself (`@ProbesTable@`): the template's policy is
 /// resolved once per function and filled in for each run's stack.
 pub fn placeholders() -> Value {

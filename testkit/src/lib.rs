@@ -17,6 +17,7 @@ pub mod iam;
 pub mod iam_stack;
 pub mod influx;
 pub mod influx2;
+pub mod local_env;
 pub mod memory;
 pub mod monasca;
 pub mod moto;

@@ -172,3 +172,45 @@ async fn init_error(State(shared): State<Shared>, body: Bytes) -> StatusCode {
         Some(String::from_utf8_lossy(&body).into_owned());
     StatusCode::ACCEPTED
 }
+
+/// A function's process, stopped when dropped.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl RuntimeApi {
+    /// The command that runs `binary` as Lambda runs the function `name` against this API:
+    /// with exactly `env`, plus what Lambda itself sets (the API's address, the function's
+    /// name, version and memory); its output discarded unless the caller redirects it.
+    pub fn command(
+        &self,
+        binary: &std::path::Path,
+        name: &str,
+        env: &[(String, String)],
+    ) -> std::process::Command {
+        let mut cmd = std::process::Command::new(binary);
+        cmd.env_clear()
+            .envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", &self.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    }
+
+    /// Starts `binary` with `command`'s environment.
+    pub fn spawn(&self, binary: &std::path::Path, name: &str, env: &[(String, String)]) -> Running {
+        Running(
+            self.command(binary, name, env)
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display())),
+        )
+    }
+}

@@ -6,7 +6,6 @@
 //! margin kept to shape and send it.
 
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 use telltale::auth::Role;
 use telltale_testkit::built_binary;
@@ -15,15 +14,6 @@ use telltale_testkit::fault::{FaultProxy, Mode};
 use telltale_testkit::moto::moto;
 use telltale_testkit::probes::ProbeFixture;
 use telltale_testkit::runtime_api::{Answer, Invocation, RuntimeApi};
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Runs `probe-submit` for one `GET /api/v2/probes/` with DynamoDB hung and each invocation's
 /// deadline `timeout` away; its answer, and when the proxy accepted each connection.
@@ -45,19 +35,8 @@ async fn list_with_dynamodb_hung(timeout: Duration) -> (Answer, Vec<Duration>) {
     env.push(("AWS_ENDPOINT_URL".into(), proxy.url.clone()));
     let binary = built_binary("probe-submit", "probe-submit");
     let started = Instant::now();
-    let running = Running(
-        Command::new(&binary)
-            .envs(env)
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "probe-submit")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display())),
-    );
+    env.push(("RUST_LOG".into(), "warn".into()));
+    let running = api.spawn(&binary, "probe-submit", &env);
     let answer = api.answers(1, Duration::from_secs(60)).await.remove(0);
     drop(running);
     // The proxy's clock is `Instant`; the answer's is the wall clock. Connections made before

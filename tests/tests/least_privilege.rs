@@ -6,7 +6,6 @@
 //! statement's action with the call that needs it.
 
 use serde_json::{json, Value};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use telltale::auth::Role;
 use telltale_testkit::events::sample_events;
@@ -131,22 +130,11 @@ async fn run(
         .collect();
     let api = RuntimeApi::start(invocations.clone()).await;
     let path = built_binary(s.binary, s.binary);
-    let mut child = Command::new(&path)
-        .env_clear()
-        .envs(env)
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", s.binary)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let running = api.spawn(&path, s.binary, &env);
     let answers = api
         .answers(invocations.len(), Duration::from_secs(120))
         .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    std::mem::drop(running);
     let wrong = invocations
         .iter()
         .zip(&s.events)

@@ -7,22 +7,13 @@
 //! duration and, for a refusal, why.
 
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 use telltale::auth::Role;
 use telltale_testkit::events::rest_event;
 use telltale_testkit::probes::{contact, ProbeFixture};
-use telltale_testkit::runtime_api::{Invocation, RuntimeApi};
+use telltale_testkit::runtime_api::{Invocation, Running, RuntimeApi};
 use telltale_testkit::{built_binary, unique};
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn timestamp(line: &Value) -> SystemTime {
     let text = line["timestamp"]

@@ -10,23 +10,7 @@ use telltale::heartbeat::state::{Flip, State, Step};
 const T0_MS: i64 = 1_800_000_000_000;
 
 fn ping<'a>(check: &'a str, counts: &'a [(String, u64)], now_ms: i64) -> Record<'a> {
-    Record {
-        check,
-        source: "contract",
-        counts,
-        state: "success",
-        success: true,
-        start: false,
-        ends_run: true,
-        failed: false,
-        rid: None,
-        exit_status: None,
-        alarm: None,
-        create: true,
-        default_period: 300,
-        default_grace: 60,
-        now_ms,
-    }
+    crate::heartbeat::success_ping(check, "contract", counts, (300, 60), now_ms)
 }
 
 fn counted(recorded: Recorded) -> (Check, bool, Option<f64>) {
