@@ -33,13 +33,16 @@ start_influxdb "$INFLUXDB_PORT"
 start_fixtures "$FIXTURES_PORT"
 start_eosc "$EOSC_PORT"
 
+admin_key() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"][int(sys.argv[2])])' "$(absolute "$STATE_DIR")/iam/admin.json" "$1"; }
+
 # The table of local values (infra/local/functions.env): each function takes from it what its
 # template entry declares (scripts/function_env.py); the command line reads all of it
 # (`set -a; . .local/dev.env`).
 python3 scripts/render_config.py infra/local/functions.env MOTO_PORT="$MOTO_PORT" \
   INVOKE_PORT="$INVOKE_PORT" PROMETHEUS_PORT="$PROMETHEUS_PORT" INFLUXDB_PORT="$INFLUXDB_PORT" \
   PUSHGATEWAY_PORT="$PUSHGATEWAY_PORT" ALERTMANAGER_PORT="$ALERTMANAGER_PORT" EOSC_PORT="$EOSC_PORT" \
-  CURSOR_KEY="$(od -An -tx1 -N16 /dev/urandom | tr -d " \n")" \
+  CURSOR_KEY="$(od -An -tx1 -N16 /dev/urandom | tr -d " \n")" IAM_DIR="$(absolute "$STATE_DIR")/iam" \
+  ADMIN_KEY="$(admin_key 0)" ADMIN_SECRET="$(admin_key 1)" \
   COLLECTORS_FILE="$(absolute "$STATE_DIR")/collectors.yaml" >"$STATE_DIR/dev.env"
 set -a; source "$STATE_DIR/dev.env"; set +a
 

@@ -18,6 +18,10 @@ declares:
     AWS_EC2_METADATA_DISABLED, LOCAL_LINKS and LOCAL_EMAILS_URL (the team page's local links)
     and COLLECTORS_FILE (the declared collectors' local copies).
 
+When the table names an emulator enforcing IAM (LOCAL_IAM_DIR, a directory local_iam.py serve
+wrote its administrator to), the function runs with the keys of a principal holding exactly its
+template policy, resolved to the table's names (local_iam.py), instead of the table's keys.
+
 Nothing else reaches the function, so a variable its configuration needs and its template
 entry forgot fails locally as it would deployed. The binary's template entry is the function
 whose CodeUri is ../target/lambda/<binary>/; the collectors share one binary, which gets the
@@ -36,6 +40,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAMBDA_GIVES = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                 "AWS_SESSION_TOKEN", "PATH", "LANG", "TZ")
+# What the cache holds changes with this script: a new FORMAT makes it decode the template again.
+FORMAT = 2
 LOCAL_ONLY = ("AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED", "LOCAL_LINKS", "LOCAL_EMAILS_URL",
               "COLLECTORS_FILE")
 
@@ -45,8 +51,11 @@ def template_path():
 
 
 def declared(path):
-    """binary -> {variable: ("literal", text) | ("default", text) | ("computed", None)}."""
+    """What the runner needs of the template: each binary's variables ({variable: ("literal",
+    text) | ("default", text) | ("computed", None)}), its policy's statements, and how the
+    local stack's values name the template's resources."""
     from cfnlint.decode import decode
+    import local_iam
 
     template, problems = decode(path)
     if problems:
@@ -65,42 +74,39 @@ def declared(path):
     globals_ = template.get("Globals", {}).get("Function", {})
     common = globals_.get("Environment", {}).get("Variables", {})
     binaries = {}
-    for resource in template["Resources"].values():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        props = resource["Properties"]
-        binary = str(props.get("CodeUri", "")).rstrip("/").split("/")[-1]
+    for _, props in local_iam.functions(template):
         variables = dict(common)
         variables.update(props.get("Environment", {}).get("Variables", {}))
-        entry = binaries.setdefault(binary, {})
+        entry = binaries.setdefault(local_iam.binary_of(props), {})
         for name, value in variables.items():
             entry[name] = kind(value)
-    return binaries
+    return {"binaries": binaries, "policies": local_iam.binary_policies(template),
+            "naming": local_iam.naming(template)}
 
 
 def cached(path):
     """`declared`, cached beside the build output by the template's size and time: a function
     starts without decoding the template again unless it changed."""
     stat = os.stat(path)
-    key = f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}"
+    key = f"{FORMAT}:{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}"
     cache = os.path.join(ROOT, "target", "function-env.json")
     try:
         with open(cache, encoding="utf-8") as f:
             stored = json.load(f)
         if stored.get("key") == key:
-            return {b: {n: tuple(k) for n, k in v.items()} for b, v in stored["binaries"].items()}
+            return stored["template"]
     except (OSError, ValueError, KeyError):
         pass
-    binaries = declared(path)
+    template = declared(path)
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         partial = f"{cache}.{os.getpid()}"
         with open(partial, "w", encoding="utf-8") as f:
-            json.dump({"key": key, "binaries": binaries}, f)
+            json.dump({"key": key, "template": template}, f)
         os.replace(partial, cache)
     except OSError:
         pass
-    return binaries
+    return template
 
 
 def environment(binary, table, binaries):
@@ -123,10 +129,25 @@ def environment(binary, table, binaries):
     return env
 
 
+def principal(binary, table, template):
+    """The keys `binary` runs with: when the table names an enforcing emulator's directory
+    (LOCAL_IAM_DIR), those of a principal holding exactly its template policy; else none."""
+    directory = table.get("LOCAL_IAM_DIR")
+    if not directory:  # unset or empty: an emulator that does not enforce IAM
+        return {}
+    import local_iam
+    names = local_iam.local_names(template["naming"], table)
+    statements = local_iam.resolved(template["policies"].get(binary, []), names,
+                                    skip_unnamed=True)
+    key, secret = local_iam.function_keys(directory, binary, statements)
+    return {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+
+
 def main(argv):
     if len(argv) < 2 or argv[1] not in ("exec", "show", "names"):
         raise SystemExit(__doc__)
-    binaries = cached(template_path())
+    template = cached(template_path())
+    binaries = {b: {n: tuple(k) for n, k in v.items()} for b, v in template["binaries"].items()}
     if argv[1] == "names":
         print("\n".join(sorted(binaries)))
         return
@@ -134,6 +155,8 @@ def main(argv):
         raise SystemExit(__doc__)
     name = os.path.basename(argv[2])
     env = environment(name, dict(os.environ), binaries)
+    if argv[1] == "exec":
+        env.update(principal(name, dict(os.environ), template))
     if argv[1] == "show":
         for key in sorted(env):
             print(f"{key}={env[key]}")

@@ -17,10 +17,18 @@ wait_http() { # url name
   return 1
 }
 
-start_moto() { # port
-  moto_server -H 127.0.0.1 -p "$1" >"$STATE_DIR/moto.log" 2>&1 &
+start_moto() { # port; enforcing IAM (scripts/local_iam.py): its administrator is in $STATE_DIR/iam
+  local dir
+  dir="$(absolute "$STATE_DIR")/iam"
+  # A new server has new keys: the principals made for the last one's functions go.
+  rm -rf "$dir" && mkdir -p "$dir"
+  IAM_DENIALS="$dir/denials" python3 scripts/local_iam.py serve --port "$1" --dir "$dir" \
+    --until-stopped >/dev/null 2>"$STATE_DIR/moto.log" &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$1/moto-api/" moto
+  for _ in $(seq 1 100); do [ -f "$dir/admin.json" ] && return 0; sleep 0.2; done
+  echo "moto made no administrator; its log is in $STATE_DIR/moto.log" >&2
+  return 1
 }
 
 start_prometheus() { # port; needs DEMO_START, PUSHGATEWAY_PORT, ALERTMANAGER_PORT, INVOKE_PORT

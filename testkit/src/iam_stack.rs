@@ -1,13 +1,13 @@
-//! One local stack on moto with IAM enforced (`iam::IamMoto`), set up by its administrator so
+//! One local stack on moto with IAM enforced (`moto::Moto`), set up by its administrator so
 //! a function can run against it as a principal holding its template policy: every table, the
 //! bucket with the demo mappings, the sender, the sample key, the sample candidate, a pending
 //! email, an overdue check, the secrets in SSM, and the table of local values pointing there.
 
 use crate::alerting::{pushgateway, Service};
 use crate::eosc::{AccountingApi, TokenEndpoint};
-use crate::iam::IamMoto;
 use crate::influx::{InfluxServer, Options, ADMIN_PASSWORD, ADMIN_USER};
 use crate::monasca::Keystone;
+use crate::moto::Moto;
 use crate::prometheus::{demo_series, prometheus};
 use crate::{repo_root, unique};
 use serde_json::{json, Value};
@@ -54,8 +54,8 @@ pub struct Stack {
     _keystone: Keystone,
 }
 
-pub async fn stack(iam: &IamMoto, role: Role) -> Stack {
-    let sdk = iam.admin_sdk().await;
+pub async fn stack(iam: &Moto, role: Role) -> Stack {
+    let sdk = iam.sdk_config().await;
     let dynamodb = dynamodb_client(&sdk);
     let name = |s: &str| unique(s);
     let (probes, keys, heartbeats, accounting, bucket) = (

@@ -6,9 +6,20 @@ use super::{local_config, repo_root, venv_bin};
 use std::path::Path;
 use std::process::Command;
 
-/// `infra/local/functions.env` with its placeholders filled in, as `KEY=VALUE` pairs.
+/// `infra/local/functions.env` with its placeholders filled in, as `KEY=VALUE` pairs. Those
+/// of the emulator's IAM not given are a stack without IAM (no `LOCAL_IAM_DIR`).
 pub fn local_values(placeholders: &[(&str, &str)]) -> Vec<(String, String)> {
-    local_config("functions.env", placeholders)
+    let mut all = placeholders.to_vec();
+    for (name, value) in [
+        ("ADMIN_KEY", "local"),
+        ("ADMIN_SECRET", "local"),
+        ("IAM_DIR", ""),
+    ] {
+        if !all.iter().any(|(n, _)| *n == name) {
+            all.push((name, value));
+        }
+    }
+    local_config("functions.env", &all)
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {

@@ -184,18 +184,24 @@ impl Drop for Running {
 }
 
 impl RuntimeApi {
-    /// The command that runs `binary` as Lambda runs the function `name` against this API:
-    /// with exactly `env`, plus what Lambda itself sets (the API's address, the function's
-    /// name, version and memory); its output discarded unless the caller redirects it.
+    /// The command that runs `binary` as Lambda runs the function `name` against this API,
+    /// through the local runner as `cargo lambda watch` does: with the environment its
+    /// template entry declares, resolved from the table of local values `table` (run as its
+    /// own principal when the table names an emulator enforcing IAM), plus what Lambda itself
+    /// sets (the API's address, the function's name, version and memory); its output discarded
+    /// unless the caller redirects it.
     pub fn command(
         &self,
         binary: &std::path::Path,
         name: &str,
-        env: &[(String, String)],
+        table: &[(String, String)],
     ) -> std::process::Command {
-        let mut cmd = std::process::Command::new(binary);
-        cmd.env_clear()
-            .envs(env.iter().cloned())
+        let mut cmd = std::process::Command::new(crate::venv_bin("python"));
+        cmd.arg(crate::repo_root().join("scripts/function_env.py"))
+            .arg("exec")
+            .arg(binary)
+            .env_clear()
+            .envs(table.iter().cloned())
             .env("AWS_LAMBDA_RUNTIME_API", &self.address)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -205,10 +211,15 @@ impl RuntimeApi {
         cmd
     }
 
-    /// Starts `binary` with `command`'s environment.
-    pub fn spawn(&self, binary: &std::path::Path, name: &str, env: &[(String, String)]) -> Running {
+    /// Starts `binary` as `command` does.
+    pub fn spawn(
+        &self,
+        binary: &std::path::Path,
+        name: &str,
+        table: &[(String, String)],
+    ) -> Running {
         Running(
-            self.command(binary, name, env)
+            self.command(binary, name, table)
                 .spawn()
                 .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display())),
         )

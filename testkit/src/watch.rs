@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct Watch {
     pub base_url: String,
     child: Child,
+    /// The enforcing emulator's directory the functions' principals were made in, if any.
+    iam_dir: Option<std::path::PathBuf>,
 }
 
 /// An HTTP client for the functions under watch, patient enough for a function's first
@@ -91,6 +93,10 @@ impl Watch {
         Watch {
             base_url: format!("http://127.0.0.1:{port}"),
             child,
+            iam_dir: env
+                .iter()
+                .find(|(k, _)| k == "LOCAL_IAM_DIR")
+                .map(|(_, v)| v.into()),
         }
     }
 }
@@ -129,5 +135,16 @@ impl Drop for Watch {
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.child.wait();
+        // A function refused by IAM may still answer as the test expects (an email left to
+        // retry, say); its policy lacking what it uses fails the test here all the same.
+        if let Some(dir) = &self.iam_dir {
+            let refused = crate::moto::function_denials(dir);
+            if !refused.is_empty() && !std::thread::panicking() {
+                panic!(
+                    "IAM refused the functions what their template policy lacks:\n  {}",
+                    refused.join("\n  ")
+                );
+            }
+        }
     }
 }

@@ -8,9 +8,13 @@
 
 use serde_json::Value;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+use telltale::auth::Role;
 use telltale_testkit::events::rest_event;
 use telltale_testkit::local_env::{function_environment, local_values as render, runner};
+use telltale_testkit::moto::function_denials;
+use telltale_testkit::probes::ProbeFixture;
 use telltale_testkit::runtime_api::{Invocation, RuntimeApi};
 use telltale_testkit::{built_binary, repo_root, unique};
 
@@ -126,4 +130,87 @@ async fn a_variable_the_template_forgets_fails_naming_the_function_and_the_varia
         .await
         .expect("probe-submit without PROBES_TABLE says it is not configured");
     assert!(problem.contains("PROBES_TABLE"), "{problem}");
+}
+
+/// `GET /api/v2/probes/` to probe-submit, started by the runner from `table` (and `template`
+/// instead of the real one when given): the status it answers.
+async fn list_status(table: &[(String, String)], key: &str, template: Option<&Path>) -> u64 {
+    let event = rest_event("GET", "/api/v2/probes/", &[("x-api-key", key)], None);
+    let api = RuntimeApi::start(vec![Invocation {
+        request_id: unique("req"),
+        trace_id: "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+        payload: event,
+    }])
+    .await;
+    let mut table = table.to_vec();
+    if let Some(t) = template {
+        table.push(("TELLTALE_TEMPLATE".into(), t.to_str().unwrap().into()));
+    }
+    let running = api.spawn(
+        &built_binary("probe-submit", "probe-submit"),
+        "probe-submit",
+        &table,
+    );
+    let answers = api.answers(1, Duration::from_secs(60)).await;
+    drop(running);
+    answers[0].body["statusCode"].as_u64().unwrap_or(0)
+}
+
+/// With the emulator enforcing IAM, the runner runs each function as a principal holding its
+/// template policy, not with the table's (the administrator's) keys: a statement taken out of
+/// a copy of the template is refused to that function, and the test kit names it.
+#[tokio::test]
+async fn a_function_runs_as_its_template_policy_and_is_refused_what_it_lacks() {
+    let f = ProbeFixture::new(Role::Submitter).await;
+    let table = f.env();
+    let dir: PathBuf = table
+        .iter()
+        .find(|(k, _)| k == "LOCAL_IAM_DIR")
+        .map(|(_, v)| v.into())
+        .expect("the test kit's moto enforces IAM");
+    assert_eq!(list_status(&table, &f.key, None).await, 200);
+    assert_eq!(function_denials(&dir), Vec::<String>::new());
+    let admin = &table
+        .iter()
+        .find(|(k, _)| k == "AWS_ACCESS_KEY_ID")
+        .unwrap()
+        .1;
+    let made: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("probe-submit-"))
+        .collect();
+    assert_eq!(made.len(), 1, "one principal for probe-submit: {made:?}");
+    let keys = std::fs::read_to_string(dir.join(&made[0])).unwrap();
+    assert!(!keys.contains(admin.as_str()), "{keys}");
+
+    let template = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    let entry = template.find("  ProbeSubmitFunction:").expect("the entry");
+    let statement = "            - Effect: Allow\n              Action: dynamodb:Query\n";
+    let at = entry
+        + template[entry..]
+            .find(statement)
+            .expect("its Query statement");
+    let end = at
+        + template[at..]
+            .find("/index/by-name\"\n")
+            .expect("its last index")
+        + 16;
+    let edited = format!("{}{}", &template[..at], &template[end..]);
+    let copy = std::env::temp_dir()
+        .join(unique("template"))
+        .with_extension("yaml");
+    std::fs::write(&copy, edited).unwrap();
+    let status = list_status(&table, &f.key, Some(&copy)).await;
+    assert!((500..600).contains(&status), "{status}");
+    // moto answers the refusal in XML, which the SDK cannot read and so retries: the same
+    // refusal several times.
+    let mut refused = function_denials(&dir);
+    refused.dedup();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].starts_with("probe-submit: \"dynamodb:Query\" on \"arn:aws:dynamodb:")
+            && refused[0].ends_with(&format!("table/{}/index/by-status\"", f.probes_table)),
+        "{refused:?}"
+    );
 }

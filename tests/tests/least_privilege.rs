@@ -1,4 +1,4 @@
-//! Least privilege, proven against moto with IAM enforced (`testkit/iam_moto.py`): each
+//! Least privilege, proven against moto with IAM enforced (`scripts/local_iam.py`): each
 //! function's real binary runs as a principal holding exactly its template policy (resolved to
 //! the local stack's ARNs), through its sample events, and gets the answers it gets with no
 //! IAM at all; then each action of each statement is taken out in turn, and the run must be
@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use telltale::auth::Role;
 use telltale_testkit::events::sample_events;
-use telltale_testkit::iam::{covers, strings, without, IamMoto};
+use telltale_testkit::iam::{covers, strings, without};
 use telltale_testkit::iam_stack::{environment, for_stack, placeholders, stack};
+use telltale_testkit::moto::Moto;
 use telltale_testkit::runtime_api::{Answer, Invocation, RuntimeApi};
 use telltale_testkit::{built_binary, repo_root, unique};
 
@@ -105,7 +106,7 @@ struct Ran {
 /// Runs the scenario on a fresh stack as a principal holding the function's policy, less
 /// `drop`'s action on the statement's `drop.2`-th resource when given.
 async fn run(
-    iam: &IamMoto,
+    iam: &Moto,
     s: &Scenario,
     policy: &[Value],
     drop: Option<(usize, &str, usize)>,
@@ -189,7 +190,7 @@ const LIST_BUCKET: &str = "without it AWS answers a missing object's GetObject w
 /// each permission is printed; a dead one, or a run that answers otherwise than without IAM,
 /// fails. Each test has its own moto, so the two run side by side.
 async fn prove(scenarios: Vec<Scenario>) {
-    let iam = IamMoto::start();
+    let iam = Moto::start();
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for s in &scenarios {

@@ -73,12 +73,8 @@ async fn every_line_of_an_invocation_is_json_with_its_request_and_trace_id() {
     let dir = std::env::temp_dir().join(unique("log-lines"));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("stdout");
-    let child = Command::new(&binary)
-        .envs(f.env())
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "probe-submit")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+    let child = api
+        .command(&binary, "probe-submit", &f.env())
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/telltale/local/probe-submit")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
