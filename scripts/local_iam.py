@@ -70,11 +70,23 @@ def patch_moto():
             return IAMRequest(**kw)
         return make
 
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+
+    class DynamoDbAccessDenied(JsonRESTError):
+        # As DynamoDB answers it: a 400 in its JSON shape, which the SDKs do not retry.
+        code = 400
+
     def dynamodb_auth(self, resource="*"):
         body = self.body if isinstance(self.body, dict) else json.loads(self.body or "{}")
         for action, arn in dynamodb_checks(self._get_action(), body):
-            ActionAuthenticatorMixin._authenticate_and_authorize_action(
-                self, with_action(action), arn)
+            try:
+                ActionAuthenticatorMixin._authenticate_and_authorize_action(
+                    self, with_action(action), arn)
+            except AccessDeniedError as e:
+                raise DynamoDbAccessDenied(
+                    "com.amazon.coral.service#AccessDeniedException",
+                    f"{e.message} on resource: {arn} because no identity-based policy "
+                    f"allows the dynamodb:{action} action") from e
 
     DynamoHandler._authenticate_and_authorize_normal_action = dynamodb_auth
 
