@@ -136,7 +136,8 @@ async fn enable_ttl(
         .map_err(|e| format!("enabling TTL on {table}: {}", describe(&e)))
 }
 
-/// Creates the bucket if it does not exist yet.
+/// Creates the bucket if it does not exist yet, and versions it as the template says (a bucket
+/// made before too).
 pub async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
     let mut req = client.create_bucket().bucket(bucket);
     // Outside us-east-1 S3 wants the region named again in the request.
@@ -153,13 +154,12 @@ pub async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<
     }
     match req.send().await {
         Ok(_) => {}
+        // A bucket made before, perhaps by an older setup without versioning: it is brought
+        // to what the template says below, as a new one is.
         Err(e)
             if e.as_service_error().is_some_and(|s| {
                 s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
-            }) =>
-        {
-            return Ok(())
-        }
+            }) => {}
         Err(e) => return Err(format!("creating bucket {bucket}: {}", describe(&e))),
     }
     if !crate::stores::bucket_versioned()? {

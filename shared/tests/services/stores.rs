@@ -85,8 +85,27 @@ async fn each_table_is_created_as_the_template_declares_it() {
 
 #[tokio::test]
 async fn the_bucket_keeps_every_version_as_the_template_says() {
-    let s3 = s3_client(&moto().sdk_config().await);
+    // Outside us-east-1, where S3 answers a second CreateBucket with BucketAlreadyOwnedByYou.
+    let sdk = moto()
+        .sdk_config()
+        .await
+        .into_builder()
+        .region(aws_config::Region::new("eu-central-1"))
+        .build();
+    let s3 = s3_client(&sdk);
     let bucket = unique("stores");
+    // Made before without versioning (an older setup): setup brings it to the template's.
+    ensure_bucket(&s3, &bucket).await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     ensure_bucket(&s3, &bucket).await.unwrap();
     ensure_bucket(&s3, &bucket).await.expect("found again");
     assert!(telltale_cli::stores::bucket_versioned().unwrap());
