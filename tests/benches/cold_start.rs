@@ -431,6 +431,7 @@ async fn environment() -> HashMap<String, String> {
         ("ACCOUNTING_TABLE", "cold-accounting".into()),
         ("EMAIL_FROM", "telltale@example.org".into()),
         ("TEAM_EMAIL", "team@example.org".into()),
+        ("CURSOR_KEY", telltale_testkit::probes::CURSOR_KEY.into()),
         ("ACCOUNTING_BASE_URL", unused.clone()),
         ("TOKEN_URL", unused.clone()),
         ("OIDC_CLIENT_ID", "bench".into()),
