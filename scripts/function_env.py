@@ -37,6 +37,8 @@ import json
 import os
 import sys
 
+import local_iam  # beside this script; its moto and boto3 imports wait until they are used
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAMBDA_GIVES = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                 "AWS_SESSION_TOKEN", "PATH", "LANG", "TZ")
@@ -46,20 +48,11 @@ LOCAL_ONLY = ("AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED", "LOCAL_LINKS", "L
               "COLLECTORS_FILE")
 
 
-def template_path():
-    return os.environ.get("TELLTALE_TEMPLATE") or os.path.join(ROOT, "infra", "template.yaml")
-
-
 def declared(path):
     """What the runner needs of the template: each binary's variables ({variable: ("literal",
     text) | ("default", text) | ("computed", None)}), its policy's statements, and how the
     local stack's values name the template's resources."""
-    from cfnlint.decode import decode
-    import local_iam
-
-    template, problems = decode(path)
-    if problems:
-        raise SystemExit(f"function_env: {path} does not decode: {problems}")
+    template = local_iam.decoded(path)
     parameters = template.get("Parameters", {})
 
     def kind(value):
@@ -135,7 +128,6 @@ def principal(binary, table, template):
     directory = table.get("LOCAL_IAM_DIR")
     if not directory:  # unset or empty: an emulator that does not enforce IAM
         return {}
-    import local_iam
     names = local_iam.local_names(template["naming"], table)
     statements = local_iam.resolved(template["policies"].get(binary, []), names,
                                     skip_unnamed=True)
@@ -146,7 +138,7 @@ def principal(binary, table, template):
 def main(argv):
     if len(argv) < 2 or argv[1] not in ("exec", "show", "names"):
         raise SystemExit(__doc__)
-    template = cached(template_path())
+    template = cached(local_iam.template_path())
     binaries = {b: {n: tuple(k) for n, k in v.items()} for b, v in template["binaries"].items()}
     if argv[1] == "names":
         print("\n".join(sorted(binaries)))

@@ -57,10 +57,16 @@ def dynamodb_checks(action, body):
     return [(action, "*")]
 
 
+def sender_domain(sender):
+    """The domain of a sender (`Name <user@domain>` or `user@domain`), or None."""
+    m = re.search(r"@([^>\s]+)", sender)
+    return m.group(1) if m else None
+
+
 def patch_moto():
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.dynamodb.responses import DynamoHandler
-    from moto.iam.access_control import IAMRequest
+    from moto.iam.access_control import IAMRequest, IAMRequestBase
     from moto.sesv2.responses import SESV2Response
     from moto.ssm.responses import SimpleSystemManagerResponse
 
@@ -104,15 +110,14 @@ def patch_moto():
             sender = json.loads(self.body or "{}").get("FromEmailAddress", "")
         except ValueError:
             return "*"
-        m = re.search(r"@([^>\s]+)", sender)
-        return f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{m.group(1)}" if m else "*"
+        domain = sender_domain(sender)
+        return f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}" if domain else "*"
 
     SESV2Response._determine_resource = ses_resource
 
     # A request with neither body nor query string (SES's DeleteEmailIdentity) reaches moto's
     # parsed parameters as its headers, which the signature check then hashes as the payload
     # and refuses as SignatureDoesNotMatch; its payload is empty.
-    from moto.iam.access_control import IAMRequestBase
     create = IAMRequestBase._create_aws_request
 
     def signed_as_sent(self):
@@ -124,7 +129,6 @@ def patch_moto():
 
     # Every refusal is recorded (IAM_DENIALS names the file): who was refused which action on
     # which resource, so a test can tell which call a permission is for.
-    from moto.iam.access_control import IAMRequestBase
     path = os.environ.get("IAM_DENIALS")
     check = IAMRequestBase.check_action_permitted
 
@@ -296,9 +300,9 @@ def local_names(naming_, table):
     for variable, logical_id in naming_["refs"].items():
         if variable in table:
             names[logical_id] = table[variable]
-    m = re.search(r"@([^>\s]+)", table.get("EMAIL_FROM", ""))
-    if m:
-        names["SesIdentity"] = m.group(1)
+    domain = sender_domain(table.get("EMAIL_FROM", ""))
+    if domain:
+        names["SesIdentity"] = domain
     return names
 
 
@@ -323,20 +327,25 @@ def resolved(statements, names, skip_unnamed=False):
     return out
 
 
-def decoded_template():
-    from cfnlint.decode import decode
-    path = os.environ.get("TELLTALE_TEMPLATE") or os.path.join(
+def template_path():
+    """infra/template.yaml, or the template TELLTALE_TEMPLATE names (the tests' edited copy)."""
+    return os.environ.get("TELLTALE_TEMPLATE") or os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "infra", "template.yaml")
+
+
+def decoded(path):
+    """The template at `path` as CloudFormation reads it (cfn-lint's decoder)."""
+    from cfnlint.decode import decode
     template, problems = decode(path)
     if problems:
-        raise SystemExit(f"local_iam: {path} does not decode: {problems}")
+        raise SystemExit(f"{path} does not decode: {problems}")
     return template
 
 
 def policy(function_id, names):
     """The statements of FUNCTION_ID's policy for the local stack `names` describes (parameters
     it does not name keep their defaults, as in a stack deployed with defaults)."""
-    template = decoded_template()
+    template = decoded(template_path())
     names = {**naming(template)["defaults"], **names}
     props = template["Resources"][function_id]["Properties"]
     return resolved(statements_of(function_id, props), names)

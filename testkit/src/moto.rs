@@ -174,9 +174,9 @@ impl Moto {
     }
 }
 
-/// What the principals the local runner made for functions in `dir` (a server's
-/// `LOCAL_IAM_DIR`) were refused: `binary: action on resource`, one per refusal.
-pub fn function_denials(dir: &std::path::Path) -> Vec<String> {
+/// The principals the local runner made for functions in `dir` (a server's `LOCAL_IAM_DIR`):
+/// (binary, access key), one per binary and policy.
+pub fn function_principals(dir: &std::path::Path) -> Vec<(String, String)> {
     let mut principals = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -190,15 +190,22 @@ pub fn function_denials(dir: &std::path::Path) -> Vec<String> {
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default();
             let binary = name.rsplit_once('-').map_or(name, |(b, _)| b).to_string();
-            principals.extend(keys.into_iter().next().map(|k| (k, binary)));
+            principals.extend(keys.into_iter().next().map(|k| (binary, k)));
         }
     }
+    principals
+}
+
+/// What the principals the local runner made for functions in `dir` were refused:
+/// `binary: action on resource`, one per refusal.
+pub fn function_denials(dir: &std::path::Path) -> Vec<String> {
+    let principals = function_principals(dir);
     std::fs::read_to_string(dir.join("denials"))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter_map(|d| {
-            let (_, binary) = principals.iter().find(|(k, _)| d["key"] == k.as_str())?;
+            let (binary, _) = principals.iter().find(|(_, k)| d["key"] == k.as_str())?;
             Some(format!("{binary}: {} on {}", d["action"], d["resource"]))
         })
         .collect()

@@ -13,7 +13,7 @@ use std::time::Duration;
 use telltale::auth::Role;
 use telltale_testkit::events::rest_event;
 use telltale_testkit::local_env::{function_environment, local_values as render, runner};
-use telltale_testkit::moto::function_denials;
+use telltale_testkit::moto::{function_denials, function_principals};
 use telltale_testkit::probes::ProbeFixture;
 use telltale_testkit::runtime_api::{Invocation, RuntimeApi};
 use telltale_testkit::{built_binary, repo_root, unique};
@@ -181,14 +181,13 @@ async fn a_function_runs_as_its_template_policy_and_is_refused_what_it_lacks() {
         .find(|(k, _)| k == "AWS_ACCESS_KEY_ID")
         .unwrap()
         .1;
-    let made: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("probe-submit-"))
+    let made: Vec<String> = function_principals(&dir)
+        .into_iter()
+        .filter(|(binary, _)| binary == "probe-submit")
+        .map(|(_, key)| key)
         .collect();
     assert_eq!(made.len(), 1, "one principal for probe-submit: {made:?}");
-    let keys = std::fs::read_to_string(dir.join(&made[0])).unwrap();
-    assert!(!keys.contains(admin.as_str()), "{keys}");
+    assert_ne!(&made[0], admin);
 
     let template = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
     let entry = template.find("  ProbeSubmitFunction:").expect("the entry");
